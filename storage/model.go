@@ -1,0 +1,205 @@
+package storage
+
+import "time"
+
+// Tenant is one issuer: its own clients, users, keys and sessions.
+type Tenant struct {
+	Name        string // [a-z0-9-], 1-63 chars; primary key
+	DisplayName string
+	// SigningAlgorithm is the JWS alg the tenant signs tokens with: RS256
+	// (default), ES256 or EdDSA. An RS256 key is always published as well.
+	SigningAlgorithm string
+	Disabled         bool
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// Client authentication methods (RFC 7591 token_endpoint_auth_method).
+const (
+	AuthMethodBasic = "client_secret_basic"
+	AuthMethodPost  = "client_secret_post"
+	AuthMethodNone  = "none" // public client: PKCE instead of a secret
+)
+
+// Access token formats.
+const (
+	AccessTokenJWT    = "jwt"    // RFC 9068 at+jwt, verifiable offline through JWKS
+	AccessTokenOpaque = "opaque" // encrypted reference, checked by introspection
+)
+
+// Application types (OIDC Dynamic Registration application_type plus SPA).
+const (
+	AppTypeWeb       = "web"
+	AppTypeNative    = "native"
+	AppTypeUserAgent = "user_agent"
+)
+
+// Client is a relying party registered in a tenant.
+type Client struct {
+	TenantID string
+	ID       string
+	Name     string
+	// SecretHash is the hex SHA-256 of the client secret; empty for public
+	// clients. Herald generates secrets with 256 bits of entropy, so a fast
+	// hash is enough and the token endpoint stays fast.
+	SecretHash             string
+	AuthMethod             string // AuthMethodBasic, AuthMethodPost or AuthMethodNone
+	ApplicationType        string // AppTypeWeb, AppTypeNative, AppTypeUserAgent
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	CORSOrigins            []string
+	GrantTypes             []string // authorization_code, refresh_token, client_credentials
+	// Scopes the client may request; empty means the standard OIDC scopes.
+	Scopes            []string
+	FirstParty        bool   // first-party clients skip the consent page
+	AccessTokenFormat string // AccessTokenJWT (default) or AccessTokenOpaque
+	// Lifetimes; zero means the server default.
+	AccessTokenLifetime  time.Duration
+	IDTokenLifetime      time.Duration
+	RefreshTokenLifetime time.Duration
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+}
+
+// IsPublic reports whether the client authenticates with PKCE only.
+func (c *Client) IsPublic() bool { return c.AuthMethod == AuthMethodNone }
+
+// User is an end user of a tenant. ID is the stable OIDC subject.
+type User struct {
+	TenantID      string
+	ID            string
+	Username      string
+	Email         string
+	EmailVerified bool
+	Name          string
+	GivenName     string
+	FamilyName    string
+	// PasswordHash is a PHC string: $argon2id$... or a bcrypt $2a$/$2b$ hash
+	// of an imported user (rehashed to argon2id at the next login).
+	PasswordHash string
+	Disabled     bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Key states.
+const (
+	KeyActive  = "active"  // signs new tokens and is published
+	KeyRetired = "retired" // published only, to verify tokens it signed
+)
+
+// SigningKey is a tenant's private signing key.
+type SigningKey struct {
+	TenantID  string
+	ID        string // the JWS kid
+	Algorithm string // RS256, ES256, EdDSA
+	// PrivateKey is the PKCS#8 DER of the private key, sealed by the keys
+	// package (AEAD with the configured key-encryption key) when one is set.
+	PrivateKey []byte
+	Status     string // KeyActive or KeyRetired
+	CreatedAt  time.Time
+}
+
+// AuthRequest is an authorization request waiting for login and consent.
+type AuthRequest struct {
+	TenantID            string
+	ID                  string
+	ClientID            string
+	RedirectURI         string
+	Scopes              []string
+	State               string
+	Nonce               string
+	ResponseType        string
+	ResponseMode        string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	Prompt              []string
+	// MaxAge is the max_age parameter in seconds; nil when absent.
+	MaxAge    *int64
+	LoginHint string
+	// HintSubject is the sub of a valid id_token_hint, if one was sent.
+	HintSubject string
+
+	// Set once the user has authenticated.
+	UserID    string
+	SessionID string
+	AuthTime  time.Time
+	AMR       []string
+
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// AuthCode is an issued authorization code with everything needed to mint
+// tokens from it. It is stored under the hex SHA-256 of the code.
+type AuthCode struct {
+	TenantID            string
+	CodeHash            string
+	GrantID             string // shared by every token minted from this code
+	ClientID            string
+	RedirectURI         string
+	UserID              string
+	SessionID           string
+	Scopes              []string
+	Nonce               string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	AuthTime            time.Time
+	AMR                 []string
+	CreatedAt           time.Time
+	ExpiresAt           time.Time
+	UsedAt              *time.Time
+}
+
+// Session is an SSO session, stored under the hex SHA-256 of its cookie value.
+type Session struct {
+	TenantID          string
+	ID                string
+	UserID            string
+	AuthTime          time.Time
+	AMR               []string
+	CreatedAt         time.Time
+	IdleExpiresAt     time.Time
+	AbsoluteExpiresAt time.Time
+}
+
+// AccessToken is the record of an issued access token. JWT access tokens
+// carry its ID as jti; opaque ones carry it encrypted.
+type AccessToken struct {
+	TenantID  string
+	ID        string
+	GrantID   string // empty for client_credentials
+	ClientID  string
+	Subject   string // user ID, or the client ID for client_credentials
+	Audience  []string
+	Scopes    []string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// RefreshToken is the record of an issued refresh token, stored under the hex
+// SHA-256 of the token.
+type RefreshToken struct {
+	TenantID  string
+	ID        string
+	GrantID   string
+	ClientID  string
+	UserID    string
+	SessionID string
+	Audience  []string
+	Scopes    []string
+	AuthTime  time.Time
+	AMR       []string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time // set when rotated; a second use is reuse
+}
+
+// Consent is what a user granted a client.
+type Consent struct {
+	TenantID  string
+	UserID    string
+	ClientID  string
+	Scopes    []string
+	UpdatedAt time.Time
+}

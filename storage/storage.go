@@ -1,0 +1,150 @@
+package storage
+
+import (
+	"context"
+	"time"
+)
+
+// Store is a complete backend. Each accessor returns the part of the store
+// that holds one kind of record; a composite backend (durable records in
+// PostgreSQL, short-lived ones in Redis) may answer the accessors from
+// different places.
+type Store interface {
+	Tenants() Tenants
+	Clients() Clients
+	Users() Users
+	Keys() Keys
+	Secrets() Secrets
+	AuthRequests() AuthRequests
+	AuthCodes() AuthCodes
+	Sessions() Sessions
+	Tokens() Tokens
+	Consents() Consents
+
+	// Ping reports whether the backend is reachable (used by /readyz).
+	Ping(ctx context.Context) error
+	// Sweep deletes records whose expiry has passed. Backends with native
+	// expiry (Redis TTLs) may do nothing. Safe to call concurrently.
+	Sweep(ctx context.Context, now time.Time) error
+	Close() error
+}
+
+// Tenants holds the issuers Herald serves. A tenant's Name is its primary key
+// and the last path segment of its issuer ({public_url}/t/{name}).
+type Tenants interface {
+	CreateTenant(ctx context.Context, t *Tenant) error
+	// Tenant returns ErrNotFound for an unknown name.
+	Tenant(ctx context.Context, name string) (*Tenant, error)
+	ListTenants(ctx context.Context) ([]*Tenant, error)
+	// UpdateTenant loads the tenant, applies update and stores the result
+	// atomically. An error from update aborts the change and is returned.
+	UpdateTenant(ctx context.Context, name string, update func(*Tenant) error) (*Tenant, error)
+	// DeleteTenant removes the tenant and every record scoped to it.
+	DeleteTenant(ctx context.Context, name string) error
+}
+
+// Clients holds the relying parties registered in each tenant.
+type Clients interface {
+	// CreateClient returns ErrAlreadyExists if the ID is taken in the tenant.
+	CreateClient(ctx context.Context, c *Client) error
+	Client(ctx context.Context, tenant, id string) (*Client, error)
+	ListClients(ctx context.Context, tenant string) ([]*Client, error)
+	UpdateClient(ctx context.Context, tenant, id string, update func(*Client) error) (*Client, error)
+	DeleteClient(ctx context.Context, tenant, id string) error
+}
+
+// Users holds the end users of each tenant. Usernames are unique per tenant
+// (compared exactly; callers normalise before storing and looking up).
+type Users interface {
+	// CreateUser returns ErrAlreadyExists if the username is taken in the tenant.
+	CreateUser(ctx context.Context, u *User) error
+	User(ctx context.Context, tenant, id string) (*User, error)
+	UserByUsername(ctx context.Context, tenant, username string) (*User, error)
+	ListUsers(ctx context.Context, tenant string) ([]*User, error)
+	UpdateUser(ctx context.Context, tenant, id string, update func(*User) error) (*User, error)
+	DeleteUser(ctx context.Context, tenant, id string) error
+}
+
+// Keys holds each tenant's signing keys.
+type Keys interface {
+	CreateKey(ctx context.Context, k *SigningKey) error
+	// ListKeys returns the tenant's keys, newest first.
+	ListKeys(ctx context.Context, tenant string) ([]*SigningKey, error)
+	UpdateKey(ctx context.Context, tenant, id string, update func(*SigningKey) error) (*SigningKey, error)
+}
+
+// Secrets holds installation-wide secrets that every replica must share
+// (the key that encrypts opaque access tokens, the CSRF key).
+type Secrets interface {
+	// Secret returns the secret stored under name. If there is none it stores
+	// the value generate returns and returns that. When two replicas race, both
+	// get the value of the one that stored first.
+	Secret(ctx context.Context, name string, generate func() ([]byte, error)) ([]byte, error)
+}
+
+// AuthRequests holds authorization requests between /authorize and the
+// issuing of a code (login and consent happen in between).
+type AuthRequests interface {
+	CreateAuthRequest(ctx context.Context, r *AuthRequest) error
+	// AuthRequest returns ErrNotFound for unknown or expired requests.
+	AuthRequest(ctx context.Context, tenant, id string) (*AuthRequest, error)
+	UpdateAuthRequest(ctx context.Context, tenant, id string, update func(*AuthRequest) error) (*AuthRequest, error)
+	DeleteAuthRequest(ctx context.Context, tenant, id string) error
+}
+
+// AuthCodes holds issued authorization codes, keyed by the SHA-256 hash of the
+// code (the code itself is never stored).
+type AuthCodes interface {
+	CreateAuthCode(ctx context.Context, c *AuthCode) error
+	// ConsumeAuthCode marks the code used and returns it, atomically: of any
+	// number of concurrent calls for one code exactly one succeeds. Later
+	// calls return the code together with ErrAlreadyUsed (so the caller can
+	// revoke the grant it produced). Unknown or expired codes: ErrNotFound.
+	ConsumeAuthCode(ctx context.Context, tenant, codeHash string, now time.Time) (*AuthCode, error)
+}
+
+// Sessions holds SSO sessions, keyed by the SHA-256 hash of the cookie value.
+type Sessions interface {
+	CreateSession(ctx context.Context, s *Session) error
+	// Session returns ErrNotFound for unknown sessions and for sessions past
+	// their idle or absolute expiry at now.
+	Session(ctx context.Context, tenant, id string, now time.Time) (*Session, error)
+	// TouchSession slides the idle expiry to idleExpiresAt (never beyond the
+	// absolute expiry) without a read-modify-write race.
+	TouchSession(ctx context.Context, tenant, id string, idleExpiresAt time.Time) error
+	DeleteSession(ctx context.Context, tenant, id string) error
+	// DeleteUserSessions ends every session of a user in the tenant.
+	DeleteUserSessions(ctx context.Context, tenant, userID string) error
+}
+
+// Tokens holds issued access tokens (JWT or opaque, by ID) and refresh tokens
+// (by the SHA-256 hash of the token). Tokens born of one authorization code
+// share a GrantID; revoking the grant revokes all of them.
+type Tokens interface {
+	// IssueTokens stores an access token and, if rt is not nil, a refresh
+	// token, atomically.
+	IssueTokens(ctx context.Context, at *AccessToken, rt *RefreshToken) error
+	// AccessToken returns ErrNotFound for unknown, revoked or expired tokens.
+	AccessToken(ctx context.Context, tenant, id string, now time.Time) (*AccessToken, error)
+	RevokeAccessToken(ctx context.Context, tenant, id string) error
+	// RefreshToken returns the token even when it was used before
+	// (UsedAt set), so that the caller can detect reuse; ErrNotFound for
+	// unknown, revoked or expired tokens.
+	RefreshToken(ctx context.Context, tenant, id string, now time.Time) (*RefreshToken, error)
+	// RotateRefreshToken marks the refresh token oldID used and stores the
+	// successors (rt may be nil when the refresh token is not rotated),
+	// atomically. If oldID was used already it stores nothing and returns
+	// ErrAlreadyUsed: of concurrent rotations exactly one succeeds.
+	RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, at *AccessToken, rt *RefreshToken) error
+	// RevokeGrant revokes every access and refresh token of the grant.
+	RevokeGrant(ctx context.Context, tenant, grantID string) error
+}
+
+// Consents remembers which scopes a user granted to a client.
+type Consents interface {
+	// Consent returns the scopes granted so far (ErrNotFound if none).
+	Consent(ctx context.Context, tenant, userID, clientID string) (*Consent, error)
+	// GrantConsent adds scopes to what the user granted the client.
+	GrantConsent(ctx context.Context, c *Consent) error
+	RevokeConsent(ctx context.Context, tenant, userID, clientID string) error
+}
