@@ -1,0 +1,92 @@
+package op
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/herald-idp/herald/keys"
+	"github.com/herald-idp/herald/op/password"
+	"github.com/herald-idp/herald/storage"
+)
+
+// Config is everything the OpenID Provider needs; cmd/herald builds it from
+// flags and HERALD_* variables.
+type Config struct {
+	// PublicURL is the externally visible base URL, without a trailing slash
+	// (https://id.example.com). Issuers are PublicURL + "/t/" + tenant.
+	PublicURL string
+	Store     storage.Store
+	Keys      *keys.Manager
+	Passwords *password.Hasher
+	Lifetimes Lifetimes
+}
+
+// Lifetimes of the records the provider issues. Clients may override the
+// token lifetimes for themselves.
+type Lifetimes struct {
+	AuthRequest     time.Duration // from /authorize to the end of login and consent
+	AuthCode        time.Duration // ≤ 60 s (RFC 9700 §4.1.2 wants them short)
+	AccessToken     time.Duration
+	IDToken         time.Duration
+	RefreshToken    time.Duration
+	SessionIdle     time.Duration // sliding: extended on every use
+	SessionAbsolute time.Duration // hard cap from login
+}
+
+// DefaultLifetimes are the values used when configuration leaves them unset.
+func DefaultLifetimes() Lifetimes {
+	return Lifetimes{
+		AuthRequest:     15 * time.Minute,
+		AuthCode:        60 * time.Second,
+		AccessToken:     15 * time.Minute,
+		IDToken:         15 * time.Minute,
+		RefreshToken:    30 * 24 * time.Hour,
+		SessionIdle:     8 * time.Hour,
+		SessionAbsolute: 7 * 24 * time.Hour,
+	}
+}
+
+// Validate reports every problem at once, each naming the setting.
+func (c *Config) Validate() error {
+	var errs []error
+	u, err := url.Parse(c.PublicURL)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		errs = append(errs, fmt.Errorf("public URL %q: must be an absolute http(s) URL", c.PublicURL))
+	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(c.PublicURL, "/"):
+		errs = append(errs, fmt.Errorf("public URL %q: must have no query, fragment or trailing slash", c.PublicURL))
+	}
+	if c.Store == nil {
+		errs = append(errs, errors.New("store: required"))
+	}
+	if c.Keys == nil {
+		errs = append(errs, errors.New("keys: required"))
+	}
+	if c.Passwords == nil {
+		errs = append(errs, errors.New("passwords: required"))
+	}
+	l := c.Lifetimes
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"auth request lifetime", l.AuthRequest}, {"auth code lifetime", l.AuthCode},
+		{"access token lifetime", l.AccessToken}, {"ID token lifetime", l.IDToken},
+		{"refresh token lifetime", l.RefreshToken}, {"session idle timeout", l.SessionIdle},
+		{"session absolute lifetime", l.SessionAbsolute},
+	} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s: must be positive", d.name))
+		}
+	}
+	if l.AuthCode > 60*time.Second {
+		errs = append(errs, fmt.Errorf("auth code lifetime %s: must be at most 60s", l.AuthCode))
+	}
+	if l.SessionIdle > l.SessionAbsolute {
+		errs = append(errs, errors.New("session idle timeout: must not exceed the session absolute lifetime"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,133 @@
+package op
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	zop "github.com/zitadel/oidc/v3/pkg/op"
+)
+
+// Endpoint paths, relative to an issuer ({public_url}/t/{tenant}).
+const (
+	pathDiscovery  = "/.well-known/openid-configuration"
+	pathAuthorize  = "/authorize"
+	pathLogin      = "/login"
+	pathConsent    = "/consent"
+	pathToken      = "/token"
+	pathUserinfo   = "/userinfo"
+	pathIntrospect = "/introspect"
+	pathRevoke     = "/revoke"
+	pathEndSession = "/end_session"
+	pathJWKS       = "/jwks"
+)
+
+// discoveryDocument is OpenID Connect Discovery 1.0 §3 plus RFC 8414 and
+// RFC 9207 fields. Herald writes its own rather than the library's, which
+// always advertises the implicit flow and cannot say
+// authorization_response_iss_parameter_supported.
+type discoveryDocument struct {
+	Issuer                                     string   `json:"issuer"`
+	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
+	TokenEndpoint                              string   `json:"token_endpoint"`
+	UserinfoEndpoint                           string   `json:"userinfo_endpoint"`
+	JWKSURI                                    string   `json:"jwks_uri"`
+	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
+	RevocationEndpoint                         string   `json:"revocation_endpoint"`
+	EndSessionEndpoint                         string   `json:"end_session_endpoint"`
+	ScopesSupported                            []string `json:"scopes_supported"`
+	ResponseTypesSupported                     []string `json:"response_types_supported"`
+	ResponseModesSupported                     []string `json:"response_modes_supported"`
+	GrantTypesSupported                        []string `json:"grant_types_supported"`
+	SubjectTypesSupported                      []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported"`
+	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
+	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
+	ClaimsSupported                            []string `json:"claims_supported"`
+	PromptValuesSupported                      []string `json:"prompt_values_supported"`
+	AuthorizationResponseISSParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	RequestParameterSupported                  bool     `json:"request_parameter_supported"`
+	RequestURIParameterSupported               bool     `json:"request_uri_parameter_supported"`
+	ClaimsParameterSupported                   bool     `json:"claims_parameter_supported"`
+	FrontchannelLogoutSupported                bool     `json:"frontchannel_logout_supported"`
+	BackchannelLogoutSupported                 bool     `json:"backchannel_logout_supported"`
+}
+
+func newDiscoveryDocument(issuer string, algs []string) *discoveryDocument {
+	secretMethods := []string{"client_secret_basic", "client_secret_post"}
+	return &discoveryDocument{
+		Issuer:                                    issuer,
+		AuthorizationEndpoint:                     issuer + pathAuthorize,
+		TokenEndpoint:                             issuer + pathToken,
+		UserinfoEndpoint:                          issuer + pathUserinfo,
+		JWKSURI:                                   issuer + pathJWKS,
+		IntrospectionEndpoint:                     issuer + pathIntrospect,
+		RevocationEndpoint:                        issuer + pathRevoke,
+		EndSessionEndpoint:                        issuer + pathEndSession,
+		ScopesSupported:                           standardScopes,
+		ResponseTypesSupported:                    []string{string(oidc.ResponseTypeCode)},
+		ResponseModesSupported:                    []string{"query"},
+		GrantTypesSupported:                       []string{"authorization_code", "refresh_token", "client_credentials"},
+		SubjectTypesSupported:                     []string{"public"},
+		IDTokenSigningAlgValuesSupported:          algs,
+		TokenEndpointAuthMethodsSupported:         append(slices.Clone(secretMethods), "none"),
+		IntrospectionEndpointAuthMethodsSupported: secretMethods,
+		RevocationEndpointAuthMethodsSupported:    append(slices.Clone(secretMethods), "none"),
+		CodeChallengeMethodsSupported:             []string{"S256"},
+		ClaimsSupported: []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "azp",
+			"at_hash", "name", "given_name", "family_name", "preferred_username", "updated_at", "email", "email_verified"},
+		PromptValuesSupported:                      []string{"none", "login", "consent"},
+		AuthorizationResponseISSParameterSupported: true,
+	}
+}
+
+// discoveryTTL bounds how long a tenant's pre-built document is served
+// before its signing algorithms are read again.
+const discoveryTTL = time.Minute
+
+type discoveryCache struct {
+	mu   sync.Mutex
+	docs map[string]cachedDocument
+}
+
+type cachedDocument struct {
+	body    json.RawMessage
+	expires time.Time
+}
+
+// Discovery serves the tenant's document, pre-serialised and cached, so the
+// hot path is a map lookup.
+func (p *protocolServer) Discovery(ctx context.Context, r *zop.Request[struct{}]) (*zop.Response, error) {
+	s := p.s
+	issuer := zop.IssuerFromContext(ctx)
+	now := s.now()
+	s.discovery.mu.Lock()
+	c, ok := s.discovery.docs[issuer]
+	s.discovery.mu.Unlock()
+	if !ok || now.After(c.expires) {
+		jalgs, err := s.storage.SignatureAlgorithms(ctx)
+		if err != nil {
+			return nil, err
+		}
+		algs := []string{defaultAlgorithm}
+		for _, a := range jalgs {
+			if !slices.Contains(algs, string(a)) {
+				algs = append(algs, string(a))
+			}
+		}
+		body, err := json.Marshal(newDiscoveryDocument(issuer, algs))
+		if err != nil {
+			return nil, serverError(ctx, "discovery", err)
+		}
+		c = cachedDocument{body: body, expires: now.Add(discoveryTTL)}
+		s.discovery.mu.Lock()
+		s.discovery.docs[issuer] = c
+		s.discovery.mu.Unlock()
+	}
+	return &zop.Response{Header: map[string][]string{"Cache-Control": {"public, max-age=300"}}, Data: c.body}, nil
+}

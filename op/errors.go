@@ -1,0 +1,59 @@
+package op
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	zop "github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/herald-idp/herald/op/password"
+	"github.com/herald-idp/herald/storage"
+)
+
+// errTemporarilyUnavailable is the OAuth error for an overloaded or
+// unreachable dependency (RFC 6749 §4.1.2.1 temporarily_unavailable).
+const temporarilyUnavailable = "temporarily_unavailable"
+
+// invalidGrant maps a failed lookup of a code or refresh token to
+// invalid_grant, logging the cause; the client learns nothing more.
+func invalidGrant(ctx context.Context, what string, err error) *oidc.Error {
+	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrAlreadyUsed) {
+		return oidc.ErrInvalidGrant().WithDescription("%s is invalid, expired or was already used", what)
+	}
+	return serverError(ctx, what, err)
+}
+
+// serverError logs err and returns a server_error whose description says
+// nothing of the cause: Go error text never reaches a response (checklist K2).
+func serverError(ctx context.Context, what string, err error) *oidc.Error {
+	slog.ErrorContext(ctx, "internal error", "op", what, "error", err)
+	return oidc.ErrServerError().WithDescription("internal error")
+}
+
+// invalidClient is the uniform answer to failed client authentication:
+// unknown client and wrong secret are indistinguishable (RFC 6749 §5.2,
+// 401 so that clients using HTTP Basic see a challenge).
+func invalidClient() error {
+	return zop.NewStatusError(oidc.ErrInvalidClient().WithDescription("client authentication failed"), http.StatusUnauthorized)
+}
+
+// storageError maps any storage error to an *oidc.Error, so that the
+// library never turns err.Error() into a response description.
+func storageError(ctx context.Context, what string, err error) *oidc.Error {
+	var oe *oidc.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &oe):
+		return oe
+	case errors.Is(err, storage.ErrNotFound):
+		return oidc.ErrInvalidRequest().WithDescription("%s not found", what)
+	case errors.Is(err, password.ErrBusy):
+		return &oidc.Error{ErrorType: temporarilyUnavailable, Description: "the server is busy, try again shortly"}
+	default:
+		return serverError(ctx, what, err)
+	}
+}

@@ -1,0 +1,189 @@
+package op
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/rs/cors"
+	zop "github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/herald-idp/herald/storage"
+	"github.com/herald-idp/herald/templates"
+)
+
+// maxBodyBytes caps request bodies on every route (checklist K3).
+const maxBodyBytes = 64 << 10
+
+// Server is Herald's OpenID Provider: one http.Handler serving every tenant
+// under /t/{tenant}, plus /healthz, /readyz and /static/.
+type Server struct {
+	cfg           Config
+	store         storage.Store
+	storage       *opStorage
+	tenants       *tenants
+	provider      *zop.Provider
+	minter        *minter
+	discovery     discoveryCache
+	origins       *originCache
+	csrfKey       []byte
+	secureCookies bool
+	now           func() time.Time
+	handler       http.Handler
+}
+
+// New validates cfg and builds the provider.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:           cfg,
+		store:         cfg.Store,
+		tenants:       newTenants(cfg.Store.Tenants()),
+		discovery:     discoveryCache{docs: map[string]cachedDocument{}},
+		origins:       newOriginCache(cfg.Store.Clients()),
+		secureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		now:           time.Now,
+	}
+	s.storage = &opStorage{store: cfg.Store, keys: cfg.Keys, lifetimes: cfg.Lifetimes, now: s.now}
+
+	// Installation-wide secrets shared by every replica through storage.
+	tokenKey, err := cfg.Store.Secrets().Secret(ctx, "opaque-token-key", random32)
+	if err != nil {
+		return nil, fmt.Errorf("load opaque token key: %w", err)
+	}
+	if s.csrfKey, err = cfg.Store.Secrets().Secret(ctx, "csrf-key", random32); err != nil {
+		return nil, fmt.Errorf("load CSRF key: %w", err)
+	}
+	zcfg := &zop.Config{
+		CodeMethodS256:        true,
+		AuthMethodPost:        true,
+		GrantTypeRefreshToken: true,
+	}
+	copy(zcfg.CryptoKey[:], tokenKey)
+	var opts []zop.Option
+	if !s.secureCookies {
+		opts = append(opts, zop.WithAllowInsecure())
+	}
+	s.provider, err = zop.NewProvider(zcfg, s.storage, s.issuerFromRequest, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("build provider: %w", err)
+	}
+	s.minter = newMinter(s.storage, s.provider.Crypto())
+	s.handler = s.routes()
+	return s, nil
+}
+
+func random32() ([]byte, error) {
+	b := make([]byte, 32)
+	_, err := rand.Read(b)
+	return b, err
+}
+
+// issuerFromRequest gives the library the issuer of the tenant that
+// tenants.middleware resolved: issuers come from the registry, never from
+// the Host header.
+func (s *Server) issuerFromRequest(bool) (zop.IssuerFromRequest, error) {
+	return func(r *http.Request) string {
+		if t := tenantFromContext(r.Context()); t != nil {
+			return s.Issuer(t.Name)
+		}
+		return ""
+	}, nil
+}
+
+// Issuer is the issuer URL of a tenant.
+func (s *Server) Issuer(tenant string) string { return s.cfg.PublicURL + "/t/" + tenant }
+
+// ServeHTTP serves every route.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes() http.Handler {
+	endpoints := zop.Endpoints{
+		Token:         zop.NewEndpoint(pathToken),
+		Introspection: zop.NewEndpoint(pathIntrospect),
+		Userinfo:      zop.NewEndpoint(pathUserinfo),
+		Revocation:    zop.NewEndpoint(pathRevoke),
+		JwksURI:       zop.NewEndpoint(pathJWKS),
+	}
+	issuerInterceptor := zop.NewIssuerInterceptor(s.provider.IssuerFromRequest).Handler
+	protocol := zop.RegisterServer(&protocolServer{LegacyServer: zop.NewLegacyServer(s.provider, endpoints), s: s},
+		endpoints,
+		zop.WithServerCORSOptions(&cors.Options{
+			AllowOriginVaryRequestFunc: s.origins.allowed,
+			AllowedMethods:             []string{http.MethodGet, http.MethodPost},
+			AllowedHeaders:             []string{"Authorization", "Content-Type"},
+			MaxAge:                     600,
+		}),
+	)
+	browserForms := http.NewCrossOriginProtection()
+
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer, limitBody)
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", s.handleReady)
+	r.Handle(staticPrefix+"/*", http.StripPrefix(staticPrefix+"/", staticFiles()))
+	r.Route("/t/{tenant}", func(r chi.Router) {
+		r.Use(s.tenants.middleware, issuerInterceptor)
+		r.Get(pathAuthorize, s.handleAuthorize)
+		r.Post(pathAuthorize, s.handleAuthorize)
+		r.Get(pathLogin, s.handleLoginForm)
+		r.With(browserForms.Handler).Post(pathLogin, s.handleLogin)
+		r.Get(pathConsent, s.handleConsentForm)
+		r.With(browserForms.Handler).Post(pathConsent, s.handleConsent)
+		r.Get(pathEndSession, s.handleEndSession)
+		r.Post(pathEndSession, s.handleEndSession)
+		r.Mount("/", protocol)
+	})
+	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSONError(w, http.StatusNotFound, "not_found", "no such endpoint")
+	})
+	return r
+}
+
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func staticFiles() http.Handler {
+	files := http.FileServerFS(templates.Static)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		files.ServeHTTP(w, r)
+	})
+}
+
+// handleReady reports whether storage answers (for load balancers).
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "storage": "down"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "storage": "up"})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeJSONError(w http.ResponseWriter, status int, code, description string) {
+	writeJSON(w, status, map[string]string{"error": code, "error_description": description})
+}

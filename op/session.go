@@ -1,0 +1,88 @@
+package op
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/herald-idp/herald/storage"
+)
+
+// The SSO session: a server-side record keyed by the SHA-256 of an opaque
+// 256-bit cookie value. The idle expiry slides on use; the absolute expiry
+// never moves (ASVS V3.3).
+
+// currentSession returns the browser's live session in the request's
+// tenant, or nil. It slides the idle expiry.
+func (s *Server) currentSession(r *http.Request) *storage.Session {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	ctx := r.Context()
+	t := tenantFromContext(ctx)
+	id := hashToken(c.Value)
+	now := s.now()
+	sess, err := s.store.Sessions().Session(ctx, t.Name, id, now)
+	if err != nil {
+		if !errors.Is(err, storage.ErrNotFound) {
+			slog.ErrorContext(ctx, "load session", "error", err)
+		}
+		return nil
+	}
+	if err := s.store.Sessions().TouchSession(ctx, t.Name, id, now.Add(s.cfg.Lifetimes.SessionIdle)); err != nil {
+		slog.ErrorContext(ctx, "touch session", "error", err)
+	}
+	return sess
+}
+
+// startSession creates a new session for user after a successful login and
+// sets its cookie. A fresh ID every time prevents session fixation (ASVS
+// V3.2.1); the previous session of this browser, if any, is ended.
+func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, user *storage.User, amr []string) (*storage.Session, error) {
+	t := tenantFromContext(ctx)
+	s.endBrowserSession(ctx, w, r, false)
+	now := s.now()
+	value := randomToken(32)
+	sess := &storage.Session{
+		TenantID:          t.Name,
+		ID:                hashToken(value),
+		UserID:            user.ID,
+		AuthTime:          now,
+		AMR:               amr,
+		CreatedAt:         now,
+		IdleExpiresAt:     now.Add(s.cfg.Lifetimes.SessionIdle),
+		AbsoluteExpiresAt: now.Add(s.cfg.Lifetimes.SessionAbsolute),
+	}
+	if err := s.store.Sessions().CreateSession(ctx, sess); err != nil {
+		return nil, err
+	}
+	// A session cookie (no Max-Age): the server-side record decides expiry.
+	s.setCookie(w, t, sessionCookie, value, 0)
+	return sess, nil
+}
+
+// endBrowserSession deletes the browser's session record, and its cookie
+// when clearCookie is set.
+func (s *Server) endBrowserSession(ctx context.Context, w http.ResponseWriter, r *http.Request, clearCookie bool) {
+	t := tenantFromContext(ctx)
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if err := s.store.Sessions().DeleteSession(ctx, t.Name, hashToken(c.Value)); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			slog.ErrorContext(ctx, "delete session", "error", err)
+		}
+	}
+	if clearCookie {
+		s.setCookie(w, t, sessionCookie, "", -1)
+	}
+}
+
+// satisfiesMaxAge reports whether an authentication at authTime is recent
+// enough for max_age (OIDC Core §3.1.2.1).
+func satisfiesMaxAge(maxAge *int64, authTime, now time.Time) bool {
+	if maxAge == nil {
+		return true
+	}
+	return now.Sub(authTime) <= time.Duration(*maxAge)*time.Second
+}

@@ -1,0 +1,238 @@
+package op
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	zop "github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/herald-idp/herald/keys"
+	"github.com/herald-idp/herald/storage"
+)
+
+// This file is where every token Herald issues is minted: access tokens
+// (RFC 9068 at+jwt, or opaque), ID tokens and refresh tokens.
+
+const (
+	defaultAlgorithm = "RS256"
+	typAccessToken   = "at+jwt" // RFC 9068 §2.1
+	typIDToken       = "JWT"
+	amrPassword      = "pwd" // RFC 8176
+)
+
+// randomToken returns n bytes from crypto/rand, base64url-encoded.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms (Go ≥1.24)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashToken is how codes, refresh tokens and session cookies are stored: a
+// database leak yields no usable credential (RFC 6819 §5.1.4.1.3).
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// minter signs tokens. jose.Signer values are built once per key and reused,
+// so a token costs one signature and no key parsing.
+type minter struct {
+	storage *opStorage
+	crypto  zop.Crypto
+
+	mu      sync.Mutex
+	signers map[string]jose.Signer // kid + "|" + typ
+}
+
+func newMinter(s *opStorage, crypto zop.Crypto) *minter {
+	return &minter{storage: s, crypto: crypto, signers: map[string]jose.Signer{}}
+}
+
+func (m *minter) signer(k *keys.Key, typ string) (jose.Signer, error) {
+	id := k.ID + "|" + typ
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s, ok := m.signers[id]; ok {
+		return s, nil
+	}
+	s, err := jose.NewSigner(jose.SigningKey{
+		Algorithm: jose.SignatureAlgorithm(k.Algorithm),
+		Key:       jose.JSONWebKey{Key: k.Private, KeyID: k.ID},
+	}, (&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
+	if err != nil {
+		return nil, err
+	}
+	m.signers[id] = s
+	return s, nil
+}
+
+func (m *minter) sign(k *keys.Key, typ string, claims any) (string, error) {
+	s, err := m.signer(k, typ)
+	if err != nil {
+		return "", err
+	}
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	jws, err := s.Sign(payload)
+	if err != nil {
+		return "", err
+	}
+	return jws.CompactSerialize()
+}
+
+// grant is what a token response is minted from: a redeemed code, a
+// refresh token, or a client authenticating as itself.
+type grant struct {
+	issuer    string
+	client    *client
+	grantID   string // "" for client_credentials
+	subject   string // user ID, or client ID for client_credentials
+	sessionID string
+	scopes    []string
+	authTime  time.Time
+	amr       []string
+	nonce     string
+}
+
+func (g *grant) isUser() bool { return g.grantID != "" }
+
+// newAccessToken returns the record of a new access token for g.
+func newAccessToken(g *grant, tenant string, now time.Time) *storage.AccessToken {
+	return &storage.AccessToken{
+		TenantID:  tenant,
+		ID:        randomToken(16),
+		GrantID:   g.grantID,
+		ClientID:  g.client.GetID(),
+		Subject:   g.subject,
+		Audience:  []string{g.client.GetID()},
+		Scopes:    g.scopes,
+		CreatedAt: now,
+		ExpiresAt: now.Add(g.client.accessTokenLifetime()),
+	}
+}
+
+// newRefreshToken returns a fresh refresh token and its record.
+func newRefreshToken(g *grant, tenant string, now time.Time) (string, *storage.RefreshToken) {
+	token := randomToken(32)
+	return token, &storage.RefreshToken{
+		TenantID:  tenant,
+		ID:        hashToken(token),
+		GrantID:   g.grantID,
+		ClientID:  g.client.GetID(),
+		UserID:    g.subject,
+		SessionID: g.sessionID,
+		Audience:  []string{g.client.GetID()},
+		Scopes:    g.scopes,
+		AuthTime:  g.authTime,
+		AMR:       g.amr,
+		CreatedAt: now,
+		ExpiresAt: now.Add(g.client.refreshTokenLifetime()),
+	}
+}
+
+// tokenResponse mints the access token (and, for user grants, the ID token)
+// for a stored access-token record.
+func (m *minter) tokenResponse(ctx context.Context, g *grant, at *storage.AccessToken, refreshToken string, user *storage.User, now time.Time) (*oidc.AccessTokenResponse, error) {
+	key, err := m.storage.tenantSigningKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var accessToken string
+	if g.client.AccessTokenType() == zop.AccessTokenTypeJWT {
+		claims := &oidc.AccessTokenClaims{
+			TokenClaims: oidc.TokenClaims{
+				Issuer:     g.issuer,
+				Subject:    at.Subject,
+				Audience:   at.Audience,
+				Expiration: oidc.FromTime(at.ExpiresAt),
+				IssuedAt:   oidc.FromTime(now),
+				ClientID:   at.ClientID,
+				JWTID:      at.ID,
+			},
+			Scopes: at.Scopes,
+		}
+		if g.isUser() {
+			claims.AuthTime = oidc.FromTime(g.authTime)
+			claims.AuthenticationMethodsReferences = g.amr
+		}
+		accessToken, err = m.sign(key, typAccessToken, claims)
+	} else {
+		accessToken, err = zop.CreateBearerToken(at.ID, at.Subject, m.crypto)
+	}
+	if err != nil {
+		return nil, err
+	}
+	resp := &oidc.AccessTokenResponse{
+		AccessToken:  accessToken,
+		TokenType:    oidc.BearerToken,
+		RefreshToken: refreshToken,
+		ExpiresIn:    uint64(at.ExpiresAt.Sub(now).Seconds()),
+		Scope:        at.Scopes,
+	}
+	if g.isUser() && slices.Contains(g.scopes, oidc.ScopeOpenID) {
+		resp.IDToken, err = m.idToken(key, g, user, accessToken, now)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+// idToken mints an ID token (OIDC Core §2, §3.1.3.6) carrying the claims of
+// the profile and email scopes.
+func (m *minter) idToken(key *keys.Key, g *grant, user *storage.User, accessToken string, now time.Time) (string, error) {
+	claims := oidc.NewIDTokenClaims(g.issuer, g.subject, []string{g.client.GetID()},
+		now.Add(g.client.IDTokenLifetime()), g.authTime, g.nonce, "", g.amr, g.client.GetID(), 0)
+	claims.IssuedAt = oidc.FromTime(now)
+	claims.NotBefore = 0
+	claims.TokenClaims.NotBefore = 0
+	if g.sessionID != "" {
+		claims.SessionID = publicSessionID(g.sessionID)
+	}
+	atHash, err := oidc.ClaimHash(accessToken, jose.SignatureAlgorithm(key.Algorithm))
+	if err != nil {
+		return "", err
+	}
+	claims.AccessTokenHash = atHash
+	var info oidc.UserInfo
+	setUserClaims(&info, user, g.scopes)
+	claims.UserInfoProfile = info.UserInfoProfile
+	claims.UserInfoEmail = info.UserInfoEmail
+	return m.sign(key, typIDToken, claims)
+}
+
+// publicSessionID is the `sid` claim: derived from the stored session key
+// so that it identifies the session without being usable as a cookie.
+func publicSessionID(sessionID string) string { return hashToken("sid:" + sessionID)[:32] }
+
+// setUserClaims fills the claims of the profile and email scopes.
+func setUserClaims(info *oidc.UserInfo, u *storage.User, scopes []string) {
+	if u == nil {
+		return
+	}
+	info.Subject = u.ID
+	if slices.Contains(scopes, oidc.ScopeProfile) {
+		info.Name = u.Name
+		info.GivenName = u.GivenName
+		info.FamilyName = u.FamilyName
+		info.PreferredUsername = u.Username
+		info.UpdatedAt = oidc.FromTime(u.UpdatedAt)
+	}
+	if slices.Contains(scopes, oidc.ScopeEmail) && u.Email != "" {
+		info.Email = u.Email
+		info.EmailVerified = oidc.Bool(u.EmailVerified)
+	}
+}
