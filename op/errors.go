@@ -19,11 +19,11 @@ const temporarilyUnavailable = "temporarily_unavailable"
 
 // invalidGrant maps a failed lookup of a code or refresh token to
 // invalid_grant, logging the cause; the client learns nothing more.
-func invalidGrant(ctx context.Context, what string, err error) *oidc.Error {
+func invalidGrant(ctx context.Context, what string, err error) error {
 	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrAlreadyUsed) {
 		return oidc.ErrInvalidGrant().WithDescription("%s is invalid, expired or was already used", what)
 	}
-	return serverError(ctx, what, err)
+	return storageError(ctx, what, err)
 }
 
 // serverError logs err and returns a server_error whose description says
@@ -40,9 +40,11 @@ func invalidClient() error {
 	return zop.NewStatusError(oidc.ErrInvalidClient().WithDescription("client authentication failed"), http.StatusUnauthorized)
 }
 
-// storageError maps any storage error to an *oidc.Error, so that the
-// library never turns err.Error() into a response description.
-func storageError(ctx context.Context, what string, err error) *oidc.Error {
+// storageError maps any storage error to an OAuth error, so that the
+// library never turns err.Error() into a response description. An
+// unreachable or overloaded backend is a 503 temporarily_unavailable (the
+// client may retry), not a 500.
+func storageError(ctx context.Context, what string, err error) error {
 	var oe *oidc.Error
 	switch {
 	case err == nil:
@@ -51,8 +53,9 @@ func storageError(ctx context.Context, what string, err error) *oidc.Error {
 		return oe
 	case errors.Is(err, storage.ErrNotFound):
 		return oidc.ErrInvalidRequest().WithDescription("%s not found", what)
-	case errors.Is(err, password.ErrBusy):
-		return &oidc.Error{ErrorType: temporarilyUnavailable, Description: "the server is busy, try again shortly"}
+	case errors.Is(err, password.ErrBusy), errors.Is(err, storage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		slog.WarnContext(ctx, "dependency unavailable", "op", what, "error", err)
+		return zop.NewStatusError(&oidc.Error{ErrorType: temporarilyUnavailable, Description: "the service is temporarily unavailable, try again shortly"}, http.StatusServiceUnavailable)
 	default:
 		return serverError(ctx, what, err)
 	}

@@ -89,7 +89,7 @@ func (p *protocolServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[
 	if errors.Is(err, storage.ErrAlreadyUsed) && code != nil {
 		slog.WarnContext(ctx, "authorization code replayed; revoking its grant", "tenant", tenant, "client_id", c.GetID())
 		if rerr := s.store.Tokens().RevokeGrant(ctx, tenant, code.GrantID); rerr != nil {
-			return nil, serverError(ctx, "revoke grant", rerr)
+			return nil, storageError(ctx, "revoke grant", rerr)
 		}
 	}
 	if err != nil {
@@ -125,7 +125,7 @@ func (p *protocolServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[
 	}
 	resp, err := s.minter.tokenResponse(ctx, g, at, refreshToken, user, now)
 	if err != nil {
-		return nil, serverError(ctx, "mint tokens", err)
+		return nil, storageError(ctx, "mint tokens", err)
 	}
 	return tokenResponse(resp), nil
 }
@@ -223,7 +223,7 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 	}
 	resp, err := s.minter.tokenResponse(ctx, g, at, refreshToken, user, now)
 	if err != nil {
-		return nil, serverError(ctx, "mint tokens", err)
+		return nil, storageError(ctx, "mint tokens", err)
 	}
 	return tokenResponse(resp), nil
 }
@@ -233,7 +233,7 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 func (p *protocolServer) refreshReuse(ctx context.Context, tenant string, rt *storage.RefreshToken) error {
 	slog.WarnContext(ctx, "refresh token reused; revoking its grant", "tenant", tenant, "client_id", rt.ClientID)
 	if err := p.s.store.Tokens().RevokeGrant(ctx, tenant, rt.GrantID); err != nil {
-		return serverError(ctx, "revoke grant", err)
+		return storageError(ctx, "revoke grant", err)
 	}
 	return oidc.ErrInvalidGrant().WithDescription("refresh token is invalid, expired or was already used")
 }
@@ -264,7 +264,7 @@ func (p *protocolServer) ClientCredentialsExchange(ctx context.Context, r *zop.C
 	}
 	resp, err := s.minter.tokenResponse(ctx, g, at, "", nil, now)
 	if err != nil {
-		return nil, serverError(ctx, "mint tokens", err)
+		return nil, storageError(ctx, "mint tokens", err)
 	}
 	return tokenResponse(resp), nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -142,7 +144,7 @@ func (s *Server) routes() http.Handler {
 		r.With(browserForms.Handler).Post(pathConsent, s.handleConsent)
 		r.Get(pathEndSession, s.handleEndSession)
 		r.Post(pathEndSession, s.handleEndSession)
-		r.Mount("/", protocol)
+		r.With(authChallenge).Mount("/", protocol)
 	})
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", "no such endpoint")
@@ -166,15 +168,38 @@ func staticFiles() http.Handler {
 	})
 }
 
-// handleReady reports whether storage answers (for load balancers).
+// handleReady reports whether storage answers (for load balancers), and
+// which dependency is down when one is.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.store.Ping(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "storage": "down"})
+	err := s.store.Ping(ctx)
+	if err == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "storage": "up"})
+	slog.WarnContext(ctx, "readiness check failed", "error", err)
+	down := downDependencies(err)
+	if len(down) == 0 {
+		down = []string{"storage"}
+	}
+	writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "down": down})
+}
+
+// downDependencies lists the names of the storage.DependencyErrors in err.
+func downDependencies(err error) []string {
+	var names []string
+	var de *storage.DependencyError
+	if errors.As(err, &de) {
+		names = append(names, de.Name)
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		names = names[:0]
+		for _, e := range joined.Unwrap() {
+			names = append(names, downDependencies(e)...)
+		}
+	}
+	return names
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,0 +1,69 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ShortLived is the part of a Store that a cache-like backend (Redis) can
+// hold: records that live minutes to hours and may be lost without losing
+// anything durable (a lost session means signing in again).
+type ShortLived interface {
+	AuthRequests() AuthRequests
+	AuthCodes() AuthCodes
+	Sessions() Sessions
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Combine returns a Store that keeps authorization requests, codes and
+// sessions in shortLived and everything else in durable (PostgreSQL +
+// Redis in production).
+func Combine(durable Store, shortLived ShortLived, durableName, shortLivedName string) Store {
+	return &combined{Store: durable, short: shortLived, durableName: durableName, shortName: shortLivedName}
+}
+
+type combined struct {
+	Store
+	short                  ShortLived
+	durableName, shortName string
+}
+
+func (c *combined) AuthRequests() AuthRequests { return c.short.AuthRequests() }
+func (c *combined) AuthCodes() AuthCodes       { return c.short.AuthCodes() }
+func (c *combined) Sessions() Sessions         { return c.short.Sessions() }
+
+// Ping names the dependency that is down, so /readyz can say which.
+func (c *combined) Ping(ctx context.Context) error {
+	var errs []error
+	if err := c.Store.Ping(ctx); err != nil {
+		errs = append(errs, &DependencyError{Name: c.durableName, Err: err})
+	}
+	if err := c.short.Ping(ctx); err != nil {
+		errs = append(errs, &DependencyError{Name: c.shortName, Err: err})
+	}
+	return errors.Join(errs...)
+}
+
+// Sweep sweeps the durable store; the short-lived one expires by itself.
+func (c *combined) Sweep(ctx context.Context, now time.Time) error { return c.Store.Sweep(ctx, now) }
+
+func (c *combined) Close() error {
+	return errors.Join(c.short.Close(), c.Store.Close())
+}
+
+// DependencyError says which backing service an error came from.
+type DependencyError struct {
+	Name string
+	Err  error
+}
+
+func (e *DependencyError) Error() string { return fmt.Sprintf("%s: %v", e.Name, e.Err) }
+func (e *DependencyError) Unwrap() error { return e.Err }
+
+// ErrUnavailable marks errors of an unreachable or overloaded backend
+// (connection refused, timeout). Backends wrap such errors with it so that
+// the HTTP layer answers 503 rather than 500.
+var ErrUnavailable = errors.New("storage: unavailable")
