@@ -1,0 +1,9 @@
+package migrations
+
+import "embed"
+
+// SQLite holds the migrations of the SQLite backend under "sqlite/"; use
+// fs.Sub(SQLite, "sqlite") to hand them to goose.
+//
+//go:embed sqlite/*.sql
+var SQLite embed.FS

@@ -1,0 +1,167 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/herald-idp/herald/storage"
+)
+
+var accessTokensTable = table{name: "access_tokens", keys: 2, cols: []string{
+	"tenant_id", "id", "grant_id", "client_id", "subject", "audience", "scopes",
+	"created_at", "expires_at"}}
+
+var refreshTokensTable = table{name: "refresh_tokens", keys: 2, cols: []string{
+	"tenant_id", "id", "grant_id", "client_id", "user_id", "session_id", "audience",
+	"scopes", "auth_time", "amr", "created_at", "expires_at", "used_at"}}
+
+func scanAccessToken(sc scanner) (*storage.AccessToken, error) {
+	var t storage.AccessToken
+	err := sc.Scan(&t.TenantID, &t.ID, &t.GrantID, &t.ClientID, &t.Subject,
+		listCol{&t.Audience}, listCol{&t.Scopes}, timeCol{&t.CreatedAt}, timeCol{&t.ExpiresAt})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+func accessTokenArgs(t *storage.AccessToken) []any {
+	return []any{t.TenantID, t.ID, t.GrantID, t.ClientID, t.Subject,
+		list(t.Audience), list(t.Scopes), encTime(t.CreatedAt), encTime(t.ExpiresAt)}
+}
+
+func scanRefreshToken(sc scanner) (*storage.RefreshToken, error) {
+	var t storage.RefreshToken
+	err := sc.Scan(&t.TenantID, &t.ID, &t.GrantID, &t.ClientID, &t.UserID, &t.SessionID,
+		listCol{&t.Audience}, listCol{&t.Scopes}, timeCol{&t.AuthTime}, listCol{&t.AMR},
+		timeCol{&t.CreatedAt}, timeCol{&t.ExpiresAt}, nullTimeCol{&t.UsedAt})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+func refreshTokenArgs(t *storage.RefreshToken) []any {
+	return []any{t.TenantID, t.ID, t.GrantID, t.ClientID, t.UserID, t.SessionID,
+		list(t.Audience), list(t.Scopes), encTime(t.AuthTime), list(t.AMR),
+		encTime(t.CreatedAt), encTime(t.ExpiresAt), encTimePtr(t.UsedAt)}
+}
+
+// Token IDs stay out of error messages: a refresh token ID is the hash of
+// a bearer credential and an access token ID identifies a live one.
+func accessTokenWhat(tenant string) string  { return fmt.Sprintf("tenant %q: access token", tenant) }
+func refreshTokenWhat(tenant string) string { return fmt.Sprintf("tenant %q: refresh token", tenant) }
+
+// insertTokens stores at and rt (either may be nil) inside tx.
+func insertTokens(ctx context.Context, tx *sql.Tx, at *storage.AccessToken, rt *storage.RefreshToken) error {
+	if at != nil {
+		what := accessTokenWhat(at.TenantID)
+		if err := requireKeys(what, at.TenantID, at.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, accessTokensTable.insertSQL(), accessTokenArgs(at)...); err != nil {
+			return mapErr(err, what)
+		}
+	}
+	if rt != nil {
+		what := refreshTokenWhat(rt.TenantID)
+		if err := requireKeys(what, rt.TenantID, rt.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, refreshTokensTable.insertSQL(), refreshTokenArgs(rt)...); err != nil {
+			return mapErr(err, what)
+		}
+	}
+	return nil
+}
+
+// IssueTokens stores an access token and, if rt is not nil, a refresh
+// token, in one transaction: a failure stores neither.
+func (s *Store) IssueTokens(ctx context.Context, at *storage.AccessToken, rt *storage.RefreshToken) error {
+	if at == nil && rt == nil {
+		return errors.New("issue tokens: no token given")
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error { return insertTokens(ctx, tx, at, rt) })
+}
+
+// AccessToken returns an access token that is neither revoked (deleted) nor
+// expired at now.
+func (s *Store) AccessToken(ctx context.Context, tenant, id string, now time.Time) (*storage.AccessToken, error) {
+	t, err := scanAccessToken(s.read.QueryRowContext(ctx, accessTokensTable.selectSQL()+
+		` WHERE tenant_id = ? AND id = ? AND expires_at > ?`, tenant, id, encTime(now)))
+	if err != nil {
+		return nil, mapErr(err, accessTokenWhat(tenant))
+	}
+	return t, nil
+}
+
+// RevokeAccessToken deletes one access token; revoking an unknown token is
+// not an error (RFC 7009 §2.2 answers 200 for it anyway).
+func (s *Store) RevokeAccessToken(ctx context.Context, tenant, id string) error {
+	_, err := s.write.ExecContext(ctx, `DELETE FROM access_tokens WHERE tenant_id = ? AND id = ?`, tenant, id)
+	return mapErr(err, accessTokenWhat(tenant))
+}
+
+// RefreshToken returns an unexpired refresh token, used or not, so that the
+// caller can detect reuse (RFC 9700 §4.14.2).
+func (s *Store) RefreshToken(ctx context.Context, tenant, id string, now time.Time) (*storage.RefreshToken, error) {
+	t, err := scanRefreshToken(s.read.QueryRowContext(ctx, refreshTokensTable.selectSQL()+
+		` WHERE tenant_id = ? AND id = ? AND expires_at > ?`, tenant, id, encTime(now)))
+	if err != nil {
+		return nil, mapErr(err, refreshTokenWhat(tenant))
+	}
+	return t, nil
+}
+
+// RotateRefreshToken marks oldID used and stores its successors in one
+// transaction. The conditional UPDATE (used_at IS NULL) runs on the single
+// writer connection, so of concurrent rotations exactly one matches a row;
+// the others store nothing and get ErrAlreadyUsed. Unknown, revoked or
+// expired tokens give ErrNotFound.
+func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, at *storage.AccessToken, rt *storage.RefreshToken) error {
+	what := refreshTokenWhat(tenant)
+	n := encTime(now)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET used_at = ?
+			WHERE tenant_id = ? AND id = ? AND used_at IS NULL AND expires_at > ?`, n, tenant, oldID, n)
+		if err != nil {
+			return mapErr(err, what)
+		}
+		if err := requireAffected(res, what); err != nil {
+			var used sql.NullInt64
+			err := tx.QueryRowContext(ctx, `SELECT used_at FROM refresh_tokens
+				WHERE tenant_id = ? AND id = ? AND expires_at > ?`, tenant, oldID, n).Scan(&used)
+			if err != nil {
+				return mapErr(err, what)
+			}
+			if used.Valid {
+				return fmt.Errorf("%s: %w", what, storage.ErrAlreadyUsed)
+			}
+			return fmt.Errorf("%s: inconsistent state", what)
+		}
+		return insertTokens(ctx, tx, at, rt)
+	})
+}
+
+// RevokeGrant deletes every access and refresh token of the grant, in one
+// transaction (RFC 6749 §4.1.2 on code reuse, RFC 9700 §4.14.2 on refresh
+// token reuse).
+func (s *Store) RevokeGrant(ctx context.Context, tenant, grantID string) error {
+	what := fmt.Sprintf("tenant %q: revoke grant %q", tenant, grantID)
+	if grantID == "" {
+		// client_credentials tokens have no grant; never revoke them all.
+		return fmt.Errorf("%s: grant ID must not be empty", what)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`DELETE FROM access_tokens WHERE tenant_id = ? AND grant_id = ?`, tenant, grantID); err != nil {
+			return mapErr(err, what)
+		}
+		_, err := tx.ExecContext(ctx,
+			`DELETE FROM refresh_tokens WHERE tenant_id = ? AND grant_id = ?`, tenant, grantID)
+		return mapErr(err, what)
+	})
+}

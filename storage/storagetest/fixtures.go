@@ -1,0 +1,158 @@
+package storagetest
+
+import (
+	"time"
+
+	"github.com/herald-idp/herald/storage"
+)
+
+// Constructors of complete records: every field is set (lists with more than
+// one element, non-zero durations and times) so that a column a backend
+// forgets to store shows up as a mismatch.
+
+func newTenant(name string, now time.Time) *storage.Tenant {
+	return &storage.Tenant{
+		Name:             name,
+		DisplayName:      "Tenant " + name,
+		SigningAlgorithm: "ES256",
+		CreatedAt:        now,
+		UpdatedAt:        now,
+	}
+}
+
+func newClient(tenant, id string, now time.Time) *storage.Client {
+	return &storage.Client{
+		TenantID:               tenant,
+		ID:                     id,
+		Name:                   "Client " + id,
+		SecretHash:             "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
+		AuthMethod:             storage.AuthMethodBasic,
+		ApplicationType:        storage.AppTypeWeb,
+		RedirectURIs:           []string{"https://rp.example/cb", "https://rp.example/cb2"},
+		PostLogoutRedirectURIs: []string{"https://rp.example/bye"},
+		CORSOrigins:            []string{"https://rp.example"},
+		GrantTypes:             []string{"authorization_code", "refresh_token"},
+		Scopes:                 []string{"openid", "profile", "offline_access"},
+		FirstParty:             true,
+		AccessTokenFormat:      storage.AccessTokenOpaque,
+		AccessTokenLifetime:    5 * time.Minute,
+		IDTokenLifetime:        10 * time.Minute,
+		RefreshTokenLifetime:   30 * 24 * time.Hour,
+		CreatedAt:              now,
+		UpdatedAt:              now.Add(time.Second),
+	}
+}
+
+func newUser(tenant, id, username string, now time.Time) *storage.User {
+	return &storage.User{
+		TenantID:      tenant,
+		ID:            id,
+		Username:      username,
+		Email:         username + "@example.com",
+		EmailVerified: true,
+		Name:          "Ada Lovelace",
+		GivenName:     "Ada",
+		FamilyName:    "Lovelace",
+		PasswordHash:  "$argon2id$v=19$m=65536,t=1,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+}
+
+func newKey(tenant, id string, created time.Time) *storage.SigningKey {
+	return &storage.SigningKey{
+		TenantID:   tenant,
+		ID:         id,
+		Algorithm:  "RS256",
+		PrivateKey: []byte{0x30, 0x82, 0x00, 0xff, 0x01, byte(len(id))},
+		Status:     storage.KeyActive,
+		CreatedAt:  created,
+	}
+}
+
+func newAuthRequest(tenant, id string, now time.Time) *storage.AuthRequest {
+	maxAge := int64(3600)
+	return &storage.AuthRequest{
+		TenantID:            tenant,
+		ID:                  id,
+		ClientID:            "web",
+		RedirectURI:         "https://rp.example/cb",
+		Scopes:              []string{"openid", "email"},
+		State:               "state-1",
+		Nonce:               "nonce-1",
+		ResponseType:        "code",
+		ResponseMode:        "query",
+		CodeChallenge:       "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+		CodeChallengeMethod: "S256",
+		Prompt:              []string{"login", "consent"},
+		MaxAge:              &maxAge,
+		LoginHint:           "ada",
+		HintSubject:         "user-1",
+		CreatedAt:           now,
+		ExpiresAt:           now.Add(10 * time.Minute),
+	}
+}
+
+func newAuthCode(tenant, codeHash, grantID string, now time.Time) *storage.AuthCode {
+	return &storage.AuthCode{
+		TenantID:            tenant,
+		CodeHash:            codeHash,
+		GrantID:             grantID,
+		ClientID:            "web",
+		RedirectURI:         "https://rp.example/cb",
+		UserID:              "user-1",
+		SessionID:           "session-1",
+		Scopes:              []string{"openid", "offline_access"},
+		Nonce:               "nonce-1",
+		CodeChallenge:       "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+		CodeChallengeMethod: "S256",
+		AuthTime:            now.Add(-time.Minute),
+		AMR:                 []string{"pwd", "otp"},
+		CreatedAt:           now,
+		ExpiresAt:           now.Add(time.Minute),
+	}
+}
+
+func newSession(tenant, id, userID string, now time.Time) *storage.Session {
+	return &storage.Session{
+		TenantID:          tenant,
+		ID:                id,
+		UserID:            userID,
+		AuthTime:          now,
+		AMR:               []string{"pwd"},
+		CreatedAt:         now,
+		IdleExpiresAt:     now.Add(30 * time.Minute),
+		AbsoluteExpiresAt: now.Add(8 * time.Hour),
+	}
+}
+
+func newAccessToken(tenant, id, grantID string, now time.Time) *storage.AccessToken {
+	return &storage.AccessToken{
+		TenantID:  tenant,
+		ID:        id,
+		GrantID:   grantID,
+		ClientID:  "web",
+		Subject:   "user-1",
+		Audience:  []string{"web", "api"},
+		Scopes:    []string{"openid", "profile"},
+		CreatedAt: now,
+		ExpiresAt: now.Add(time.Hour),
+	}
+}
+
+func newRefreshToken(tenant, id, grantID string, now time.Time) *storage.RefreshToken {
+	return &storage.RefreshToken{
+		TenantID:  tenant,
+		ID:        id,
+		GrantID:   grantID,
+		ClientID:  "web",
+		UserID:    "user-1",
+		SessionID: "session-1",
+		Audience:  []string{"web"},
+		Scopes:    []string{"openid", "offline_access"},
+		AuthTime:  now.Add(-time.Minute),
+		AMR:       []string{"pwd"},
+		CreatedAt: now,
+		ExpiresAt: now.Add(24 * time.Hour),
+	}
+}
