@@ -1,0 +1,118 @@
+package templates
+
+// Branding is the per-tenant look of every page.
+type Branding struct {
+	// TenantName is the tenant's identifier; shown when DisplayName is empty.
+	TenantName string
+	// DisplayName is the human name shown in headings and the page title.
+	DisplayName string
+	// LogoURL, when set, is shown above the card content. The page CSP allows
+	// img-src 'self' data: https:, so it must be same-origin, a data: URL or
+	// https. html/template replaces unsafe schemes (javascript:) with
+	// "#ZgotmplZ".
+	LogoURL string
+	// AccentColor is deliberately NOT rendered yet. The pages are served with
+	// "style-src 'self'", which blocks inline style attributes and <style>
+	// elements, so the only CSP-compatible way to apply a per-tenant colour is
+	// a separate same-origin stylesheet (e.g. <StaticURL>/tenant/<id>.css)
+	// generated from a validated colour value. The field is kept so tenant
+	// configuration and handlers need not change when that lands.
+	AccentColor string
+	// StaticURL is the URL prefix under which Static is served, e.g. "/static"
+	// (no trailing slash needed). Empty means "/static".
+	StaticURL string
+}
+
+// LoginPage is the username/password form of an authorization request.
+type LoginPage struct {
+	Branding Branding
+	// ActionURL is where the form POSTs.
+	ActionURL string
+	// CSRFToken is sent back as the hidden field "csrf_token".
+	CSRFToken string
+	// AuthRequestID is sent back as the hidden field "auth_request_id".
+	AuthRequestID string
+	// ClientName is the relying party's display name ("Sign in to continue to X").
+	ClientName string
+	// Username pre-fills the username field, e.g. after a failed attempt.
+	Username string
+	// Error is a user-facing message shown above the form; empty for none.
+	Error string
+}
+
+// ScopeView is one requested scope on the consent page.
+type ScopeView struct {
+	// Name is the scope token as requested, e.g. "email".
+	Name string
+	// Description is the human text; see ScopeDescription. When empty the
+	// page shows Name instead.
+	Description string
+}
+
+// ConsentPage asks the user to allow or deny a client's requested scopes.
+// The form posts "decision" = "allow" or "deny".
+type ConsentPage struct {
+	Branding      Branding
+	ActionURL     string
+	CSRFToken     string
+	AuthRequestID string
+	ClientName    string
+	Scopes        []ScopeView
+}
+
+// ErrorPage is shown when a flow cannot continue on the OP (for example an
+// unregistered redirect_uri, where redirecting is forbidden by RFC 6749
+// §4.1.2.1). Title and Message are user-facing text and must never contain raw
+// Go errors; the caller guarantees that.
+type ErrorPage struct {
+	Branding Branding
+	// Title defaults to "Something went wrong" when empty.
+	Title   string
+	Message string
+	// RequestID, when set, is shown so the user can quote it to support.
+	RequestID string
+}
+
+// LogoutConfirmPage asks the user to confirm an RP-initiated logout
+// (OpenID Connect RP-Initiated Logout 1.0 §2). The RP's parameters are passed
+// through as hidden fields; empty ones are omitted. The form posts
+// "decision" = "logout" or "cancel".
+type LogoutConfirmPage struct {
+	Branding              Branding
+	ActionURL             string
+	CSRFToken             string
+	ClientName            string
+	ClientID              string
+	PostLogoutRedirectURI string
+	State                 string
+	IDTokenHint           string
+}
+
+// LoggedOutPage is shown after logout when there is no valid
+// post_logout_redirect_uri to send the user to.
+type LoggedOutPage struct {
+	Branding Branding
+}
+
+// standardScopeDescriptions covers the scopes defined by OpenID Connect Core
+// 1.0: openid (§3.1.2.1), the claim scopes profile, email, address and phone
+// (§5.4), and offline_access (§11).
+var standardScopeDescriptions = map[string]string{
+	"openid":         "Sign you in and confirm who you are",
+	"profile":        "See your basic profile: name, username, picture and locale",
+	"email":          "See your email address",
+	"address":        "See your postal address",
+	"phone":          "See your phone number",
+	"offline_access": "Keep access to your account while you are not using it",
+}
+
+// ScopeDescription returns a human description for the standard OpenID
+// Connect scopes (openid, profile, email, offline_access, address, phone) and
+// the scope name itself otherwise. Matching is exact: scope tokens are
+// case-sensitive (RFC 6749 §3.3).
+func ScopeDescription(scope string) string {
+	if d, ok := standardScopeDescriptions[scope]; ok {
+		return d
+	}
+	return scope
+}
