@@ -19,6 +19,23 @@ func authChallenge(next http.Handler) http.Handler {
 	})
 }
 
+// requireClientCredentials answers an introspection request that carries no
+// client credentials at all with 401 invalid_client (RFC 7662 §2.1), before
+// the library would call it a 400 invalid_request.
+func requireClientCredentials(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, pathIntrospect) && r.Method == http.MethodPost {
+			_, _, basic := r.BasicAuth()
+			if !basic && (r.ParseForm() != nil || r.PostForm.Get("client_secret") == "") {
+				w.Header().Set("WWW-Authenticate", `Basic realm="herald"`)
+				writeJSONError(w, http.StatusUnauthorized, "invalid_client", "client authentication is required")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 type challengeWriter struct {
 	http.ResponseWriter
 	challenge string

@@ -144,7 +144,7 @@ func (s *Server) routes() http.Handler {
 		r.With(browserForms.Handler).Post(pathConsent, s.handleConsent)
 		r.Get(pathEndSession, s.handleEndSession)
 		r.Post(pathEndSession, s.handleEndSession)
-		r.With(authChallenge).Mount("/", protocol)
+		r.With(authChallenge, requireClientCredentials).Mount("/", protocol)
 	})
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", "no such endpoint")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"time"
 
@@ -82,6 +83,12 @@ func (s *Server) endBrowserSession(ctx context.Context, w http.ResponseWriter, r
 // enough for max_age (OIDC Core §3.1.2.1).
 func satisfiesMaxAge(maxAge *int64, authTime, now time.Time) bool {
 	if maxAge == nil {
+		return true
+	}
+	switch {
+	case *maxAge == 0: // means "authenticate now", like prompt=login
+		return false
+	case *maxAge > int64(math.MaxInt64/time.Second): // would overflow; longer than any session
 		return true
 	}
 	return now.Sub(authTime) <= time.Duration(*maxAge)*time.Second
