@@ -3,44 +3,52 @@ module github.com/herald-idp/herald
 go 1.26.8
 
 require (
-	github.com/alexedwards/argon2id v1.0.0 // indirect
+	github.com/alexedwards/argon2id v1.0.0 // end-user password hashing (argon2id PHC strings)
+	github.com/caarlos0/env/v11 v11.4.2 // HERALD_* environment configuration
+	github.com/coreos/go-oidc/v3 v3.21.0 // tests only: a real relying party verifying Herald
+	github.com/go-chi/chi/v5 v5.5.0 // HTTP routing (also what zitadel/oidc routes with)
+	github.com/go-jose/go-jose/v4 v4.1.9 // JWS signing of ID and access tokens, JWKS
+	github.com/google/uuid v1.6.0 // user IDs (OIDC subjects)
+	github.com/jackc/pgx/v5 v5.12.0 // PostgreSQL backend (pgxpool)
+	github.com/pressly/goose/v3 v3.30.0 // schema migrations with an advisory lock
+	github.com/redis/go-redis/v9 v9.23.0 // Redis backend for short-lived state (single, Sentinel, Cluster)
+	github.com/rs/cors v1.11.1 // per-tenant CORS allow-list for the protocol endpoints
+	github.com/zitadel/oidc/v3 v3.52.0 // the OpenID Connect protocol engine (op package)
+	golang.org/x/crypto v0.59.0 // bcrypt verification of imported password hashes
+	golang.org/x/net v0.62.0 // tests only: HTML parsing of the login pages
+	golang.org/x/oauth2 v0.38.0 // tests only: a real OAuth 2.0 client
+	golang.org/x/text v0.44.0 // Unicode normalisation of usernames
+	modernc.org/sqlite v1.62.0 // embedded default store, pure Go (no cgo)
+)
+
+require (
 	github.com/bmatcuk/doublestar/v4 v4.10.4 // indirect
-	github.com/caarlos0/env/v11 v11.4.2 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
-	github.com/go-chi/chi/v5 v5.5.0 // indirect
-	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
-	github.com/google/uuid v1.6.0 // indirect
 	github.com/gorilla/securecookie v1.1.2 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/mfridman/interpolate v0.0.2 // indirect
 	github.com/muhlemmer/gu v0.3.1 // indirect
 	github.com/muhlemmer/httpforwarded v0.1.0 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
-	github.com/pressly/goose/v3 v3.30.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
-	github.com/rs/cors v1.11.1 // indirect
 	github.com/sethvargo/go-retry v0.5.0 // indirect
-	github.com/zitadel/oidc/v3 v3.52.0 // indirect
 	github.com/zitadel/schema v1.3.2 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
-	golang.org/x/crypto v0.59.0 // indirect
-	golang.org/x/net v0.62.0 // indirect
-	golang.org/x/oauth2 v0.38.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
-	golang.org/x/text v0.44.0 // indirect
-	golang.org/x/time v0.16.0 // indirect
 	modernc.org/libc v1.80.2 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
-	modernc.org/sqlite v1.62.0 // indirect
 )

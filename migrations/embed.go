@@ -7,3 +7,9 @@ import "embed"
 //
 //go:embed sqlite/*.sql
 var SQLite embed.FS
+
+// Postgres holds the migrations of the PostgreSQL backend under "postgres/";
+// use fs.Sub(Postgres, "postgres") to hand them to goose.
+//
+//go:embed postgres/*.sql
+var Postgres embed.FS

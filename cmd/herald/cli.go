@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/herald-idp/herald/keys"
+	"github.com/herald-idp/herald/op/password"
+	"github.com/herald-idp/herald/op/registry"
+	"github.com/herald-idp/herald/storage"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1 // the command ran and failed (bad input, storage, ...)
+	exitUsage = 2 // the command line itself is wrong
+)
+
+// cli carries the process's standard streams to every command.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// command runs one (sub-)command with the arguments after its name.
+type command struct {
+	summary string
+	run     func(ctx context.Context, c *cli, args []string) error
+}
+
+func topCommands() map[string]command {
+	return map[string]command{
+		"serve":  {"run the OpenID Provider", runServe},
+		"tenant": {"create and list tenants (issuers)", group("tenant", tenantCommands())},
+		"client": {"register clients (relying parties)", group("client", clientCommands())},
+		"user":   {"create users and set passwords", group("user", userCommands())},
+	}
+}
+
+// run is the whole program: it returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr}
+	err := group("", topCommands())(ctx, c, args)
+	var ue *usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		if !ue.printed {
+			fmt.Fprintf(stderr, "herald: %v\n", ue.err)
+		}
+		return exitUsage
+	default:
+		printError(stderr, err)
+		return exitError
+	}
+}
+
+// usageError is a mistake on the command line (exit 2). printed says the
+// flag package has already shown the message and the usage.
+type usageError struct {
+	err     error
+	printed bool
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return &usageError{err: fmt.Errorf(format, args...)}
+}
+
+// group dispatches to a sub-command; name is the path so far ("" for the
+// top level).
+func group(name string, cmds map[string]command) func(context.Context, *cli, []string) error {
+	return func(ctx context.Context, c *cli, args []string) error {
+		prefix := strings.TrimSpace("herald " + name)
+		usage := func() {
+			fmt.Fprintf(c.stderr, "Usage: %s COMMAND [flags]\n\nCommands:\n", prefix)
+			for _, n := range sortedKeys(cmds) {
+				fmt.Fprintf(c.stderr, "  %-14s %s\n", n, cmds[n].summary)
+			}
+			fmt.Fprintf(c.stderr, "\nRun '%s COMMAND --help' for the flags of a command.\n", prefix)
+		}
+		if len(args) == 0 {
+			usage()
+			return &usageError{err: errors.New("missing command"), printed: false}
+		}
+		switch args[0] {
+		case "-h", "-help", "--help", "help":
+			usage()
+			return flag.ErrHelp
+		}
+		cmd, ok := cmds[args[0]]
+		if !ok {
+			if strings.HasPrefix(args[0], "-") {
+				return usagef("%s: unknown flag %q (flags go after the command)", prefix, args[0])
+			}
+			return usagef("unknown command %q; run '%s --help'", strings.TrimSpace(name+" "+args[0]), prefix)
+		}
+		return cmd.run(ctx, c, args[1:])
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// newFlagSet returns a flag set whose usage (on stderr) shows synopsis and
+// description before the flags.
+func newFlagSet(c *cli, name, synopsis, description string) *flag.FlagSet {
+	fs := flag.NewFlagSet("herald "+name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(c.stderr, "Usage: herald %s %s\n\n%s\n\nFlags:\n", name, synopsis, description)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args; help → flag.ErrHelp, anything else wrong → a
+// usage error. Positional arguments are refused: every input is a flag.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{err: err, printed: true}
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// requireFlags reports every empty required flag (name → value) as one
+// usage error.
+func requireFlags(fs *flag.FlagSet, required map[string]*string) error {
+	var missing []string
+	for _, name := range sortedKeys(required) {
+		if *required[name] == "" {
+			missing = append(missing, "--"+name)
+		}
+	}
+	if len(missing) > 0 {
+		return usagef("%s: missing required flag %s", fs.Name(), strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// stringList is a repeatable flag (--redirect-uri A --redirect-uri B).
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
+// writeJSON prints one JSON object on a line of stdout.
+func writeJSON(w io.Writer, v any) error {
+	return json.NewEncoder(w).Encode(v)
+}
+
+// fieldFlags maps registry.ValidationError fields to the flags that set them.
+var fieldFlags = map[string]string{
+	"name": "--name", "display_name": "--display-name", "signing_alg": "--signing-alg",
+	"id": "--id", "auth_method": "--auth-method", "redirect_uris": "--redirect-uri",
+	"post_logout_redirect_uris": "--post-logout-redirect-uri", "cors_origins": "--cors-origin",
+	"grant_types": "--grant", "scopes": "--scope", "access_token_format": "--access-token-format",
+	"username": "--username", "email": "--email", "password": "--password-stdin",
+	"password_hash": "--password-hash-stdin",
+}
+
+// printError writes err to stderr; validation errors become one line per
+// problem, naming the flag.
+func printError(w io.Writer, err error) {
+	if ves := registry.ValidationErrors(err); len(ves) > 0 {
+		for _, ve := range ves {
+			name := fieldFlags[ve.Field]
+			if name == "" {
+				name = ve.Field
+			}
+			fmt.Fprintf(w, "herald: %s: %s\n", name, ve.Message)
+		}
+		return
+	}
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		fmt.Fprintf(w, "herald: %s not found\n", trimSentinel(err))
+	case errors.Is(err, storage.ErrAlreadyExists):
+		fmt.Fprintf(w, "herald: %s already exists\n", trimSentinel(err))
+	default:
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(w, "herald: %s\n", line)
+		}
+	}
+}
+
+// trimSentinel drops the ": storage: not found" tail the wrapping adds.
+func trimSentinel(err error) string {
+	s := err.Error()
+	for _, sentinel := range []error{storage.ErrNotFound, storage.ErrAlreadyExists} {
+		s = strings.TrimSuffix(s, ": "+sentinel.Error())
+	}
+	return s
+}
+
+// app is what every command that touches data needs, built from Config.
+type app struct {
+	cfg      *Config
+	log      *slog.Logger
+	store    storage.Store
+	keys     *keys.Manager
+	hasher   *password.Hasher
+	registry *registry.Registry
+}
+
+// openApp opens the store and builds the key manager, password hasher and
+// registry. cfg must have passed Validate.
+func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
+	kek, err := cfg.keyEncryptionKey()
+	if err != nil {
+		return nil, err
+	}
+	store, err := openStore(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("HERALD_DATABASE_URL (--database-url): %w", err)
+	}
+	km, err := keys.NewManager(store.Keys(), kek)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	hasher := password.NewHasher(cfg.passwordParams(), cfg.HashConcurrency, cfg.HashMaxWait)
+	return &app{
+		cfg:    cfg,
+		log:    logger,
+		store:  store,
+		keys:   km,
+		hasher: hasher,
+		registry: &registry.Registry{
+			Store:     store,
+			Keys:      km,
+			Passwords: hasher,
+			PublicURL: cfg.PublicURL,
+		},
+	}, nil
+}
+
+func (a *app) Close() error { return a.store.Close() }
+
+// newLogger returns the JSON logger on stderr at cfg's level.
+func newLogger(w io.Writer, cfg *Config) *slog.Logger {
+	level, err := parseLogLevel(cfg.LogLevel)
+	if err != nil {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// setup is the common start of every data command: environment, flags
+// (already registered on fs by the caller, plus the common ones), validation,
+// then the app. The caller must Close the app.
+func setup(ctx context.Context, c *cli, fs *flag.FlagSet, cfg *Config, envErr error, args []string, required map[string]*string) (*app, error) {
+	cfg.registerCommonFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	if err := requireFlags(fs, required); err != nil {
+		return nil, err
+	}
+	if err := errors.Join(envErr, cfg.Validate()); err != nil {
+		return nil, err
+	}
+	return openApp(ctx, cfg, newLogger(c.stderr, cfg))
+}

@@ -1,0 +1,366 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+
+	"github.com/herald-idp/herald/op"
+	"github.com/herald-idp/herald/op/password"
+)
+
+// envPrefix starts every environment variable Herald reads.
+const envPrefix = "HERALD_"
+
+// Defaults that op and op/password do not define.
+const (
+	defaultAddr            = "127.0.0.1:8080"
+	defaultDatabaseURL     = "sqlite:./data/herald.db"
+	defaultHashConcurrency = 4
+	defaultLogLevel        = "info"
+	kekSize                = 32 // AES-256
+	kekFileName            = "herald.kek"
+)
+
+// Config is every setting of the herald command. Values come from the
+// defaults, then HERALD_* environment variables, then flags; Validate then
+// reports every problem at once. The env tags are read by caarlos0/env with
+// the HERALD_ prefix; the flag tags name the flag that overrides a setting
+// (for error messages and the docs).
+type Config struct {
+	Addr                 string `env:"ADDR" flag:"addr"`
+	PublicURL            string `env:"PUBLIC_URL" flag:"public-url"`
+	DatabaseURL          string `env:"DATABASE_URL" flag:"database-url"`
+	KeyEncryptionKey     string `env:"KEY_ENCRYPTION_KEY"` // base64; never a flag (visible in ps)
+	KeyEncryptionKeyFile string `env:"KEY_ENCRYPTION_KEY_FILE" flag:"key-encryption-key-file"`
+
+	AccessTokenLifetime     time.Duration `env:"ACCESS_TOKEN_LIFETIME"`
+	IDTokenLifetime         time.Duration `env:"ID_TOKEN_LIFETIME"`
+	RefreshTokenLifetime    time.Duration `env:"REFRESH_TOKEN_LIFETIME"`
+	AuthCodeLifetime        time.Duration `env:"AUTH_CODE_LIFETIME"`
+	SessionIdleTimeout      time.Duration `env:"SESSION_IDLE_TIMEOUT"`
+	SessionAbsoluteLifetime time.Duration `env:"SESSION_ABSOLUTE_LIFETIME"`
+
+	Argon2MemoryKiB   uint32        `env:"ARGON2_MEMORY_KIB"`
+	Argon2Iterations  uint32        `env:"ARGON2_ITERATIONS"`
+	Argon2Parallelism uint8         `env:"ARGON2_PARALLELISM"`
+	HashConcurrency   int           `env:"HASH_CONCURRENCY"`
+	HashMaxWait       time.Duration `env:"HASH_MAX_WAIT"`
+
+	LogLevel string `env:"LOG_LEVEL" flag:"log-level"`
+}
+
+// defaultConfig returns the built-in defaults.
+func defaultConfig() *Config {
+	l := op.DefaultLifetimes()
+	p := password.DefaultParams()
+	return &Config{
+		Addr:                    defaultAddr,
+		DatabaseURL:             defaultDatabaseURL,
+		AccessTokenLifetime:     l.AccessToken,
+		IDTokenLifetime:         l.IDToken,
+		RefreshTokenLifetime:    l.RefreshToken,
+		AuthCodeLifetime:        l.AuthCode,
+		SessionIdleTimeout:      l.SessionIdle,
+		SessionAbsoluteLifetime: l.SessionAbsolute,
+		Argon2MemoryKiB:         p.MemoryKiB,
+		Argon2Iterations:        p.Iterations,
+		Argon2Parallelism:       p.Parallelism,
+		HashConcurrency:         defaultHashConcurrency,
+		HashMaxWait:             password.DefaultMaxWait,
+		LogLevel:                defaultLogLevel,
+	}
+}
+
+// loadConfig returns the defaults overridden by the environment. Unparsable
+// values are reported naming their variable; the config is still returned so
+// that --help works whatever the environment holds.
+func loadConfig() (*Config, error) {
+	cfg := defaultConfig()
+	err := env.ParseWithOptions(cfg, env.Options{Prefix: envPrefix})
+	if err == nil {
+		return cfg, nil
+	}
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return cfg, err
+	}
+	var errs []error
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			errs = append(errs, fmt.Errorf("%s: invalid %s value: %v", settingName(pe.Name), pe.Type, pe.Err))
+			continue
+		}
+		errs = append(errs, e)
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// settingName names the setting behind a Config field for messages:
+// "HERALD_ADDR (--addr)" or just "HERALD_ID_TOKEN_LIFETIME".
+func settingName(field string) string {
+	f, ok := reflect.TypeFor[Config]().FieldByName(field)
+	if !ok {
+		return field
+	}
+	name := envPrefix + f.Tag.Get("env")
+	if fl := f.Tag.Get("flag"); fl != "" {
+		name += " (--" + fl + ")"
+	}
+	return name
+}
+
+// registerCommonFlags adds the flags every command accepts.
+func (c *Config) registerCommonFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL,
+		"externally visible base `URL`; issuers are URL/t/TENANT (default http://ADDR); env HERALD_PUBLIC_URL")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "database `URL` (sqlite:PATH); env HERALD_DATABASE_URL")
+	fs.StringVar(&c.KeyEncryptionKeyFile, "key-encryption-key-file", c.KeyEncryptionKeyFile,
+		"`file` holding the base64 key that encrypts signing keys; env HERALD_KEY_ENCRYPTION_KEY_FILE")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error; env HERALD_LOG_LEVEL")
+}
+
+// Validate fills in derived defaults (the public URL) and reports every
+// problem at once, each naming its setting.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", settingName(field), fmt.Sprintf(format, args...)))
+	}
+
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		bad("Addr", "%q is not host:port", c.Addr)
+	}
+	if c.PublicURL == "" && err == nil {
+		if port == "0" {
+			bad("PublicURL", "required when the listen port is 0 (the URL would be unknown)")
+		} else {
+			if host == "" || host == "0.0.0.0" || host == "::" {
+				host = "localhost"
+			}
+			c.PublicURL = "http://" + net.JoinHostPort(host, port)
+		}
+	}
+	if c.PublicURL != "" {
+		if msg := publicURLProblem(c.PublicURL); msg != "" {
+			bad("PublicURL", "%q %s", c.PublicURL, msg)
+		}
+	}
+	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
+		bad("DatabaseURL", "%v", err)
+	}
+	switch {
+	case c.KeyEncryptionKey != "" && c.KeyEncryptionKeyFile != "":
+		errs = append(errs, errors.New("HERALD_KEY_ENCRYPTION_KEY and HERALD_KEY_ENCRYPTION_KEY_FILE (--key-encryption-key-file): set only one"))
+	case c.KeyEncryptionKey != "":
+		if _, err := decodeKEK([]byte(c.KeyEncryptionKey)); err != nil {
+			bad("KeyEncryptionKey", "%v", err) // never echo the value
+		}
+	}
+
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+	}{
+		{"AccessTokenLifetime", c.AccessTokenLifetime}, {"IDTokenLifetime", c.IDTokenLifetime},
+		{"RefreshTokenLifetime", c.RefreshTokenLifetime}, {"AuthCodeLifetime", c.AuthCodeLifetime},
+		{"SessionIdleTimeout", c.SessionIdleTimeout}, {"SessionAbsoluteLifetime", c.SessionAbsoluteLifetime},
+		{"HashMaxWait", c.HashMaxWait},
+	} {
+		if d.v <= 0 {
+			bad(d.field, "must be a positive duration such as 15m or 720h, not %s", d.v)
+		}
+	}
+	if c.AuthCodeLifetime > 60*time.Second {
+		// RFC 9700 §4.1.2 and the security checklist (C2) want codes short.
+		bad("AuthCodeLifetime", "must be at most 60s, not %s", c.AuthCodeLifetime)
+	}
+	if c.SessionIdleTimeout > c.SessionAbsoluteLifetime && c.SessionAbsoluteLifetime > 0 {
+		bad("SessionIdleTimeout", "must not exceed HERALD_SESSION_ABSOLUTE_LIFETIME (%s)", c.SessionAbsoluteLifetime)
+	}
+	if c.Argon2MemoryKiB < password.MinMemoryKiB || c.Argon2MemoryKiB > password.MaxMemoryKiB {
+		bad("Argon2MemoryKiB", "must be between %d (19 MiB, the OWASP minimum) and %d (4 GiB), not %d",
+			password.MinMemoryKiB, password.MaxMemoryKiB, c.Argon2MemoryKiB)
+	}
+	if c.Argon2Iterations < 1 {
+		bad("Argon2Iterations", "must be at least 1")
+	}
+	if c.Argon2Parallelism < 1 {
+		bad("Argon2Parallelism", "must be at least 1")
+	}
+	if len(errs) == 0 {
+		// Anything op/password adds later is still caught here.
+		if err := c.passwordParams().Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("HERALD_ARGON2_*: %v", err))
+		}
+	}
+	if c.HashConcurrency < 1 {
+		bad("HashConcurrency", "must be at least 1, not %d", c.HashConcurrency)
+	}
+	if _, err := parseLogLevel(c.LogLevel); err != nil {
+		bad("LogLevel", "%v", err)
+	}
+	return errors.Join(errs...)
+}
+
+// publicURLProblem mirrors op.Config.Validate so that the message can name
+// the setting.
+func publicURLProblem(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return "must be an absolute http(s) URL such as https://id.example.com"
+	case u.User != nil:
+		return "must not contain user information"
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.HasSuffix(s, "/"):
+		return "must have no query, fragment or trailing slash"
+	}
+	return ""
+}
+
+func (c *Config) lifetimes() op.Lifetimes {
+	l := op.DefaultLifetimes() // AuthRequest is not configurable
+	l.AccessToken = c.AccessTokenLifetime
+	l.IDToken = c.IDTokenLifetime
+	l.RefreshToken = c.RefreshTokenLifetime
+	l.AuthCode = c.AuthCodeLifetime
+	l.SessionIdle = c.SessionIdleTimeout
+	l.SessionAbsolute = c.SessionAbsoluteLifetime
+	return l
+}
+
+func (c *Config) passwordParams() password.Params {
+	return password.Params{
+		MemoryKiB:   c.Argon2MemoryKiB,
+		Iterations:  c.Argon2Iterations,
+		Parallelism: c.Argon2Parallelism,
+	}
+}
+
+func parseLogLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info", "":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("%q is not debug, info, warn or error", s)
+}
+
+// keyEncryptionKey returns the KEK that seals signing keys at rest: from
+// HERALD_KEY_ENCRYPTION_KEY, from HERALD_KEY_ENCRYPTION_KEY_FILE, or — for a
+// SQLite database only — from herald.kek next to the database file, which is
+// generated on first use. Errors never contain key material.
+func (c *Config) keyEncryptionKey() ([]byte, error) {
+	switch {
+	case c.KeyEncryptionKey != "":
+		k, err := decodeKEK([]byte(c.KeyEncryptionKey))
+		if err != nil {
+			return nil, fmt.Errorf("HERALD_KEY_ENCRYPTION_KEY: %w", err)
+		}
+		return k, nil
+	case c.KeyEncryptionKeyFile != "":
+		b, err := os.ReadFile(c.KeyEncryptionKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("HERALD_KEY_ENCRYPTION_KEY_FILE (--key-encryption-key-file): %w", err)
+		}
+		k, err := decodeKEK(b)
+		if err != nil {
+			return nil, fmt.Errorf("HERALD_KEY_ENCRYPTION_KEY_FILE (--key-encryption-key-file) %s: %w", c.KeyEncryptionKeyFile, err)
+		}
+		return k, nil
+	}
+	dir, ephemeral, ok := localKEKDir(c.DatabaseURL)
+	switch {
+	case !ok:
+		return nil, errors.New("HERALD_KEY_ENCRYPTION_KEY or HERALD_KEY_ENCRYPTION_KEY_FILE is required with this database")
+	case ephemeral:
+		return randomBytes(kekSize)
+	}
+	return loadOrCreateKEKFile(filepath.Join(dir, kekFileName))
+}
+
+// decodeKEK accepts the base64 (standard or URL alphabet, padded or not) of
+// exactly 32 bytes, surrounded by optional white space.
+func decodeKEK(b []byte) ([]byte, error) {
+	s := strings.TrimSpace(string(b))
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if k, err := enc.DecodeString(s); err == nil {
+			if len(k) != kekSize {
+				return nil, fmt.Errorf("must decode to %d bytes, got %d", kekSize, len(k))
+			}
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("must be the base64 encoding of %d random bytes (openssl rand -base64 32)", kekSize)
+}
+
+// loadOrCreateKEKFile reads the KEK at path, or creates it (mode 0600) with a
+// fresh random key. The new file is written under a temporary name and
+// hard-linked into place, so two processes starting at once agree on one key
+// and neither ever reads a half-written file.
+func loadOrCreateKEKFile(path string) ([]byte, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		k, err := decodeKEK(b)
+		if err != nil {
+			return nil, fmt.Errorf("key-encryption key file %s: %w", path, err)
+		}
+		return k, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("key-encryption key file: %w", err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("key-encryption key file: %w", err)
+	}
+	k, err := randomBytes(kekSize)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(dir, ".herald.kek-*")
+	if err != nil {
+		return nil, fmt.Errorf("key-encryption key file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	// CreateTemp already uses 0600; Chmod makes the intent explicit.
+	_ = tmp.Chmod(0o600)
+	_, werr := tmp.WriteString(base64.StdEncoding.EncodeToString(k) + "\n")
+	serr := tmp.Sync()
+	cerr := tmp.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		return nil, fmt.Errorf("key-encryption key file: %w", err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return loadOrCreateKEKFile(path) // another process won the race
+		}
+		return nil, fmt.Errorf("key-encryption key file: %w", err)
+	}
+	return k, nil
+}
+
+func randomBytes(n int) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("random: %w", err)
+	}
+	return b, nil
+}

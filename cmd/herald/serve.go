@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/herald-idp/herald/op"
+)
+
+// HTTP server limits. The header timeout stops slow-loris clients; the
+// others bound a request's total time. Nothing Herald serves is large.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 16 << 10
+	shutdownTimeout   = 20 * time.Second
+	sweepInterval     = time.Minute
+)
+
+func runServe(ctx context.Context, c *cli, args []string) error {
+	cfg, envErr := loadConfig()
+	fs := newFlagSet(c, "serve", "[flags]",
+		"Runs the OpenID Provider until SIGINT or SIGTERM. Prints\n"+
+			"{\"status\":\"listening\",\"addr\",\"public_url\"} once it accepts connections.\n"+
+			"--demo first ensures a demo tenant, clients and user, and prints fresh credentials.")
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "`host:port` to listen on; env HERALD_ADDR")
+	demo := fs.Bool("demo", false, "create (once) the demo tenant, clients and user; print fresh credentials")
+	a, err := setup(ctx, c, fs, cfg, envErr, args, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	// zitadel/oidc logs through the default slog logger (since v3.48).
+	slog.SetDefault(a.log)
+	warnInsecurePublicURL(a.log, cfg.PublicURL)
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	if *demo {
+		creds, err := ensureDemo(ctx, a)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		if err := writeJSON(c.stdout, struct {
+			Demo *demoCredentials `json:"demo"`
+		}{creds}); err != nil {
+			return err
+		}
+	}
+
+	provider, err := op.New(ctx, op.Config{
+		PublicURL: cfg.PublicURL,
+		Store:     a.store,
+		Keys:      a.keys,
+		Passwords: a.hasher,
+		Lifetimes: cfg.lifetimes(),
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("HERALD_ADDR (--addr): %w", err)
+	}
+	srv := &http.Server{
+		Handler:           provider,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+
+	var wg sync.WaitGroup
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	wg.Go(func() { sweep(sweepCtx, a) })
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	a.log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
+	if err := writeJSON(c.stdout, struct {
+		Status    string `json:"status"`
+		Addr      string `json:"addr"`
+		PublicURL string `json:"public_url"`
+	}{"listening", ln.Addr().String(), cfg.PublicURL}); err != nil {
+		a.log.Warn("write status line", "err", err)
+	}
+
+	var runErr error
+	select {
+	case err := <-serveErr:
+		runErr = fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+		a.log.Info("shutting down")
+		// The parent ctx is done; give in-flight requests a fresh deadline.
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			runErr = fmt.Errorf("shutdown: %w", err)
+		}
+		cancel()
+		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) && runErr == nil {
+			runErr = fmt.Errorf("serve: %w", err)
+		}
+	}
+	stopSweep()
+	wg.Wait() // the sweeper must be done before the deferred store Close
+	if runErr == nil {
+		a.log.Info("stopped")
+	}
+	return runErr
+}
+
+// sweep deletes expired records every sweepInterval until ctx ends.
+func sweep(ctx context.Context, a *app) {
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if err := a.store.Sweep(ctx, now); err != nil && ctx.Err() == nil {
+				a.log.Warn("sweep expired records", "err", err)
+			}
+		}
+	}
+}
+
+// warnInsecurePublicURL logs when issuers are plain http on a non-loopback
+// host: fine on a laptop, never in production (OIDC Discovery §3 wants
+// https issuers, and session cookies cannot be Secure).
+func warnInsecurePublicURL(log *slog.Logger, publicURL string) {
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Scheme != "http" {
+		return
+	}
+	switch u.Hostname() {
+	case "localhost", "127.0.0.1", "::1":
+		return
+	}
+	log.Warn("HERALD_PUBLIC_URL is plain http on a non-loopback host; use https outside development", "public_url", publicURL)
+}
