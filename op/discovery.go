@@ -131,3 +131,14 @@ func (p *protocolServer) Discovery(ctx context.Context, r *zop.Request[struct{}]
 	}
 	return &zop.Response{Header: map[string][]string{"Cache-Control": {"public, max-age=300"}}, Data: c.body}, nil
 }
+
+// Keys serves the tenant's JWKS with a cache lifetime: relying parties and
+// gateways may cache it for five minutes, and refetch on an unknown kid.
+func (p *protocolServer) Keys(ctx context.Context, r *zop.Request[struct{}]) (*zop.Response, error) {
+	resp, err := p.LegacyServer.Keys(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	resp.Header = map[string][]string{"Cache-Control": {"public, max-age=300"}}
+	return resp, nil
+}
