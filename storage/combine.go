@@ -32,8 +32,32 @@ type combined struct {
 }
 
 func (c *combined) AuthRequests() AuthRequests { return c.short.AuthRequests() }
-func (c *combined) AuthCodes() AuthCodes       { return c.short.AuthCodes() }
-func (c *combined) Sessions() Sessions         { return c.short.Sessions() }
+
+// Tenants deletes a tenant's short-lived records too when the tenant goes.
+func (c *combined) Tenants() Tenants { return combinedTenants{c.Store.Tenants(), c.short} }
+
+// TenantDataDeleter is implemented by short-lived stores that can drop a
+// deleted tenant's records at once instead of waiting for their TTLs.
+type TenantDataDeleter interface {
+	DeleteTenantData(ctx context.Context, tenant string) error
+}
+
+type combinedTenants struct {
+	Tenants
+	short ShortLived
+}
+
+func (t combinedTenants) DeleteTenant(ctx context.Context, name string) error {
+	if err := t.Tenants.DeleteTenant(ctx, name); err != nil {
+		return err
+	}
+	if d, ok := t.short.(TenantDataDeleter); ok {
+		return d.DeleteTenantData(ctx, name)
+	}
+	return nil
+}
+func (c *combined) AuthCodes() AuthCodes { return c.short.AuthCodes() }
+func (c *combined) Sessions() Sessions   { return c.short.Sessions() }
 
 // Ping names the dependency that is down, so /readyz can say which.
 func (c *combined) Ping(ctx context.Context) error {

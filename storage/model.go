@@ -9,9 +9,46 @@ type Tenant struct {
 	// SigningAlgorithm is the JWS alg the tenant signs tokens with: RS256
 	// (default), ES256 or EdDSA. An RS256 key is always published as well.
 	SigningAlgorithm string
-	Disabled         bool
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// Hostnames the tenant is also served at, as the issuer
+	// https://{hostname} (lower-case, no port). Unique across tenants.
+	Hostnames []string
+	Settings  TenantSettings
+	Disabled  bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// TenantSettings are a tenant's own policies; zero values mean the server
+// defaults. Stored as one document: adding a setting needs no migration.
+type TenantSettings struct {
+	LogoURL     string `json:"logo_url,omitempty"`
+	AccentColor string `json:"accent_color,omitempty"` // #rrggbb
+
+	AccessTokenLifetime     time.Duration `json:"access_token_lifetime,omitempty"`
+	IDTokenLifetime         time.Duration `json:"id_token_lifetime,omitempty"`
+	RefreshTokenLifetime    time.Duration `json:"refresh_token_lifetime,omitempty"`
+	SessionIdleTimeout      time.Duration `json:"session_idle_timeout,omitempty"`
+	SessionAbsoluteLifetime time.Duration `json:"session_absolute_lifetime,omitempty"`
+
+	// AllowedSigningAlgorithms limits SigningAlgorithm; empty allows all.
+	AllowedSigningAlgorithms []string `json:"allowed_signing_algorithms,omitempty"`
+	// PasswordMinLength is the minimum password length in characters
+	// (default 12); common passwords are always refused.
+	PasswordMinLength int `json:"password_min_length,omitempty"`
+
+	// CustomClaims map user attributes into tokens.
+	CustomClaims []ClaimMapping `json:"custom_claims,omitempty"`
+}
+
+// ClaimMapping puts the user attribute Attribute into tokens as the claim
+// Claim whenever Scope was granted ("" = always).
+type ClaimMapping struct {
+	Claim     string `json:"claim"`
+	Attribute string `json:"attribute"`
+	Scope     string `json:"scope,omitempty"`
+	// Where the claim goes: "id_token", "access_token", "userinfo"; empty
+	// means all three.
+	Targets []string `json:"targets,omitempty"`
 }
 
 // Client authentication methods (RFC 7591 token_endpoint_auth_method).
@@ -77,9 +114,12 @@ type User struct {
 	// PasswordHash is a PHC string: $argon2id$... or a bcrypt $2a$/$2b$ hash
 	// of an imported user (rehashed to argon2id at the next login).
 	PasswordHash string
-	Disabled     bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// Attributes are free-form (JSON) values a tenant may map into tokens
+	// as custom claims: tenant_id, plan_level, groups, ...
+	Attributes map[string]any
+	Disabled   bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Key states.
@@ -202,4 +242,19 @@ type Consent struct {
 	ClientID  string
 	Scopes    []string
 	UpdatedAt time.Time
+}
+
+// AuditEvent records an administrative action: who did what to which
+// object, and when.
+type AuditEvent struct {
+	ID           string
+	Time         time.Time
+	ActorTenant  string // the tenant of the actor's token (normally "system")
+	Actor        string // the admin client ID, or "cli" for the command line
+	Action       string // e.g. "tenant.create", "client.rotate_secret"
+	TargetTenant string
+	TargetType   string // tenant, client, user, key
+	TargetID     string
+	// Details is a small JSON-able summary; never secrets.
+	Details map[string]any
 }

@@ -148,3 +148,22 @@ type Consents interface {
 	GrantConsent(ctx context.Context, c *Consent) error
 	RevokeConsent(ctx context.Context, tenant, userID, clientID string) error
 }
+
+// AuditLog is an append-only record of administrative actions.
+type AuditLog interface {
+	AppendAudit(ctx context.Context, e *AuditEvent) error
+	// ListAudit returns the newest events first; tenant "" lists every
+	// tenant's events. limit ≤ 0 means a backend default (100).
+	ListAudit(ctx context.Context, tenant string, limit int) ([]*AuditEvent, error)
+}
+
+// Notifier is implemented by backends that can tell other replicas that a
+// cached record changed (Redis pub/sub, PostgreSQL LISTEN/NOTIFY). Caches
+// still expire on a short TTL, so a lost message delays but never breaks.
+type Notifier interface {
+	// Publish announces that the records of tenant changed.
+	Publish(ctx context.Context, tenant string) error
+	// Subscribe calls fn with the tenant of every announcement (its own
+	// included) until ctx ends. It reconnects by itself.
+	Subscribe(ctx context.Context, fn func(tenant string)) error
+}
