@@ -5,6 +5,8 @@ go 1.26.8
 require (
 	github.com/alexedwards/argon2id v1.0.0 // end-user password hashing (argon2id PHC strings)
 	github.com/caarlos0/env/v11 v11.4.2 // HERALD_* environment configuration
+	github.com/chromedp/cdproto v0.159.0 // tests only: DevTools protocol types for chromedp
+	github.com/chromedp/chromedp v0.23.0 // tests only: drives a real headless Chromium
 	github.com/coreos/go-oidc/v3 v3.21.0 // tests only: a real relying party verifying Herald
 	github.com/go-chi/chi/v5 v5.5.0 // HTTP routing (also what zitadel/oidc routes with)
 	github.com/go-jose/go-jose/v4 v4.1.9 // JWS signing of ID and access tokens, JWKS
@@ -14,6 +16,7 @@ require (
 	github.com/redis/go-redis/v9 v9.23.0 // Redis backend for short-lived state (single, Sentinel, Cluster)
 	github.com/rs/cors v1.11.1 // per-tenant CORS allow-list for the protocol endpoints
 	github.com/zitadel/oidc/v3 v3.52.0 // the OpenID Connect protocol engine (op package)
+	go.yaml.in/yaml/v3 v3.0.6 // tests only: loading docs/openapi.yaml
 	golang.org/x/crypto v0.59.0 // bcrypt verification of imported password hashes
 	golang.org/x/net v0.62.0 // tests only: HTML parsing of the login pages
 	golang.org/x/oauth2 v0.38.0 // tests only: a real OAuth 2.0 client
@@ -25,9 +28,11 @@ require (
 	github.com/bmatcuk/doublestar/v4 v4.10.4 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/gorilla/securecookie v1.1.2 // indirect
+	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect

@@ -3,6 +3,7 @@ package op
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -22,6 +23,9 @@ type Config struct {
 	Keys      *keys.Manager
 	Passwords *password.Hasher
 	Lifetimes Lifetimes
+	// TrustedProxies are the networks whose X-Forwarded-Host is believed
+	// when a tenant is resolved by hostname. Empty: the header is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // Lifetimes of the records the provider issues. Clients may override the

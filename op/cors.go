@@ -3,15 +3,12 @@ package op
 import (
 	"net/http"
 	"slices"
-	"sync"
 	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"github.com/herald-idp/herald/storage"
 )
-
-// originCacheTTL bounds how long a tenant's CORS allow-list is reused
-// before the client registrations are read again.
-const originCacheTTL = 30 * time.Second
 
 // originCache answers CORS for the token, userinfo, introspection,
 // revocation, discovery and JWKS endpoints: an origin is allowed when a
@@ -20,40 +17,31 @@ const originCacheTTL = 30 * time.Second
 // not behind CORS at all (RFC 9700 §2.6).
 type originCache struct {
 	clients  storage.Clients
-	mu       sync.Mutex
-	byTenant map[string]cachedOrigins
+	byTenant *expirable.LRU[string, []string]
 }
 
-type cachedOrigins struct {
-	origins []string
-	expires time.Time
+func newOriginCache(c storage.Clients, ttl time.Duration) *originCache {
+	return &originCache{clients: c, byTenant: expirable.NewLRU[string, []string](tenantCacheSize, nil, ttl)}
 }
 
-func newOriginCache(c storage.Clients) *originCache {
-	return &originCache{clients: c, byTenant: map[string]cachedOrigins{}}
-}
+func (o *originCache) invalidate(tenant string) { o.byTenant.Remove(tenant) }
 
 func (o *originCache) allowed(r *http.Request, origin string) (bool, []string) {
 	t := tenantFromContext(r.Context())
 	if t == nil {
 		return false, nil
 	}
-	now := time.Now()
-	o.mu.Lock()
-	c, ok := o.byTenant[t.Name]
-	o.mu.Unlock()
-	if !ok || now.After(c.expires) {
+	origins, ok := o.byTenant.Get(t.Name)
+	if !ok {
 		clients, err := o.clients.ListClients(r.Context(), t.Name)
 		if err != nil {
 			return false, nil
 		}
-		c = cachedOrigins{expires: now.Add(originCacheTTL)}
+		origins = []string{}
 		for _, cl := range clients {
-			c.origins = append(c.origins, cl.CORSOrigins...)
+			origins = append(origins, cl.CORSOrigins...)
 		}
-		o.mu.Lock()
-		o.byTenant[t.Name] = c
-		o.mu.Unlock()
+		o.byTenant.Add(t.Name, origins)
 	}
-	return slices.Contains(c.origins, origin), nil
+	return slices.Contains(origins, origin), nil
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
-	"sync"
-	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
@@ -86,30 +84,13 @@ func newDiscoveryDocument(issuer string, algs []string) *discoveryDocument {
 	}
 }
 
-// discoveryTTL bounds how long a tenant's pre-built document is served
-// before its signing algorithms are read again.
-const discoveryTTL = time.Minute
-
-type discoveryCache struct {
-	mu   sync.Mutex
-	docs map[string]cachedDocument
-}
-
-type cachedDocument struct {
-	body    json.RawMessage
-	expires time.Time
-}
-
 // Discovery serves the tenant's document, pre-serialised and cached, so the
 // hot path is a map lookup.
 func (p *protocolServer) Discovery(ctx context.Context, r *zop.Request[struct{}]) (*zop.Response, error) {
 	s := p.s
 	issuer := zop.IssuerFromContext(ctx)
-	now := s.now()
-	s.discovery.mu.Lock()
-	c, ok := s.discovery.docs[issuer]
-	s.discovery.mu.Unlock()
-	if !ok || now.After(c.expires) {
+	body, ok := s.discovery.Get(issuer)
+	if !ok {
 		jalgs, err := s.storage.SignatureAlgorithms(ctx)
 		if err != nil {
 			return nil, err
@@ -120,16 +101,12 @@ func (p *protocolServer) Discovery(ctx context.Context, r *zop.Request[struct{}]
 				algs = append(algs, string(a))
 			}
 		}
-		body, err := json.Marshal(newDiscoveryDocument(issuer, algs))
-		if err != nil {
+		if body, err = json.Marshal(newDiscoveryDocument(issuer, algs)); err != nil {
 			return nil, serverError(ctx, "discovery", err)
 		}
-		c = cachedDocument{body: body, expires: now.Add(discoveryTTL)}
-		s.discovery.mu.Lock()
-		s.discovery.docs[issuer] = c
-		s.discovery.mu.Unlock()
+		s.discovery.Add(issuer, body)
 	}
-	return &zop.Response{Header: map[string][]string{"Cache-Control": {"public, max-age=300"}}, Data: c.body}, nil
+	return &zop.Response{Header: map[string][]string{"Cache-Control": {"public, max-age=300"}}, Data: body}, nil
 }
 
 // Keys serves the tenant's JWKS with a cache lifetime: relying parties and

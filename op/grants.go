@@ -112,6 +112,7 @@ func (p *protocolServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[
 		issuer: zop.IssuerFromContext(ctx), client: c, grantID: code.GrantID, subject: code.UserID,
 		sessionID: code.SessionID, scopes: code.Scopes, authTime: code.AuthTime, amr: code.AMR, nonce: code.Nonce,
 	}
+	s.prepareGrant(ctx, g)
 	at := newAccessToken(g, tenant, now)
 	var refreshToken string
 	var rt *storage.RefreshToken
@@ -205,6 +206,7 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 		issuer: zop.IssuerFromContext(ctx), client: c, grantID: old.GrantID, subject: old.UserID,
 		sessionID: old.SessionID, scopes: scopes, authTime: old.AuthTime, amr: old.AMR,
 	}
+	s.prepareGrant(ctx, g)
 	at := newAccessToken(g, tenant, now)
 	refreshToken := r.Data.RefreshToken
 	if c.c.IsPublic() {
@@ -258,6 +260,7 @@ func (p *protocolServer) ClientCredentialsExchange(ctx context.Context, r *zop.C
 	}
 	now := s.now()
 	g := &grant{issuer: zop.IssuerFromContext(ctx), client: c, subject: c.GetID(), scopes: scopes}
+	s.prepareGrant(ctx, g)
 	at := newAccessToken(g, tenantName(ctx), now)
 	if err := s.store.Tokens().IssueTokens(ctx, at, nil); err != nil {
 		return nil, storageError(ctx, "issue tokens", err)
@@ -282,4 +285,22 @@ func (p *protocolServer) TokenExchange(ctx context.Context, r *zop.ClientRequest
 // DeviceToken (RFC 8628) is not offered.
 func (p *protocolServer) DeviceToken(ctx context.Context, r *zop.ClientRequest[oidc.DeviceAccessTokenRequest]) (*zop.Response, error) {
 	return nil, oidc.ErrUnsupportedGrantType().WithDescription("grant type not supported")
+}
+
+// The admin API (op/admin) accepts access tokens of the system tenant that
+// carry AdminScope and name AdminAudience.
+const (
+	SystemTenant = "system"
+	AdminScope   = "herald:admin"
+)
+
+// AdminAudience is the aud value of tokens for the admin API.
+func (s *Server) AdminAudience() string { return s.cfg.PublicURL + "/admin/v1" }
+
+// prepareGrant completes a grant with what depends on the tenant.
+func (s *Server) prepareGrant(ctx context.Context, g *grant) {
+	g.tenant = tenantFromContext(ctx)
+	if g.tenant != nil && g.tenant.Name == SystemTenant && slices.Contains(g.scopes, AdminScope) {
+		g.audience = []string{s.AdminAudience()}
+	}
 }

@@ -120,5 +120,6 @@ func (p *protocolServer) UserInfo(ctx context.Context, r *zop.Request[oidc.UserI
 	}
 	info := &oidc.UserInfo{}
 	setUserClaims(info, u, at.Scopes)
+	info.Claims = customClaims(tenantFromContext(ctx), u, at.Scopes, targetUserinfo)
 	return tokenResponse(info), nil
 }

@@ -53,6 +53,8 @@ func branding(t *storage.Tenant) templates.Branding {
 	if t != nil {
 		b.TenantName = t.Name
 		b.DisplayName = t.DisplayName
+		b.LogoURL = t.Settings.LogoURL
+		b.AccentColor = t.Settings.AccentColor
 	}
 	return b
 }
@@ -74,16 +76,15 @@ func (s *Server) busyPage(w http.ResponseWriter, r *http.Request) {
 		"The sign-in service is busy right now. Please try again in a few seconds.")
 }
 
-// tenantPath is the cookie path of a tenant: cookies of tenant A are never
-// sent to tenant B (checklist G4). The trailing slash matters: /t/acme/
-// does not match /t/acme-evil.
-func tenantPath(t *storage.Tenant) string { return "/t/" + t.Name + "/" }
-
-func (s *Server) setCookie(w http.ResponseWriter, t *storage.Tenant, name, value string, maxAge time.Duration) {
+// setCookie sets a cookie scoped to the request's tenant: /t/{name}/ or,
+// for a tenant's own hostname, that host. Cookies of tenant A are never
+// sent to tenant B (checklist G4); the trailing slash matters, /t/acme/ does
+// not match /t/acme-evil.
+func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
 	c := &http.Cookie{
 		Name:     name,
 		Value:    value,
-		Path:     tenantPath(t),
+		Path:     resolvedFromContext(r.Context()).cookiePath,
 		HttpOnly: true,
 		Secure:   s.secureCookies,
 		SameSite: http.SameSiteLaxMode,
@@ -101,14 +102,13 @@ func (s *Server) setCookie(w http.ResponseWriter, t *storage.Tenant, name, value
 // a token for one auth request cannot be replayed on another, and an
 // attacker who can plant a cookie still cannot compute a matching token.
 func (s *Server) csrfToken(w http.ResponseWriter, r *http.Request, purpose string) string {
-	t := tenantFromContext(r.Context())
 	c, err := r.Cookie(csrfCookie)
 	value := ""
 	if err == nil && len(c.Value) >= 32 {
 		value = c.Value
 	} else {
 		value = randomToken(32)
-		s.setCookie(w, t, csrfCookie, value, 0)
+		s.setCookie(w, r, csrfCookie, value, 0)
 	}
 	return s.csrfMAC(value, purpose)
 }

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/rs/cors"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
@@ -24,7 +26,8 @@ import (
 const maxBodyBytes = 64 << 10
 
 // Server is Herald's OpenID Provider: one http.Handler serving every tenant
-// under /t/{tenant}, plus /healthz, /readyz and /static/.
+// under /t/{tenant} and at the hostnames tenants registered, plus /healthz,
+// /readyz and /static/.
 type Server struct {
 	cfg           Config
 	store         storage.Store
@@ -32,26 +35,49 @@ type Server struct {
 	tenants       *tenants
 	provider      *zop.Provider
 	minter        *minter
-	discovery     discoveryCache
+	discovery     *expirable.LRU[string, json.RawMessage]
 	origins       *originCache
 	csrfKey       []byte
 	secureCookies bool
+	publicHost    string // lower-case hostname of PublicURL
+	publicScheme  string
+	publicPort    string // "" for the scheme's default port
 	now           func() time.Time
 	handler       http.Handler
 }
 
-// New validates cfg and builds the provider.
+// Cache lifetimes: with a storage.Notifier, changes evict cache entries at
+// once and the TTL is only the safety net; without one (a single node on
+// SQLite, where the CLI may write from another process) entries live one
+// second so that changes show within a second either way.
+const (
+	cacheTTLNotified   = 30 * time.Second
+	cacheTTLUnnotified = time.Second
+)
+
+// New validates cfg and builds the provider. ctx bounds the background work
+// the server starts (listening for tenant-change notifications): cancel it
+// when the server stops.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	pu, _ := url.Parse(cfg.PublicURL) // validated above
+	notifier, notified := cfg.Store.(storage.Notifier)
+	ttl := cacheTTLUnnotified
+	if notified {
+		ttl = cacheTTLNotified
+	}
 	s := &Server{
 		cfg:           cfg,
 		store:         cfg.Store,
-		tenants:       newTenants(cfg.Store.Tenants()),
-		discovery:     discoveryCache{docs: map[string]cachedDocument{}},
-		origins:       newOriginCache(cfg.Store.Clients()),
-		secureCookies: strings.HasPrefix(cfg.PublicURL, "https://"),
+		tenants:       newTenants(cfg.Store.Tenants(), ttl),
+		discovery:     expirable.NewLRU[string, json.RawMessage](tenantCacheSize, nil, ttl),
+		origins:       newOriginCache(cfg.Store.Clients(), ttl),
+		secureCookies: pu.Scheme == "https",
+		publicHost:    strings.ToLower(pu.Hostname()),
+		publicScheme:  pu.Scheme,
+		publicPort:    pu.Port(),
 		now:           time.Now,
 	}
 	s.storage = &opStorage{store: cfg.Store, keys: cfg.Keys, lifetimes: cfg.Lifetimes, now: s.now}
@@ -80,6 +106,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.minter = newMinter(s.storage, s.provider.Crypto())
 	s.handler = s.routes()
+	if notified {
+		go func() {
+			if err := notifier.Subscribe(ctx, s.forgetTenant); err != nil && ctx.Err() == nil {
+				slog.Error("tenant change notifications stopped; relying on cache expiry", "error", err)
+			}
+		}()
+	}
 	return s, nil
 }
 
@@ -89,19 +122,40 @@ func random32() ([]byte, error) {
 	return b, err
 }
 
-// issuerFromRequest gives the library the issuer of the tenant that
-// tenants.middleware resolved: issuers come from the registry, never from
-// the Host header.
+// TenantChanged drops what this replica caches about a tenant and tells the
+// other replicas to do the same (when the store can). The admin API calls it
+// after every change to a tenant, its clients or its keys.
+func (s *Server) TenantChanged(ctx context.Context, name string) {
+	s.forgetTenant(name)
+	if n, ok := s.store.(storage.Notifier); ok {
+		if err := n.Publish(ctx, name); err != nil {
+			slog.WarnContext(ctx, "publish tenant change; other replicas catch up on cache expiry", "tenant", name, "error", err)
+		}
+	}
+}
+
+func (s *Server) forgetTenant(name string) {
+	s.tenants.invalidate(name)
+	s.origins.invalidate(name)
+	s.cfg.Keys.Invalidate(name)
+	// Discovery documents are keyed by issuer, and a tenant may be reachable
+	// at several; they are cheap to rebuild.
+	s.discovery.Purge()
+}
+
+// issuerFromRequest gives the library the issuer of the tenant the request
+// was resolved to: issuers come from the registry, never from the Host
+// header alone.
 func (s *Server) issuerFromRequest(bool) (zop.IssuerFromRequest, error) {
 	return func(r *http.Request) string {
-		if t := tenantFromContext(r.Context()); t != nil {
-			return s.Issuer(t.Name)
+		if rt := resolvedFromContext(r.Context()); rt != nil {
+			return rt.issuer
 		}
 		return ""
 	}, nil
 }
 
-// Issuer is the issuer URL of a tenant.
+// Issuer is the path-based issuer URL of a tenant.
 func (s *Server) Issuer(tenant string) string { return s.cfg.PublicURL + "/t/" + tenant }
 
 // ServeHTTP serves every route.
@@ -126,16 +180,10 @@ func (s *Server) routes() http.Handler {
 		}),
 	)
 	browserForms := http.NewCrossOriginProtection()
-
-	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, limitBody)
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	r.Get("/readyz", s.handleReady)
-	r.Handle(staticPrefix+"/*", http.StripPrefix(staticPrefix+"/", staticFiles()))
-	r.Route("/t/{tenant}", func(r chi.Router) {
-		r.Use(s.tenants.middleware, issuerInterceptor)
+	// The routes of one tenant, the same whether it is reached at
+	// /t/{tenant} or at a hostname of its own.
+	tenantRoutes := func(r chi.Router) {
+		r.Use(issuerInterceptor)
 		r.Get(pathAuthorize, s.handleAuthorize)
 		r.Post(pathAuthorize, s.handleAuthorize)
 		r.Get(pathLogin, s.handleLoginForm)
@@ -145,11 +193,40 @@ func (s *Server) routes() http.Handler {
 		r.Get(pathEndSession, s.handleEndSession)
 		r.Post(pathEndSession, s.handleEndSession)
 		r.With(authChallenge, requireClientCredentials).Mount("/", protocol)
-	})
-	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
+	}
+	notFound := func(w http.ResponseWriter, _ *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", "no such endpoint")
+	}
+
+	main := chi.NewRouter()
+	main.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	return r
+	main.Get("/readyz", s.handleReady)
+	main.Handle(staticPrefix+"/*", http.StripPrefix(staticPrefix+"/", staticFiles()))
+	main.Route("/t/{tenant}", func(r chi.Router) {
+		r.Use(s.pathMiddleware)
+		tenantRoutes(r)
+	})
+	main.NotFound(notFound)
+
+	hosted := chi.NewRouter()
+	hosted.Handle(staticPrefix+"/*", http.StripPrefix(staticPrefix+"/", staticFiles()))
+	hosted.Group(tenantRoutes)
+	hosted.NotFound(notFound)
+
+	root := chi.NewRouter()
+	root.Use(middleware.Recoverer, limitBody)
+	// Health checks answer on any Host: probes often address a replica by
+	// its IP.
+	root.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	root.Get("/readyz", s.handleReady)
+	// Browsers ask every host for a favicon; Herald has none to offer.
+	root.Get("/favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	root.Mount("/", s.hostSwitch(main, hosted))
+	return root
 }
 
 func limitBody(next http.Handler) http.Handler {

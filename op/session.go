@@ -33,7 +33,7 @@ func (s *Server) currentSession(r *http.Request) *storage.Session {
 		}
 		return nil
 	}
-	if err := s.store.Sessions().TouchSession(ctx, t.Name, id, now.Add(s.cfg.Lifetimes.SessionIdle)); err != nil {
+	if err := s.store.Sessions().TouchSession(ctx, t.Name, id, now.Add(tenantLifetimes(s.cfg.Lifetimes, t).SessionIdle)); err != nil {
 		slog.ErrorContext(ctx, "touch session", "error", err)
 	}
 	return sess
@@ -46,6 +46,7 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 	t := tenantFromContext(ctx)
 	s.endBrowserSession(ctx, w, r, false)
 	now := s.now()
+	lifetimes := tenantLifetimes(s.cfg.Lifetimes, t)
 	value := randomToken(32)
 	sess := &storage.Session{
 		TenantID:          t.Name,
@@ -54,14 +55,14 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 		AuthTime:          now,
 		AMR:               amr,
 		CreatedAt:         now,
-		IdleExpiresAt:     now.Add(s.cfg.Lifetimes.SessionIdle),
-		AbsoluteExpiresAt: now.Add(s.cfg.Lifetimes.SessionAbsolute),
+		IdleExpiresAt:     now.Add(lifetimes.SessionIdle),
+		AbsoluteExpiresAt: now.Add(lifetimes.SessionAbsolute),
 	}
 	if err := s.store.Sessions().CreateSession(ctx, sess); err != nil {
 		return nil, err
 	}
 	// A session cookie (no Max-Age): the server-side record decides expiry.
-	s.setCookie(w, t, sessionCookie, value, 0)
+	s.setCookie(w, r, sessionCookie, value, 0)
 	return sess, nil
 }
 
@@ -75,7 +76,7 @@ func (s *Server) endBrowserSession(ctx context.Context, w http.ResponseWriter, r
 		}
 	}
 	if clearCookie {
-		s.setCookie(w, t, sessionCookie, "", -1)
+		s.setCookie(w, r, sessionCookie, "", -1)
 	}
 }
 

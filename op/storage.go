@@ -49,7 +49,7 @@ func (s *opStorage) client(ctx context.Context, id string) (*client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &client{c: c, defaults: s.lifetimes}, nil
+	return &client{c: c, defaults: tenantLifetimes(s.lifetimes, tenantFromContext(ctx))}, nil
 }
 
 func (s *opStorage) GetClientByClientID(ctx context.Context, clientID string) (zop.Client, error) {

@@ -96,6 +96,7 @@ func (m *minter) sign(k *keys.Key, typ string, claims any) (string, error) {
 // grant is what a token response is minted from: a redeemed code, a
 // refresh token, or a client authenticating as itself.
 type grant struct {
+	tenant    *storage.Tenant
 	issuer    string
 	client    *client
 	grantID   string // "" for client_credentials
@@ -105,6 +106,9 @@ type grant struct {
 	authTime  time.Time
 	amr       []string
 	nonce     string
+	// audience lists resource servers the access token is for besides the
+	// client itself (the admin API for herald:admin tokens).
+	audience []string
 }
 
 func (g *grant) isUser() bool { return g.grantID != "" }
@@ -117,7 +121,7 @@ func newAccessToken(g *grant, tenant string, now time.Time) *storage.AccessToken
 		GrantID:   g.grantID,
 		ClientID:  g.client.GetID(),
 		Subject:   g.subject,
-		Audience:  []string{g.client.GetID()},
+		Audience:  append([]string{g.client.GetID()}, g.audience...),
 		Scopes:    g.scopes,
 		CreatedAt: now,
 		ExpiresAt: now.Add(g.client.accessTokenLifetime()),
@@ -167,6 +171,7 @@ func (m *minter) tokenResponse(ctx context.Context, g *grant, at *storage.Access
 		if g.isUser() {
 			claims.AuthTime = oidc.FromTime(g.authTime)
 			claims.AuthenticationMethodsReferences = g.amr
+			claims.Claims = customClaims(g.tenant, user, g.scopes, targetAccessToken)
 		}
 		accessToken, err = m.sign(key, typAccessToken, claims)
 	} else {
@@ -211,6 +216,7 @@ func (m *minter) idToken(key *keys.Key, g *grant, user *storage.User, accessToke
 	setUserClaims(&info, user, g.scopes)
 	claims.UserInfoProfile = info.UserInfoProfile
 	claims.UserInfoEmail = info.UserInfoEmail
+	claims.Claims = customClaims(g.tenant, user, g.scopes, targetIDToken)
 	return m.sign(key, typIDToken, claims)
 }
 
