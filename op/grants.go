@@ -287,20 +287,15 @@ func (p *protocolServer) DeviceToken(ctx context.Context, r *zop.ClientRequest[o
 	return nil, oidc.ErrUnsupportedGrantType().WithDescription("grant type not supported")
 }
 
-// The admin API (op/admin) accepts access tokens of the system tenant that
-// carry AdminScope and name AdminAudience.
-const (
-	SystemTenant = "system"
-	AdminScope   = "herald:admin"
-)
-
 // AdminAudience is the aud value of tokens for the admin API.
 func (s *Server) AdminAudience() string { return s.cfg.PublicURL + "/admin/v1" }
 
 // prepareGrant completes a grant with what depends on the tenant.
 func (s *Server) prepareGrant(ctx context.Context, g *grant) {
 	g.tenant = tenantFromContext(ctx)
-	if g.tenant != nil && g.tenant.Name == SystemTenant && slices.Contains(g.scopes, AdminScope) {
+	// The admin API (op/admin) accepts tokens of the system tenant that
+	// carry the admin scope and name it as audience.
+	if g.tenant != nil && g.tenant.Name == registry.SystemTenant && slices.Contains(g.scopes, registry.AdminScope) {
 		g.audience = []string{s.AdminAudience()}
 	}
 }

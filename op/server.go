@@ -18,6 +18,8 @@ import (
 	"github.com/rs/cors"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/herald-idp/herald/op/admin"
+	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 	"github.com/herald-idp/herald/templates"
 )
@@ -33,6 +35,7 @@ type Server struct {
 	store         storage.Store
 	storage       *opStorage
 	tenants       *tenants
+	registry      *registry.Registry
 	provider      *zop.Provider
 	minter        *minter
 	discovery     *expirable.LRU[string, json.RawMessage]
@@ -80,6 +83,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		publicPort:    pu.Port(),
 		now:           time.Now,
 	}
+	s.registry = &registry.Registry{Store: cfg.Store, Keys: cfg.Keys, Passwords: cfg.Passwords, PublicURL: cfg.PublicURL}
 	s.storage = &opStorage{store: cfg.Store, keys: cfg.Keys, lifetimes: cfg.Lifetimes, now: s.now}
 
 	// Installation-wide secrets shared by every replica through storage.
@@ -199,10 +203,7 @@ func (s *Server) routes() http.Handler {
 	}
 
 	main := chi.NewRouter()
-	main.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	main.Get("/readyz", s.handleReady)
+	main.Mount("/admin/v1", admin.NewHandler(s.registry, s.authenticateAdmin))
 	main.Handle(staticPrefix+"/*", http.StripPrefix(staticPrefix+"/", staticFiles()))
 	main.Route("/t/{tenant}", func(r chi.Router) {
 		r.Use(s.pathMiddleware)
