@@ -178,6 +178,15 @@ func (m *Manager) Invalidate(tenant string) {
 	m.epoch++
 }
 
+// InvalidateAll drops every tenant's cached keys (after a change
+// notification may have been missed).
+func (m *Manager) InvalidateAll() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	clear(m.cache)
+	m.epoch++
+}
+
 // Reseal encrypts with the configured KEK every key of the tenant that is
 // stored unencrypted (created before a KEK was configured) and returns how
 // many it changed. Unencrypted keys are refused while a KEK is configured,

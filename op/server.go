@@ -138,10 +138,19 @@ func (s *Server) TenantChanged(ctx context.Context, name string) {
 	}
 }
 
+// forgetTenant drops the caches of one tenant; "" (a notifier that just
+// (re)connected and may have missed announcements) drops them all.
 func (s *Server) forgetTenant(name string) {
-	s.tenants.invalidate(name)
-	s.origins.invalidate(name)
-	s.cfg.Keys.Invalidate(name)
+	if name == "" {
+		s.tenants.byName.Purge()
+		s.tenants.byHost.Purge()
+		s.origins.byTenant.Purge()
+		s.cfg.Keys.InvalidateAll()
+	} else {
+		s.tenants.invalidate(name)
+		s.origins.invalidate(name)
+		s.cfg.Keys.Invalidate(name)
+	}
 	// Discovery documents are keyed by issuer, and a tenant may be reachable
 	// at several; they are cheap to rebuild.
 	s.discovery.Purge()

@@ -20,6 +20,7 @@ type Store interface {
 	Sessions() Sessions
 	Tokens() Tokens
 	Consents() Consents
+	Audit() AuditLog
 
 	// Ping reports whether the backend is reachable (used by /readyz).
 	Ping(ctx context.Context) error
@@ -31,15 +32,27 @@ type Store interface {
 
 // Tenants holds the issuers Herald serves. A tenant's Name is its primary key
 // and the last path segment of its issuer ({public_url}/t/{name}).
+//
+// Hostnames are checked and normalised with NormalizeHostnames (Tenant and
+// ListTenants return them sorted). A hostname another tenant claims makes
+// CreateTenant and UpdateTenant fail with ErrHostnameTaken, which matches
+// ErrAlreadyExists. Settings round-trip as JSON: durations as nanoseconds.
 type Tenants interface {
 	CreateTenant(ctx context.Context, t *Tenant) error
 	// Tenant returns ErrNotFound for an unknown name.
 	Tenant(ctx context.Context, name string) (*Tenant, error)
+	// TenantByHostname returns the tenant that claims host, compared
+	// exactly with the stored (lower-case, port-less) hostnames; callers
+	// normalise the request's host first. ErrNotFound if none claims it.
+	TenantByHostname(ctx context.Context, host string) (*Tenant, error)
+	// ListTenants returns every tenant ordered by name.
 	ListTenants(ctx context.Context) ([]*Tenant, error)
 	// UpdateTenant loads the tenant, applies update and stores the result
-	// atomically. An error from update aborts the change and is returned.
+	// atomically, hostnames included (the stored set is replaced). An error
+	// from update aborts the change and is returned.
 	UpdateTenant(ctx context.Context, name string, update func(*Tenant) error) (*Tenant, error)
-	// DeleteTenant removes the tenant and every record scoped to it.
+	// DeleteTenant removes the tenant and every record scoped to it, its
+	// hostnames included (audit events stay).
 	DeleteTenant(ctx context.Context, name string) error
 }
 
@@ -149,11 +162,17 @@ type Consents interface {
 	RevokeConsent(ctx context.Context, tenant, userID, clientID string) error
 }
 
-// AuditLog is an append-only record of administrative actions.
+// AuditLog is an append-only record of administrative actions. Events are
+// not scoped by a tenant: those about a deleted tenant outlive it.
 type AuditLog interface {
+	// AppendAudit stores e, filling in e.ID (random) and e.Time (now) when
+	// they are empty. A duplicate ID is ErrAlreadyExists. Details must be
+	// JSON-encodable; numbers come back as float64.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
-	// ListAudit returns the newest events first; tenant "" lists every
-	// tenant's events. limit ≤ 0 means a backend default (100).
+	// ListAudit returns the newest events first (insertion order breaks
+	// ties); tenant "" lists every tenant's events, otherwise those whose
+	// TargetTenant is tenant. limit ≤ 0 means DefaultAuditLimit (100);
+	// more than MaxAuditLimit (1000) means MaxAuditLimit.
 	ListAudit(ctx context.Context, tenant string, limit int) ([]*AuditEvent, error)
 }
 
@@ -163,7 +182,11 @@ type AuditLog interface {
 type Notifier interface {
 	// Publish announces that the records of tenant changed.
 	Publish(ctx context.Context, tenant string) error
-	// Subscribe calls fn with the tenant of every announcement (its own
-	// included) until ctx ends. It reconnects by itself.
+	// Subscribe blocks, calling fn with the tenant of every announcement
+	// (its own included), one at a time, until ctx ends; then it returns
+	// nil. It reconnects by itself. Each time the subscription is
+	// (re)established it first calls fn("") — announcements made while it
+	// was not listening are lost, so "" means "any tenant may have
+	// changed". The first fn("") also tells that it is listening.
 	Subscribe(ctx context.Context, fn func(tenant string)) error
 }

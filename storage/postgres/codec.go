@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"database/sql/driver"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -84,6 +86,22 @@ func lists(ls ...*[]string) {
 			*l = nil
 		}
 	}
+}
+
+// jsonObject encodes a free-form JSON object for a nullable jsonb column
+// (user attributes, audit details): an empty or nil map is NULL. Reading
+// back, pgx unmarshals jsonb into a *map[string]any (NULL gives nil).
+type jsonObject map[string]any
+
+func (o jsonObject) Value() (driver.Value, error) {
+	if len(o) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(map[string]any(o))
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
 }
 
 // table describes a table whose first keys columns are its primary key, so

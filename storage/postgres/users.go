@@ -12,11 +12,11 @@ import (
 var users = record[storage.User]{
 	table: table{name: "users", keys: 2, cols: []string{
 		"tenant_id", "id", "username", "email", "email_verified", "name", "given_name",
-		"family_name", "password_hash", "disabled", "created_at", "updated_at"}},
+		"family_name", "password_hash", "attributes", "disabled", "created_at", "updated_at"}},
 	scan: func(sc scanner) (*storage.User, error) {
 		var u storage.User
 		err := sc.Scan(&u.TenantID, &u.ID, &u.Username, &u.Email, &u.EmailVerified, &u.Name,
-			&u.GivenName, &u.FamilyName, &u.PasswordHash, &u.Disabled,
+			&u.GivenName, &u.FamilyName, &u.PasswordHash, &u.Attributes, &u.Disabled,
 			timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
 		if err != nil {
 			return nil, err
@@ -25,7 +25,7 @@ var users = record[storage.User]{
 	},
 	args: func(u *storage.User) []any {
 		return []any{u.TenantID, u.ID, u.Username, u.Email, u.EmailVerified, u.Name,
-			u.GivenName, u.FamilyName, u.PasswordHash, u.Disabled, u.CreatedAt, u.UpdatedAt}
+			u.GivenName, u.FamilyName, u.PasswordHash, jsonObject(u.Attributes), u.Disabled, u.CreatedAt, u.UpdatedAt}
 	},
 }
 

@@ -1,6 +1,7 @@
 // Package redisstore keeps Herald's short-lived records (authorization
 // requests, authorization codes, SSO sessions) in Redis and implements
-// storage.ShortLived; combine it with a durable store via storage.Combine.
+// storage.ShortLived and storage.Notifier (pub/sub on <prefix>:tenants);
+// combine it with a durable store via storage.Combine.
 // It must not import net/http, zitadel/oidc or op/...; only cmd/herald (and
 // tests) import it.
 //

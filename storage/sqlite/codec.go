@@ -137,6 +137,50 @@ func (c listCol) Scan(src any) error {
 	return nil
 }
 
+// encJSON encodes a document column (tenant settings).
+func encJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// encObject encodes a free-form JSON object column (user attributes,
+// audit details); an empty or nil map is stored as NULL.
+func encObject(m map[string]any) (any, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// jsonCol scans a JSON TEXT column into dst (a pointer); NULL leaves the
+// zero value. JSON numbers in free-form values come back as float64.
+type jsonCol struct{ dst any }
+
+func (c jsonCol) Scan(src any) error {
+	var raw []byte
+	switch v := src.(type) {
+	case string:
+		raw = []byte(v)
+	case []byte:
+		raw = v
+	case nil:
+		return nil
+	default:
+		return fmt.Errorf("json column: unexpected type %T", src)
+	}
+	if err := json.Unmarshal(raw, c.dst); err != nil {
+		return fmt.Errorf("json column: %w", err)
+	}
+	return nil
+}
+
 // mapErr turns driver errors into the storage sentinels. what names the
 // record ("client \"web\"") and must never contain a secret or a hash of one.
 func mapErr(err error, what string) error {

@@ -115,3 +115,16 @@ func TestUnknownTenantRefused(t *testing.T) {
 		t.Fatalf("CreateClient in unknown tenant: %v, want ErrNotFound", err)
 	}
 }
+
+// SQLite serves a single node: it has no way to tell other replicas about
+// changes, and must not pretend to.
+func TestNotANotifier(t *testing.T) {
+	s, err := sqlite.Open(t.Context(), sqlite.MemoryDSN)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	if _, ok := any(s).(storage.Notifier); ok {
+		t.Fatal("*sqlite.Store implements storage.Notifier")
+	}
+}

@@ -12,12 +12,12 @@ import (
 
 var usersTable = table{name: "users", keys: 2, cols: []string{
 	"tenant_id", "id", "username", "email", "email_verified", "name", "given_name",
-	"family_name", "password_hash", "disabled", "created_at", "updated_at"}}
+	"family_name", "password_hash", "attributes", "disabled", "created_at", "updated_at"}}
 
 func scanUser(sc scanner) (*storage.User, error) {
 	var u storage.User
 	err := sc.Scan(&u.TenantID, &u.ID, &u.Username, &u.Email, &u.EmailVerified, &u.Name,
-		&u.GivenName, &u.FamilyName, &u.PasswordHash, &u.Disabled,
+		&u.GivenName, &u.FamilyName, &u.PasswordHash, jsonCol{&u.Attributes}, &u.Disabled,
 		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
 	if err != nil {
 		return nil, err
@@ -26,10 +26,14 @@ func scanUser(sc scanner) (*storage.User, error) {
 }
 
 // userArgs lists u's column values in usersTable order.
-func userArgs(u *storage.User) []any {
+func userArgs(u *storage.User) ([]any, error) {
+	attrs, err := encObject(u.Attributes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: attributes: %w", userWhat(u.TenantID, u.ID), err)
+	}
 	return []any{u.TenantID, u.ID, u.Username, u.Email, u.EmailVerified, u.Name,
-		u.GivenName, u.FamilyName, u.PasswordHash, u.Disabled,
-		encTime(u.CreatedAt), encTime(u.UpdatedAt)}
+		u.GivenName, u.FamilyName, u.PasswordHash, attrs, u.Disabled,
+		encTime(u.CreatedAt), encTime(u.UpdatedAt)}, nil
 }
 
 func userWhat(tenant, id string) string {
@@ -49,7 +53,11 @@ func (s *Store) CreateUser(ctx context.Context, u *storage.User) error {
 	if u.Username == "" {
 		return fmt.Errorf("%s: username must not be empty", what)
 	}
-	_, err := s.write.ExecContext(ctx, usersTable.insertSQL(), userArgs(u)...)
+	args, err := userArgs(u)
+	if err != nil {
+		return err
+	}
+	_, err = s.write.ExecContext(ctx, usersTable.insertSQL(), args...)
 	return mapErr(err, what)
 }
 
@@ -117,7 +125,11 @@ func (s *Store) UpdateUser(ctx context.Context, tenant, id string, update func(*
 		if u.Username == "" {
 			return fmt.Errorf("%s: username must not be empty", what)
 		}
-		_, err = tx.ExecContext(ctx, usersTable.updateSQL(), usersTable.updateArgs(userArgs(u))...)
+		args, err := userArgs(u)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, usersTable.updateSQL(), usersTable.updateArgs(args)...)
 		if err != nil {
 			return mapErr(err, what)
 		}

@@ -10,13 +10,35 @@ import (
 // one element, non-zero durations and times) so that a column a backend
 // forgets to store shows up as a mismatch.
 
+// newTenant's hostnames are derived from its name (hostnames are unique
+// across tenants) and listed sorted, as backends return them.
 func newTenant(name string, now time.Time) *storage.Tenant {
 	return &storage.Tenant{
 		Name:             name,
 		DisplayName:      "Tenant " + name,
 		SigningAlgorithm: "ES256",
+		Hostnames:        []string{name + ".example.test", name + ".login.example.test"},
+		Settings:         newSettings(),
 		CreatedAt:        now,
 		UpdatedAt:        now,
+	}
+}
+
+func newSettings() storage.TenantSettings {
+	return storage.TenantSettings{
+		LogoURL:                  "https://cdn.example.test/logo.svg",
+		AccentColor:              "#0a7cff",
+		AccessTokenLifetime:      5 * time.Minute,
+		IDTokenLifetime:          10 * time.Minute,
+		RefreshTokenLifetime:     30 * 24 * time.Hour,
+		SessionIdleTimeout:       time.Hour + 500*time.Millisecond,
+		SessionAbsoluteLifetime:  12 * time.Hour,
+		AllowedSigningAlgorithms: []string{"ES256", "RS256"},
+		PasswordMinLength:        14,
+		CustomClaims: []storage.ClaimMapping{
+			{Claim: "plan", Attribute: "plan_level", Scope: "profile", Targets: []string{"id_token", "userinfo"}},
+			{Claim: "groups", Attribute: "groups"},
+		},
 	}
 }
 
@@ -54,6 +76,7 @@ func newUser(tenant, id, username string, now time.Time) *storage.User {
 		GivenName:     "Ada",
 		FamilyName:    "Lovelace",
 		PasswordHash:  "$argon2id$v=19$m=65536,t=1,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+		Attributes:    newAttributes(),
 		CreatedAt:     now,
 		UpdatedAt:     now,
 	}
@@ -154,5 +177,19 @@ func newRefreshToken(tenant, id, grantID string, now time.Time) *storage.Refresh
 		AMR:       []string{"pwd"},
 		CreatedAt: now,
 		ExpiresAt: now.Add(24 * time.Hour),
+	}
+}
+
+// newAttributes holds every kind of JSON value, as JSON decodes them
+// (numbers are float64), nested ones included.
+func newAttributes() map[string]any {
+	return map[string]any{
+		"tenant_id":  "t-123",
+		"plan_level": float64(3),
+		"groups":     []any{"admins", "staff", float64(7)},
+		"limits":     map[string]any{"seats": float64(25), "regions": []any{"eu", "us"}},
+		"beta":       true,
+		"manager":    nil,
+		"ratio":      0.25,
 	}
 }

@@ -24,7 +24,10 @@ const concurrency = 50
 //
 // Beyond the comments on the storage interfaces, the suite pins down:
 //   - times round-trip with at least millisecond precision (compare with Equal);
-//   - empty string lists may come back as nil;
+//   - empty string lists, and empty maps (user attributes, audit details),
+//     may come back as nil;
+//   - free-form JSON values (attributes, details) come back as JSON decodes
+//     them: numbers as float64, arrays as []any, objects as map[string]any;
 //   - Delete of an absent tenant, client or user returns ErrNotFound, while
 //     deleting or revoking an absent short-lived record (auth request, session,
 //     access token, consent) is not an error;
@@ -36,6 +39,13 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		fn   func(t *testing.T, f *fixture)
 	}{
 		{"Tenants", testTenants},
+		{"Hostnames", testHostnames},
+		{"HostnamesConcurrentClaim", testHostnamesConcurrentClaim},
+		{"HostnameValidation", testHostnameValidation},
+		{"TenantSettings", testTenantSettings},
+		{"UserAttributes", testUserAttributes},
+		{"Audit", testAudit},
+		{"AuditLimits", testAuditLimits},
 		{"Clients", testClients},
 		{"Users", testUsers},
 		{"Keys", testKeys},
@@ -109,7 +119,8 @@ func wantNotFound(t *testing.T, err error) {
 }
 
 // equal compares two records after normalising what the contract leaves
-// open: time zones and monotonic readings, and nil vs empty string lists.
+// open: time zones and monotonic readings, nil vs empty string lists and
+// nil vs empty maps.
 func equal[T any](t *testing.T, got, want *T) {
 	t.Helper()
 	if got == nil || want == nil {
@@ -143,7 +154,8 @@ func normalize(v reflect.Value) {
 		cp.Elem().Set(v.Elem())
 		normalize(cp.Elem())
 		v.Set(cp)
-	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String && v.Len() == 0:
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String && v.Len() == 0,
+		v.Kind() == reflect.Map && v.Len() == 0:
 		v.Set(reflect.Zero(v.Type()))
 	case v.Kind() == reflect.Struct:
 		for i := range v.NumField() {
