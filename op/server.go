@@ -83,7 +83,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		publicPort:    pu.Port(),
 		now:           time.Now,
 	}
-	s.registry = &registry.Registry{Store: cfg.Store, Keys: cfg.Keys, Passwords: cfg.Passwords, PublicURL: cfg.PublicURL}
+	s.registry = &registry.Registry{Store: cfg.Store, Keys: cfg.Keys, Passwords: cfg.Passwords, PublicURL: cfg.PublicURL,
+		OnChange: s.TenantChanged}
 	s.storage = &opStorage{store: cfg.Store, keys: cfg.Keys, lifetimes: cfg.Lifetimes, now: s.now}
 
 	// Installation-wide secrets shared by every replica through storage.
