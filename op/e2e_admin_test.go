@@ -192,3 +192,35 @@ func TestE2EAdminAPIAuthentication(t *testing.T) {
 		})
 	}
 }
+
+// TestE2ETokensEndWithTheirClientOrUser: deleting a client or disabling a
+// user ends their live access tokens at introspection and userinfo, and
+// their refresh tokens.
+func TestE2ETokensEndWithTheirClientOrUser(t *testing.T) {
+	e := newTestServer(t)
+	ctx := e.ctx(t)
+	tok := e.tokens(t, e.newBrowser(t), e.web, oidc.ScopeOpenID, oidc.ScopeOfflineAccess)
+	e.requireActive(t, tok.AccessToken, true)
+	yes := true
+	if _, err := e.reg.UpdateUser(ctx, tenantAcme, e.alice.ID, registry.UserUpdate{Disabled: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	e.requireActive(t, tok.AccessToken, false)
+	if st := e.userinfoStatus(t, tok.AccessToken); st != http.StatusUnauthorized {
+		t.Fatalf("userinfo for a disabled user: %d", st)
+	}
+	e.refresh(t, e.web, tok.RefreshToken).requireError(t, http.StatusBadRequest, "invalid_grant")
+
+	// Deleting rp-web ends its client_credentials token; rp-opaque asks.
+	cc := e.token(t, e.web, url.Values{"grant_type": {"client_credentials"}})
+	cc.requireStatus(t, http.StatusOK)
+	e.requireActive(t, cc.str("access_token"), true)
+	if err := e.reg.DeleteClient(ctx, tenantAcme, e.web.id); err != nil {
+		t.Fatal(err)
+	}
+	r := e.postForm(t, e.issuer+"/introspect", &e.opaque, url.Values{"token": {cc.str("access_token")}})
+	r.requireStatus(t, http.StatusOK)
+	if r.json["active"] != false {
+		t.Fatalf("a deleted client's token is still active: %s", r.body)
+	}
+}

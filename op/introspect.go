@@ -17,30 +17,43 @@ import (
 // opaque. A JWT must carry a valid signature of this tenant and a jti that is
 // still stored: revocation (and code replay) removes the record, so a
 // revoked JWT is rejected here although it still verifies offline.
-func (s *Server) accessTokenRecord(ctx context.Context, token string) (*storage.AccessToken, bool) {
+//
+// For a user's token it also returns the (enabled) user.
+func (s *Server) accessTokenRecord(ctx context.Context, token string) (*storage.AccessToken, *storage.User, bool) {
 	var id, subject string
 	if strings.Count(token, ".") == 2 {
 		claims, err := zop.VerifyAccessToken[*oidc.AccessTokenClaims](ctx, token, s.provider.AccessTokenVerifier(ctx))
 		if err != nil {
-			return nil, false
+			return nil, nil, false
 		}
 		id, subject = claims.JWTID, claims.Subject
 	} else {
 		plain, err := s.provider.Crypto().Decrypt(token)
 		if err != nil {
-			return nil, false
+			return nil, nil, false
 		}
 		var ok bool
 		id, subject, ok = strings.Cut(plain, ":")
 		if !ok {
-			return nil, false
+			return nil, nil, false
 		}
 	}
 	at, err := s.store.Tokens().AccessToken(ctx, tenantName(ctx), id, s.now())
 	if err != nil || at.Subject != subject {
-		return nil, false
+		return nil, nil, false
 	}
-	return at, true
+	// A token outlives neither its client nor its user: deleting or
+	// disabling them ends it (storage cannot list tokens by client).
+	if _, err := s.storage.client(ctx, at.ClientID); err != nil {
+		return nil, nil, false
+	}
+	var user *storage.User
+	if at.GrantID != "" {
+		if user, err = s.store.Users().User(ctx, tenantName(ctx), at.Subject); err != nil || user.Disabled {
+			return nil, nil, false
+		}
+	}
+	return at, user, true
 }
 
 // Introspect answers RFC 7662 for access tokens (JWT or opaque) and refresh
@@ -58,7 +71,7 @@ func (p *protocolServer) Introspect(ctx context.Context, r *zop.Request[zop.Intr
 	resp := &oidc.IntrospectionResponse{}
 	token := r.Data.IntrospectionRequest.Token
 	issuer := zop.IssuerFromContext(ctx)
-	if at, ok := s.accessTokenRecord(ctx, token); ok {
+	if at, user, ok := s.accessTokenRecord(ctx, token); ok {
 		resp.Active = true
 		resp.TokenType = oidc.BearerToken
 		resp.Scope = at.Scopes
@@ -69,10 +82,8 @@ func (p *protocolServer) Introspect(ctx context.Context, r *zop.Request[zop.Intr
 		resp.IssuedAt = oidc.FromTime(at.CreatedAt)
 		resp.Issuer = issuer
 		resp.JWTID = at.ID
-		if at.GrantID != "" {
-			if u, err := s.store.Users().User(ctx, tenantName(ctx), at.Subject); err == nil {
-				resp.Username = u.Username
-			}
+		if user != nil {
+			resp.Username = user.Username
 		}
 		return tokenResponse(resp), nil
 	}
@@ -104,19 +115,12 @@ func invalidToken() error {
 // the scopes the access token carries.
 func (p *protocolServer) UserInfo(ctx context.Context, r *zop.Request[oidc.UserInfoRequest]) (*zop.Response, error) {
 	s := p.s
-	at, ok := s.accessTokenRecord(ctx, r.Data.AccessToken)
-	if !ok || at.GrantID == "" {
+	at, u, ok := s.accessTokenRecord(ctx, r.Data.AccessToken)
+	if !ok || u == nil {
 		return nil, invalidToken()
 	}
 	if !slices.Contains(at.Scopes, oidc.ScopeOpenID) {
 		return nil, zop.NewStatusError(&oidc.Error{ErrorType: "insufficient_scope", Description: "the access token lacks the openid scope"}, http.StatusForbidden)
-	}
-	u, err := s.store.Users().User(ctx, tenantName(ctx), at.Subject)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
-		return nil, invalidToken()
-	}
-	if err != nil {
-		return nil, storageError(ctx, "user", err)
 	}
 	info := &oidc.UserInfo{}
 	setUserClaims(info, u, at.Scopes)

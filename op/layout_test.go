@@ -28,6 +28,7 @@ func TestImportDirection(t *testing.T) {
 		{module + "/templates", false, []string{module + "/"}},
 		{module + "/op/registry", true, []string{"net/http", "github.com/zitadel/"}},
 		{module + "/op/password", true, []string{"net/http", "github.com/zitadel/", module + "/storage"}},
+		{module + "/op/admin", true, []string{"github.com/zitadel/", module + "/storage/"}},
 		{module + "/op", false, []string{module + "/storage/", module + "/cmd"}},
 	}
 	checked := 0

@@ -1,5 +1,6 @@
-// Package registry validates and creates tenants, clients and users. It is
-// the one place their rules live, shared by the herald CLI and (later) the
-// admin API. It talks to storage, keys and op/password only; it must not
-// import net/http or zitadel/oidc.
+// Package registry validates and applies every change to tenants, clients
+// and users, and records each in the audit log. It is the one place their
+// rules live, shared by the herald CLI and the admin API (op/admin). It
+// talks to storage, keys and op/password only; it must not import net/http
+// or zitadel/oidc.
 package registry

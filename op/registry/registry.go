@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -15,9 +14,10 @@ import (
 	"github.com/herald-idp/herald/storage"
 )
 
-// Registry creates tenants, clients and users after validating them.
-// Store is required; Keys is needed by CreateTenant and Passwords by the
-// user methods that take a plain-text password.
+// Registry creates, changes and deletes tenants, clients and users after
+// validating them, and records every change in the audit log. Store is
+// required; Keys is needed by CreateTenant and Passwords by the user methods
+// that take a plain-text password.
 type Registry struct {
 	Store     storage.Store
 	Keys      *keys.Manager
@@ -26,6 +26,14 @@ type Registry struct {
 	PublicURL string
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// OnChange, if set, is called after every change to a tenant or one of
+	// its clients (or keys), with the tenant's name, so that the server can
+	// drop what it caches and tell other replicas. User changes do not
+	// call it: users are read fresh on every use.
+	OnChange func(ctx context.Context, tenant string)
+
+	// actor is recorded in the audit log (see As); zero means CLI.
+	actor Actor
 }
 
 // IssuerURL is the issuer of a tenant: publicURL + "/t/" + tenant. The public
@@ -95,90 +103,16 @@ const (
 	AlgEdDSA = "EdDSA"
 )
 
-var tenantNamePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-
 // maxLabelLength bounds free-text labels (display names, client names, the
 // parts of a user's name): they are shown on pages, not used as keys.
 const maxLabelLength = 200
-
-// TenantSpec describes a tenant to create.
-type TenantSpec struct {
-	Name             string // lower-case letters, digits and inner hyphens; 1-63 chars
-	DisplayName      string // shown on the login pages; defaults to Name
-	SigningAlgorithm string // RS256 (default), ES256 or EdDSA
-}
-
-// CreateTenant validates spec, stores the tenant and makes sure it has signing
-// keys (RS256 plus the chosen algorithm). If the keys cannot be created the
-// tenant is removed again, so that no issuer exists without keys.
-func (r *Registry) CreateTenant(ctx context.Context, spec TenantSpec) (*storage.Tenant, error) {
-	var p problems
-	if !tenantNamePattern.MatchString(spec.Name) {
-		p.add("name", "must be 1-63 lower-case letters, digits or hyphens, starting and ending with a letter or digit")
-	}
-	checkLabel(&p, "display_name", spec.DisplayName)
-	alg := spec.SigningAlgorithm
-	if alg == "" {
-		alg = AlgRS256
-	}
-	if alg != AlgRS256 && alg != AlgES256 && alg != AlgEdDSA {
-		p.add("signing_alg", "must be RS256, ES256 or EdDSA, not %q", spec.SigningAlgorithm)
-	}
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	if r.Keys == nil {
-		return nil, errors.New("registry: no key manager configured")
-	}
-	display := strings.TrimSpace(spec.DisplayName)
-	if display == "" {
-		display = spec.Name
-	}
-	now := r.now()
-	t := &storage.Tenant{
-		Name:             spec.Name,
-		DisplayName:      display,
-		SigningAlgorithm: alg,
-		CreatedAt:        now,
-		UpdatedAt:        now,
-	}
-	if err := r.Store.Tenants().CreateTenant(ctx, t); err != nil {
-		return nil, storeError(err, "tenant %q", spec.Name)
-	}
-	algs := []string{AlgRS256}
-	if alg != AlgRS256 {
-		algs = append(algs, alg)
-	}
-	if err := r.Keys.EnsureKeys(ctx, t.Name, algs...); err != nil {
-		// Roll back: a tenant without keys could not sign anything. The
-		// delete uses a fresh context so a cancelled ctx does not leave the
-		// half-made tenant behind.
-		_ = r.Store.Tenants().DeleteTenant(context.WithoutCancel(ctx), t.Name)
-		return nil, fmt.Errorf("create signing keys for tenant %q: %w", t.Name, err)
-	}
-	return t, nil
-}
-
-// ListTenants returns every tenant.
-func (r *Registry) ListTenants(ctx context.Context) ([]*storage.Tenant, error) {
-	return r.Store.Tenants().ListTenants(ctx)
-}
-
-// tenant loads a tenant, wrapping storage.ErrNotFound with its name.
-func (r *Registry) tenant(ctx context.Context, name string) (*storage.Tenant, error) {
-	t, err := r.Store.Tenants().Tenant(ctx, name)
-	if err != nil {
-		return nil, storeError(err, "tenant %q", name)
-	}
-	return t, nil
-}
 
 // storeError wraps a storage error with what it concerns. The sentinels
 // ErrNotFound and ErrAlreadyExists replace the backend's own text, so that
 // messages read the same whatever the backend ("tenant "acme": storage: not
 // found"); other errors keep theirs.
 func storeError(err error, format string, args ...any) error {
-	for _, sentinel := range []error{storage.ErrNotFound, storage.ErrAlreadyExists} {
+	for _, sentinel := range []error{storage.ErrNotFound, storage.ErrHostnameTaken, storage.ErrAlreadyExists} {
 		if errors.Is(err, sentinel) {
 			return fmt.Errorf(format+": %w", append(args, sentinel)...)
 		}

@@ -17,9 +17,18 @@ import (
 	"github.com/herald-idp/herald/storage"
 )
 
-// MinPasswordLength is the shortest password accepted (OWASP ASVS 4.0.3
-// V2.1.1 asks for at least 12 characters).
+// MinPasswordLength is the shortest password accepted by default (OWASP
+// ASVS 4.0.3 V2.1.1 asks for at least 12 characters); a tenant may set its
+// own minimum (Settings.PasswordMinLength).
 const MinPasswordLength = 12
+
+// passwordMinLength is the minimum password length in tenant t.
+func passwordMinLength(t *storage.Tenant) int {
+	if n := t.Settings.PasswordMinLength; n > 0 {
+		return n
+	}
+	return MinPasswordLength
+}
 
 const (
 	maxUsernameLength = 128
@@ -42,11 +51,19 @@ type UserSpec struct {
 	Username, Email, Name, GivenName, FamilyName string
 	Password, PasswordHash                       string
 	EmailVerified                                bool
+	// Attributes are JSON values that custom claims may map into tokens;
+	// names as claim names, at most MaxAttributesSize bytes as JSON.
+	Attributes map[string]any
 }
 
 // CreateUser validates spec and creates the user in tenant with a random
 // UUID as its ID (the OIDC sub, which never changes).
 func (r *Registry) CreateUser(ctx context.Context, tenant string, spec UserSpec) (*storage.User, error) {
+	// The tenant first: its settings hold the password policy.
+	t, err := r.tenant(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
 	var p problems
 	username := NormalizeUsername(spec.Username)
 	checkUsername(&p, username)
@@ -65,7 +82,7 @@ func (r *Registry) CreateUser(ctx context.Context, tenant string, spec UserSpec)
 	case spec.Password == "" && spec.PasswordHash == "":
 		p.add("password", "a password or a password hash is required")
 	case spec.Password != "":
-		if err := password.CheckPolicy(spec.Password, MinPasswordLength); err != nil {
+		if err := password.CheckPolicy(spec.Password, passwordMinLength(t)); err != nil {
 			p.add("password", "%v", err)
 		}
 	default:
@@ -73,16 +90,13 @@ func (r *Registry) CreateUser(ctx context.Context, tenant string, spec UserSpec)
 			p.add("password_hash", "%s", msg)
 		}
 	}
+	attrs := checkAttributes(&p, spec.Attributes)
 	if err := p.err(); err != nil {
-		return nil, err
-	}
-	if _, err := r.tenant(ctx, tenant); err != nil {
 		return nil, err
 	}
 
 	hash := spec.PasswordHash
 	if spec.Password != "" {
-		var err error
 		if hash, err = r.hash(ctx, spec.Password); err != nil {
 			return nil, err
 		}
@@ -102,11 +116,15 @@ func (r *Registry) CreateUser(ctx context.Context, tenant string, spec UserSpec)
 		GivenName:     strings.TrimSpace(spec.GivenName),
 		FamilyName:    strings.TrimSpace(spec.FamilyName),
 		PasswordHash:  hash,
+		Attributes:    attrs,
 		CreatedAt:     now,
 		UpdatedAt:     now,
 	}
 	if err := r.Store.Users().CreateUser(ctx, u); err != nil {
 		return nil, storeError(err, "user %q in tenant %q", username, tenant)
+	}
+	if err := r.audit(ctx, ActionUserCreate, tenant, TargetUser, u.ID, map[string]any{"username": u.Username}); err != nil {
+		return nil, err
 	}
 	return u, nil
 }
@@ -115,11 +133,12 @@ func (r *Registry) CreateUser(ctx context.Context, tenant string, spec UserSpec)
 // ends the user's SSO sessions: whoever knew the old password must log in
 // again (OWASP ASVS 4.0.3 V3.3.3).
 func (r *Registry) SetPassword(ctx context.Context, tenant, userID, pw string) error {
-	if err := password.CheckPolicy(pw, MinPasswordLength); err != nil {
-		return &ValidationError{Field: "password", Message: err.Error()}
-	}
-	if _, err := r.tenant(ctx, tenant); err != nil {
+	t, err := r.tenant(ctx, tenant)
+	if err != nil {
 		return err
+	}
+	if err := password.CheckPolicy(pw, passwordMinLength(t)); err != nil {
+		return &ValidationError{Field: "password", Message: err.Error()}
 	}
 	// Look the user up first so that an unknown ID costs no hashing.
 	if _, err := r.Store.Users().User(ctx, tenant, userID); err != nil {
@@ -140,7 +159,7 @@ func (r *Registry) SetPassword(ctx context.Context, tenant, userID, pw string) e
 	if err := r.Store.Sessions().DeleteUserSessions(ctx, tenant, userID); err != nil {
 		return fmt.Errorf("end sessions of user %q in tenant %q: %w", userID, tenant, err)
 	}
-	return nil
+	return r.audit(ctx, ActionUserSetPassword, tenant, TargetUser, userID, nil)
 }
 
 func (r *Registry) hash(ctx context.Context, pw string) (string, error) {

@@ -1,0 +1,179 @@
+package registry
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/herald-idp/herald/storage"
+)
+
+// MaxLifetime bounds every configurable token and session lifetime. Longer
+// ones serve no login flow and risk overflowing time arithmetic.
+const MaxLifetime = 366 * 24 * time.Hour
+
+// Bounds of a tenant's password minimum length. Below 8 characters
+// passwords are guessable online (NIST SP 800-63B §5.1.1.2); above 128 no
+// one can type them.
+const (
+	MinPasswordMinLength = 8
+	MaxPasswordMinLength = 128
+)
+
+var accentColorPattern = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
+// SettingsUpdate changes a tenant's settings: each non-nil field replaces
+// the stored value; zero values restore the server default.
+type SettingsUpdate struct {
+	LogoURL, AccentColor     *string
+	AccessTokenLifetime      *time.Duration
+	IDTokenLifetime          *time.Duration
+	RefreshTokenLifetime     *time.Duration
+	SessionIdleTimeout       *time.Duration
+	SessionAbsoluteLifetime  *time.Duration
+	AllowedSigningAlgorithms *[]string
+	PasswordMinLength        *int
+	CustomClaims             *[]storage.ClaimMapping
+}
+
+// Apply sets the settings u names in s.
+func (u *SettingsUpdate) Apply(s *storage.TenantSettings) {
+	setIf(&s.LogoURL, u.LogoURL)
+	setIf(&s.AccentColor, u.AccentColor)
+	setIf(&s.AccessTokenLifetime, u.AccessTokenLifetime)
+	setIf(&s.IDTokenLifetime, u.IDTokenLifetime)
+	setIf(&s.RefreshTokenLifetime, u.RefreshTokenLifetime)
+	setIf(&s.SessionIdleTimeout, u.SessionIdleTimeout)
+	setIf(&s.SessionAbsoluteLifetime, u.SessionAbsoluteLifetime)
+	setIf(&s.PasswordMinLength, u.PasswordMinLength)
+	if u.AllowedSigningAlgorithms != nil {
+		s.AllowedSigningAlgorithms = slices.Clone(*u.AllowedSigningAlgorithms)
+	}
+	if u.CustomClaims != nil {
+		s.CustomClaims = cloneClaims(*u.CustomClaims)
+	}
+}
+
+// changed names the settings u changes ("settings.logo_url", ...).
+func (u *SettingsUpdate) changed() []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"logo_url", u.LogoURL != nil}, {"accent_color", u.AccentColor != nil},
+		{"access_token_lifetime", u.AccessTokenLifetime != nil}, {"id_token_lifetime", u.IDTokenLifetime != nil},
+		{"refresh_token_lifetime", u.RefreshTokenLifetime != nil}, {"session_idle_timeout", u.SessionIdleTimeout != nil},
+		{"session_absolute_lifetime", u.SessionAbsoluteLifetime != nil},
+		{"allowed_signing_algorithms", u.AllowedSigningAlgorithms != nil},
+		{"password_min_length", u.PasswordMinLength != nil}, {"custom_claims", u.CustomClaims != nil},
+	} {
+		if f.set {
+			out = append(out, "settings."+f.name)
+		}
+	}
+	return out
+}
+
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+func cloneClaims(in []storage.ClaimMapping) []storage.ClaimMapping {
+	if in == nil {
+		return nil
+	}
+	out := make([]storage.ClaimMapping, len(in))
+	for i, m := range in {
+		m.Targets = slices.Clone(m.Targets)
+		out[i] = m
+	}
+	return out
+}
+
+// checkSettings validates a tenant's settings for a tenant signing with alg
+// and returns them normalised (accent colour in lower case, lists without
+// duplicates). Fields are named "settings.<name>".
+func checkSettings(p *problems, s storage.TenantSettings, alg string) storage.TenantSettings {
+	if s.LogoURL != "" {
+		if msg := logoURLProblem(s.LogoURL); msg != "" {
+			p.add("settings.logo_url", "%s", msg)
+		}
+	}
+	if s.AccentColor != "" {
+		if !accentColorPattern.MatchString(s.AccentColor) {
+			p.add("settings.accent_color", "must be a colour #rrggbb, not %q", s.AccentColor)
+		}
+		s.AccentColor = strings.ToLower(s.AccentColor)
+	}
+	for _, l := range []struct {
+		field string
+		d     time.Duration
+	}{
+		{"access_token_lifetime", s.AccessTokenLifetime}, {"id_token_lifetime", s.IDTokenLifetime},
+		{"refresh_token_lifetime", s.RefreshTokenLifetime}, {"session_idle_timeout", s.SessionIdleTimeout},
+		{"session_absolute_lifetime", s.SessionAbsoluteLifetime},
+	} {
+		checkLifetime(p, "settings."+l.field, l.d)
+	}
+	if s.SessionIdleTimeout > 0 && s.SessionAbsoluteLifetime > 0 && s.SessionIdleTimeout > s.SessionAbsoluteLifetime {
+		p.add("settings.session_idle_timeout", "must not exceed session_absolute_lifetime")
+	}
+
+	s.AllowedSigningAlgorithms = dedupe(s.AllowedSigningAlgorithms)
+	for _, a := range s.AllowedSigningAlgorithms {
+		if !slices.Contains(signingAlgorithms, a) {
+			p.add("settings.allowed_signing_algorithms", "unknown algorithm %q (allowed: RS256, ES256, EdDSA)", a)
+		}
+	}
+	if len(s.AllowedSigningAlgorithms) > 0 && !slices.Contains(s.AllowedSigningAlgorithms, alg) {
+		p.add("settings.allowed_signing_algorithms", "must contain the tenant's signing algorithm %s", alg)
+	}
+
+	if n := s.PasswordMinLength; n != 0 && (n < MinPasswordMinLength || n > MaxPasswordMinLength) {
+		p.add("settings.password_min_length", "must be between %d and %d (0 means the default, %d)",
+			MinPasswordMinLength, MaxPasswordMinLength, MinPasswordLength)
+	}
+	s.CustomClaims = checkClaimMappings(p, s.CustomClaims)
+	return s
+}
+
+// checkLifetime accepts 0 (the server default) up to MaxLifetime.
+func checkLifetime(p *problems, field string, d time.Duration) {
+	switch {
+	case d < 0:
+		p.add(field, "must not be negative (0 means the server default)")
+	case d > MaxLifetime:
+		p.add(field, "must be at most %s", MaxLifetime)
+	}
+}
+
+// logoURLProblem accepts an absolute https URL without user information:
+// the login pages load it in every visitor's browser, so plain http (mixed
+// content) and script-capable schemes are out.
+func logoURLProblem(raw string) string {
+	if len(raw) > maxURILength {
+		return fmt.Sprintf("must be at most %d characters", maxURILength)
+	}
+	for _, c := range raw {
+		if c <= 0x20 || c >= 0x7f || c == '\\' {
+			return "contains a space, control, non-ASCII or backslash character (percent-encode it)"
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.Hostname() == "" || u.Opaque != "" {
+		return fmt.Sprintf("%q must be an absolute https URL", raw)
+	}
+	if u.User != nil {
+		return fmt.Sprintf("%q must not contain user information", raw)
+	}
+	if msg := portProblem(u); msg != "" {
+		return fmt.Sprintf("%q: %s", raw, msg)
+	}
+	return ""
+}
