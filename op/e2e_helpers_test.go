@@ -1,9 +1,10 @@
 package op_test
 
 // The end-to-end harness: Herald in-process behind httptest on a real SQLite
-// file, driven by real relying-party libraries (coreos/go-oidc,
-// golang.org/x/oauth2) and by a cookie-keeping "browser" that fills in
-// Herald's HTML forms. Nothing is mocked.
+// file (or PostgreSQL + Redis, see e2e_store_test.go), driven by real
+// relying-party libraries (coreos/go-oidc, golang.org/x/oauth2) and by a
+// cookie-keeping "browser" that fills in Herald's HTML forms. Nothing is
+// mocked.
 
 import (
 	"context"
@@ -11,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,7 +23,6 @@ import (
 	"github.com/herald-idp/herald/op/password"
 	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
-	"github.com/herald-idp/herald/storage/sqlite"
 )
 
 // Fixed registrations of tenant acme.
@@ -59,7 +58,7 @@ type client struct {
 // testEnv is one running Herald with tenant acme, its clients and alice.
 type testEnv struct {
 	ts       *httptest.Server
-	store    *sqlite.Store
+	store    storage.Store
 	reg      *registry.Registry
 	issuer   string
 	web, spa client
@@ -100,7 +99,7 @@ func (s *handlerSlot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	(*h).ServeHTTP(w, r)
 }
 
-// newTestServer starts Herald on a fresh SQLite file with tenant acme, the
+// newTestServer starts Herald on a fresh store (newE2EStore) with tenant acme, the
 // clients web (confidential, basic), spa (public), third (consent) and
 // opaque, and the user alice.
 func newTestServer(t *testing.T, opts ...serverOption) *testEnv {
@@ -109,12 +108,10 @@ func newTestServer(t *testing.T, opts ...serverOption) *testEnv {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "herald.db"))
-	if err != nil {
-		t.Fatalf("open sqlite: %v", err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
+	// The server's background work (change subscriptions) ends with the test.
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	store := newE2EStore(t)
 	km, err := keys.NewManager(store.Keys(), nil)
 	if err != nil {
 		t.Fatalf("key manager: %v", err)

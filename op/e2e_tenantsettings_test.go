@@ -37,7 +37,13 @@ func (e *testEnv) updateTenant(t *testing.T, name string, update func(*storage.T
 	}); err != nil {
 		t.Fatalf("update tenant: %v", err)
 	}
-	// Without a notifier (SQLite) the tenant cache lives one second.
+	// Announce the change as the registry would; without a notifier
+	// (SQLite) the tenant cache lives one second.
+	if n, ok := e.store.(storage.Notifier); ok {
+		if err := n.Publish(e.ctx(t), name); err != nil {
+			t.Fatal(err)
+		}
+	}
 	time.Sleep(1100 * time.Millisecond)
 }
 

@@ -39,10 +39,11 @@ type command struct {
 
 func topCommands() map[string]command {
 	return map[string]command{
-		"serve":  {"run the OpenID Provider", runServe},
-		"tenant": {"create and list tenants (issuers)", group("tenant", tenantCommands())},
-		"client": {"register clients (relying parties)", group("client", clientCommands())},
-		"user":   {"create users and set passwords", group("user", userCommands())},
+		"serve":   {"run the OpenID Provider", runServe},
+		"migrate": {"bring the database schema up to date", runMigrate},
+		"tenant":  {"create and list tenants (issuers)", group("tenant", tenantCommands())},
+		"client":  {"register clients (relying parties)", group("client", clientCommands())},
+		"user":    {"create users and set passwords", group("user", userCommands())},
 	}
 }
 
@@ -234,9 +235,15 @@ func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error
 	if err != nil {
 		return nil, err
 	}
-	store, err := openStore(ctx, cfg.DatabaseURL)
+	if kek == nil {
+		// PostgreSQL: no local file to generate one in, and replicas must
+		// share it. Whoever reads the database can then sign tokens.
+		logger.Warn("signing keys are stored unencrypted; set HERALD_KEY_ENCRYPTION_KEY",
+			"hint", "or HERALD_KEY_ENCRYPTION_KEY_FILE: the base64 of 32 random bytes (openssl rand -base64 32), the same on every replica")
+	}
+	store, err := openStore(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("HERALD_DATABASE_URL (--database-url): %w", err)
+		return nil, err
 	}
 	km, err := keys.NewManager(store.Keys(), kek)
 	if err != nil {
@@ -284,5 +291,15 @@ func setup(ctx context.Context, c *cli, fs *flag.FlagSet, cfg *Config, envErr er
 	if err := errors.Join(envErr, cfg.Validate()); err != nil {
 		return nil, err
 	}
-	return openApp(ctx, cfg, newLogger(c.stderr, cfg))
+	logger := newLogger(c.stderr, cfg)
+	// Only commands that offer --migrate (serve) honour HERALD_MIGRATE: an
+	// environment shared with `herald tenant create` must not make every
+	// admin command a migration.
+	if cfg.Migrate && fs.Lookup("migrate") != nil {
+		logger.Info("migrating the database", "database", redactURL(cfg.DatabaseURL))
+		if err := migrateDatabase(ctx, cfg.DatabaseURL); err != nil {
+			return nil, err
+		}
+	}
+	return openApp(ctx, cfg, logger)
 }

@@ -26,12 +26,17 @@ const envPrefix = "HERALD_"
 
 // Defaults that op and op/password do not define.
 const (
-	defaultAddr            = "127.0.0.1:8080"
-	defaultDatabaseURL     = "sqlite:./data/herald.db"
-	defaultHashConcurrency = 4
-	defaultLogLevel        = "info"
-	kekSize                = 32 // AES-256
-	kekFileName            = "herald.kek"
+	defaultAddr        = "127.0.0.1:8080"
+	defaultDatabaseURL = "sqlite:./data/herald.db"
+	defaultRedisPrefix = "herald"
+	// PostgreSQL pool: replicas × max conns must stay below the server's
+	// max_connections (100 by default).
+	defaultDatabaseMaxConns = 10
+	defaultDatabaseTimeout  = 5 * time.Second
+	defaultHashConcurrency  = 4
+	defaultLogLevel         = "info"
+	kekSize                 = 32 // AES-256
+	kekFileName             = "herald.kek"
 )
 
 // Config is every setting of the herald command. Values come from the
@@ -45,6 +50,16 @@ type Config struct {
 	DatabaseURL          string `env:"DATABASE_URL" flag:"database-url"`
 	KeyEncryptionKey     string `env:"KEY_ENCRYPTION_KEY"` // base64; never a flag (visible in ps)
 	KeyEncryptionKeyFile string `env:"KEY_ENCRYPTION_KEY_FILE" flag:"key-encryption-key-file"`
+
+	// PostgreSQL pool size and per-call deadline (ignored for SQLite).
+	DatabaseMaxConns int32         `env:"DATABASE_MAX_CONNS"`
+	DatabaseTimeout  time.Duration `env:"DATABASE_TIMEOUT"`
+	// Migrate makes serve apply missing migrations before it opens the store.
+	Migrate bool `env:"MIGRATE" flag:"migrate"`
+	// RedisURL, when set, moves authorization requests, codes and SSO
+	// sessions to Redis; RedisPrefix starts every key.
+	RedisURL    string `env:"REDIS_URL" flag:"redis-url"`
+	RedisPrefix string `env:"REDIS_PREFIX"`
 
 	AccessTokenLifetime     time.Duration `env:"ACCESS_TOKEN_LIFETIME"`
 	IDTokenLifetime         time.Duration `env:"ID_TOKEN_LIFETIME"`
@@ -69,6 +84,9 @@ func defaultConfig() *Config {
 	return &Config{
 		Addr:                    defaultAddr,
 		DatabaseURL:             defaultDatabaseURL,
+		DatabaseMaxConns:        defaultDatabaseMaxConns,
+		DatabaseTimeout:         defaultDatabaseTimeout,
+		RedisPrefix:             defaultRedisPrefix,
 		AccessTokenLifetime:     l.AccessToken,
 		IDTokenLifetime:         l.IDToken,
 		RefreshTokenLifetime:    l.RefreshToken,
@@ -123,13 +141,24 @@ func settingName(field string) string {
 	return name
 }
 
-// registerCommonFlags adds the flags every command accepts.
+// registerCommonFlags adds the flags every command that opens the store
+// accepts.
 func (c *Config) registerCommonFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL,
 		"externally visible base `URL`; issuers are URL/t/TENANT (default http://ADDR); env HERALD_PUBLIC_URL")
-	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "database `URL` (sqlite:PATH); env HERALD_DATABASE_URL")
+	c.registerDatabaseFlags(fs)
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL,
+		"Redis `URL` (redis://, rediss://, redis-cluster://, redis-sentinel://) for sessions, codes and\n"+
+			"authorization requests; default: keep them in the database; env HERALD_REDIS_URL")
 	fs.StringVar(&c.KeyEncryptionKeyFile, "key-encryption-key-file", c.KeyEncryptionKeyFile,
 		"`file` holding the base64 key that encrypts signing keys; env HERALD_KEY_ENCRYPTION_KEY_FILE")
+}
+
+// registerDatabaseFlags adds the flags of commands that only touch the
+// database (migrate).
+func (c *Config) registerDatabaseFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL,
+		"database `URL`: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB; env HERALD_DATABASE_URL")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error; env HERALD_LOG_LEVEL")
 }
 
@@ -162,6 +191,21 @@ func (c *Config) Validate() error {
 	}
 	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
 		bad("DatabaseURL", "%v", err)
+	}
+	if c.DatabaseMaxConns < 1 {
+		bad("DatabaseMaxConns", "must be at least 1, not %d", c.DatabaseMaxConns)
+	}
+	if c.DatabaseTimeout <= 0 {
+		bad("DatabaseTimeout", "must be a positive duration such as 5s, not %s", c.DatabaseTimeout)
+	}
+	if c.RedisURL != "" {
+		if err := checkRedisURL(c.RedisURL); err != nil {
+			bad("RedisURL", "%v", err) // never echo the URL: it may hold a password
+		}
+	}
+	if c.RedisPrefix == "" || strings.ContainsAny(c.RedisPrefix, "{}") {
+		// Braces would break the per-tenant hash tag of every key.
+		bad("RedisPrefix", "must be non-empty and must not contain '{' or '}'")
 	}
 	switch {
 	case c.KeyEncryptionKey != "" && c.KeyEncryptionKeyFile != "":
@@ -268,7 +312,10 @@ func parseLogLevel(s string) (slog.Level, error) {
 // keyEncryptionKey returns the KEK that seals signing keys at rest: from
 // HERALD_KEY_ENCRYPTION_KEY, from HERALD_KEY_ENCRYPTION_KEY_FILE, or — for a
 // SQLite database only — from herald.kek next to the database file, which is
-// generated on first use. Errors never contain key material.
+// generated on first use. With a database that has no local directory
+// (PostgreSQL) and no configured KEK it returns nil, nil: keys are stored
+// unencrypted and the caller warns. A generated file would not do there:
+// every replica must share one KEK. Errors never contain key material.
 func (c *Config) keyEncryptionKey() ([]byte, error) {
 	switch {
 	case c.KeyEncryptionKey != "":
@@ -291,7 +338,7 @@ func (c *Config) keyEncryptionKey() ([]byte, error) {
 	dir, ephemeral, ok := localKEKDir(c.DatabaseURL)
 	switch {
 	case !ok:
-		return nil, errors.New("HERALD_KEY_ENCRYPTION_KEY or HERALD_KEY_ENCRYPTION_KEY_FILE is required with this database")
+		return nil, nil
 	case ephemeral:
 		return randomBytes(kekSize)
 	}

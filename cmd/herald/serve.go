@@ -33,8 +33,10 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet(c, "serve", "[flags]",
 		"Runs the OpenID Provider until SIGINT or SIGTERM. Prints\n"+
 			"{\"status\":\"listening\",\"addr\",\"public_url\"} once it accepts connections.\n"+
-			"--demo first ensures a demo tenant, clients and user, and prints fresh credentials.")
+			"--demo first ensures a demo tenant, clients and user, and prints fresh credentials.\n"+
+			"--migrate first applies missing database migrations (as `herald migrate` does).")
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "`host:port` to listen on; env HERALD_ADDR")
+	fs.BoolVar(&cfg.Migrate, "migrate", cfg.Migrate, "apply missing database migrations before serving; env HERALD_MIGRATE=true")
 	demo := fs.Bool("demo", false, "create (once) the demo tenant, clients and user; print fresh credentials")
 	a, err := setup(ctx, c, fs, cfg, envErr, args, nil)
 	if err != nil {
@@ -44,6 +46,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	// zitadel/oidc logs through the default slog logger (since v3.48).
 	slog.SetDefault(a.log)
 	warnInsecurePublicURL(a.log, cfg.PublicURL)
+	a.log.Info("storage", "database", redactURL(cfg.DatabaseURL), "redis", redactURL(cfg.RedisURL))
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

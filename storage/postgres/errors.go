@@ -61,6 +61,10 @@ func mapErr(err error, what string) error {
 		case pe.Code == codeForeignKeyViolation:
 			// The only foreign keys point at tenants.
 			return fmt.Errorf("%s: tenant: %w", what, storage.ErrNotFound)
+		case pe.Code == "22021" || pe.Code == "22P05":
+			// A key with a NUL byte or invalid UTF-8 (untrusted input such
+			// as a client_id) cannot name any stored record.
+			return fmt.Errorf("%s: invalid key: %w", what, storage.ErrNotFound)
 		case unavailableCodes[pe.Code] || strings.HasPrefix(pe.Code, "08"): // class 08: connection exception
 			return unavailable(what, err)
 		}

@@ -129,7 +129,9 @@ func (s *Store) key(tenant, kind, id string) (string, error) {
 		return "", err
 	}
 	if id == "" {
-		return "", fmt.Errorf("redis: tenant %q: empty %s ID", tenant, kind)
+		// No record has an empty ID: a lookup of one is a miss, as on
+		// every other backend.
+		return "", fmt.Errorf("redis: tenant %q: empty %s ID: %w", tenant, kind, storage.ErrNotFound)
 	}
 	return s.tenantPrefix(tenant) + kind + ":" + id, nil
 }
