@@ -109,13 +109,22 @@ func (p *protocolServer) Discovery(ctx context.Context, r *zop.Request[struct{}]
 	return &zop.Response{Header: map[string][]string{"Cache-Control": {"public, max-age=300"}}, Data: body}, nil
 }
 
-// Keys serves the tenant's JWKS with a cache lifetime: relying parties and
-// gateways may cache it for five minutes, and refetch on an unknown kid.
+// Keys serves the tenant's JWKS, pre-serialised and cached like discovery
+// (a JWKS of RSA keys costs tens of microseconds to encode). Relying parties
+// and gateways may cache it for five minutes and refetch on an unknown kid.
 func (p *protocolServer) Keys(ctx context.Context, r *zop.Request[struct{}]) (*zop.Response, error) {
-	resp, err := p.LegacyServer.Keys(ctx, r)
-	if err != nil {
-		return nil, err
+	s := p.s
+	name := tenantName(ctx)
+	body, ok := s.jwks.Get(name)
+	if !ok {
+		resp, err := p.LegacyServer.Keys(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		if body, err = json.Marshal(resp.Data); err != nil {
+			return nil, serverError(ctx, "jwks", err)
+		}
+		s.jwks.Add(name, body)
 	}
-	resp.Header = map[string][]string{"Cache-Control": {"public, max-age=300"}}
-	return resp, nil
+	return &zop.Response{Header: map[string][]string{"Cache-Control": {"public, max-age=300"}}, Data: body}, nil
 }

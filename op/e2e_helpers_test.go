@@ -133,7 +133,7 @@ func newTestServer(t *testing.T, opts ...serverOption) *testEnv {
 
 	e := &testEnv{
 		ts: ts, store: store, issuer: ts.URL + "/t/" + tenantAcme,
-		reg: &registry.Registry{Store: store, Keys: km, Passwords: hasher, PublicURL: ts.URL},
+		reg: &registry.Registry{Store: store, Keys: km, Passwords: hasher, PublicURL: ts.URL, OnChange: srv.TenantChanged},
 	}
 	if _, err := e.reg.CreateTenant(ctx, registry.TenantSpec{Name: tenantAcme, DisplayName: "Acme"}); err != nil {
 		t.Fatalf("create tenant: %v", err)

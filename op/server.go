@@ -38,7 +38,8 @@ type Server struct {
 	registry      *registry.Registry
 	provider      *zop.Provider
 	minter        *minter
-	discovery     *expirable.LRU[string, json.RawMessage]
+	discovery     *expirable.LRU[string, json.RawMessage] // by issuer
+	jwks          *expirable.LRU[string, json.RawMessage] // by tenant
 	origins       *originCache
 	csrfKey       []byte
 	secureCookies bool
@@ -76,6 +77,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		store:         cfg.Store,
 		tenants:       newTenants(cfg.Store.Tenants(), ttl),
 		discovery:     expirable.NewLRU[string, json.RawMessage](tenantCacheSize, nil, ttl),
+		jwks:          expirable.NewLRU[string, json.RawMessage](tenantCacheSize, nil, ttl),
 		origins:       newOriginCache(cfg.Store.Clients(), ttl),
 		secureCookies: pu.Scheme == "https",
 		publicHost:    strings.ToLower(pu.Hostname()),
@@ -85,7 +87,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.registry = &registry.Registry{Store: cfg.Store, Keys: cfg.Keys, Passwords: cfg.Passwords, PublicURL: cfg.PublicURL,
 		OnChange: s.TenantChanged}
-	s.storage = &opStorage{store: cfg.Store, keys: cfg.Keys, lifetimes: cfg.Lifetimes, now: s.now}
+	s.storage = &opStorage{store: cfg.Store, keys: cfg.Keys, lifetimes: cfg.Lifetimes, clients: newClientCache(ttl), now: s.now}
 
 	// Installation-wide secrets shared by every replica through storage.
 	tokenKey, err := cfg.Store.Secrets().Secret(ctx, "opaque-token-key", random32)
@@ -146,15 +148,22 @@ func (s *Server) forgetTenant(name string) {
 		s.tenants.byName.Purge()
 		s.tenants.byHost.Purge()
 		s.origins.byTenant.Purge()
+		s.storage.clients.invalidate("")
 		s.cfg.Keys.InvalidateAll()
 	} else {
 		s.tenants.invalidate(name)
 		s.origins.invalidate(name)
+		s.storage.clients.invalidate(name)
 		s.cfg.Keys.Invalidate(name)
 	}
 	// Discovery documents are keyed by issuer, and a tenant may be reachable
 	// at several; they are cheap to rebuild.
 	s.discovery.Purge()
+	if name == "" {
+		s.jwks.Purge()
+	} else {
+		s.jwks.Remove(name)
+	}
 }
 
 // issuerFromRequest gives the library the issuer of the tenant the request

@@ -25,6 +25,7 @@ type opStorage struct {
 	store     storage.Store
 	keys      *keys.Manager
 	lifetimes Lifetimes
+	clients   *clientCache
 	now       func() time.Time
 }
 
@@ -45,7 +46,7 @@ func tenantName(ctx context.Context) string {
 // --- clients ---------------------------------------------------------------
 
 func (s *opStorage) client(ctx context.Context, id string) (*client, error) {
-	c, err := s.store.Clients().Client(ctx, tenantName(ctx), id)
+	c, err := s.clients.get(ctx, s.store.Clients(), tenantName(ctx), id)
 	if err != nil {
 		return nil, err
 	}
@@ -66,11 +67,11 @@ func (s *opStorage) GetClientByClientID(ctx context.Context, clientID string) (z
 // AuthorizeClientIDSecret authenticates a confidential client. The stored
 // hash is a SHA-256 of a 256-bit random secret, compared in constant time.
 func (s *opStorage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret string) error {
-	c, err := s.store.Clients().Client(ctx, tenantName(ctx), clientID)
+	cl, err := s.client(ctx, clientID)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return storageError(ctx, "client", err)
 	}
-	if c == nil || c.IsPublic() || !registry.VerifyClientSecret(secret, c.SecretHash) {
+	if cl == nil || cl.c.IsPublic() || !registry.VerifyClientSecret(secret, cl.c.SecretHash) {
 		return oidc.ErrInvalidClient().WithDescription("client authentication failed")
 	}
 	return nil
