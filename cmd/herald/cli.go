@@ -41,9 +41,12 @@ func topCommands() map[string]command {
 	return map[string]command{
 		"serve":   {"run the OpenID Provider", runServe},
 		"migrate": {"bring the database schema up to date", runMigrate},
-		"tenant":  {"create and list tenants (issuers)", group("tenant", tenantCommands())},
-		"client":  {"register clients (relying parties)", group("client", clientCommands())},
-		"user":    {"create users and set passwords", group("user", userCommands())},
+		"tenant":  {"create, change, disable and delete tenants (issuers)", group("tenant", tenantCommands())},
+		"client":  {"register and manage clients (relying parties)", group("client", clientCommands())},
+		"user":    {"create and manage users, set passwords", group("user", userCommands())},
+		"keys":    {"list a tenant's signing keys", group("keys", keysCommands())},
+		"audit":   {"read the audit log", group("audit", auditCommands())},
+		"admin":   {"set up the admin API", group("admin", adminCommands())},
 	}
 }
 
@@ -160,28 +163,9 @@ func requireFlags(fs *flag.FlagSet, required map[string]*string) error {
 	return nil
 }
 
-// stringList is a repeatable flag (--redirect-uri A --redirect-uri B).
-type stringList []string
-
-func (l *stringList) String() string { return strings.Join(*l, ",") }
-func (l *stringList) Set(v string) error {
-	*l = append(*l, v)
-	return nil
-}
-
 // writeJSON prints one JSON object on a line of stdout.
 func writeJSON(w io.Writer, v any) error {
 	return json.NewEncoder(w).Encode(v)
-}
-
-// fieldFlags maps registry.ValidationError fields to the flags that set them.
-var fieldFlags = map[string]string{
-	"name": "--name", "display_name": "--display-name", "signing_alg": "--signing-alg",
-	"id": "--id", "auth_method": "--auth-method", "redirect_uris": "--redirect-uri",
-	"post_logout_redirect_uris": "--post-logout-redirect-uri", "cors_origins": "--cors-origin",
-	"grant_types": "--grant", "scopes": "--scope", "access_token_format": "--access-token-format",
-	"username": "--username", "email": "--email", "password": "--password-stdin",
-	"password_hash": "--password-hash-stdin",
 }
 
 // printError writes err to stderr; validation errors become one line per
@@ -189,15 +173,18 @@ var fieldFlags = map[string]string{
 func printError(w io.Writer, err error) {
 	if ves := registry.ValidationErrors(err); len(ves) > 0 {
 		for _, ve := range ves {
-			name := fieldFlags[ve.Field]
-			if name == "" {
-				name = ve.Field
-			}
-			fmt.Fprintf(w, "herald: %s: %s\n", name, ve.Message)
+			fmt.Fprintf(w, "herald: %s: %s\n", flagFor(ve.Field), ve.Message)
 		}
 		return
 	}
 	switch {
+	case errors.Is(err, storage.ErrHostnameTaken):
+		// "hostname "x" is claimed by tenant "y": hostname claimed by ...".
+		msg := strings.TrimSuffix(err.Error(), ": "+storage.ErrHostnameTaken.Error())
+		if !strings.Contains(msg, "claimed") {
+			msg += ": a hostname is claimed by another tenant"
+		}
+		fmt.Fprintf(w, "herald: --hostname: %s\n", msg)
 	case errors.Is(err, storage.ErrNotFound):
 		fmt.Fprintf(w, "herald: %s not found\n", trimSentinel(err))
 	case errors.Is(err, storage.ErrAlreadyExists):
@@ -262,6 +249,8 @@ func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error
 			Keys:      km,
 			Passwords: hasher,
 			PublicURL: cfg.PublicURL,
+			// The audit actor stays the registry's default, registry.CLI.
+			OnChange: publishChanges(store, logger),
 		},
 	}, nil
 }
@@ -281,13 +270,27 @@ func newLogger(w io.Writer, cfg *Config) *slog.Logger {
 // (already registered on fs by the caller, plus the common ones), validation,
 // then the app. The caller must Close the app.
 func setup(ctx context.Context, c *cli, fs *flag.FlagSet, cfg *Config, envErr error, args []string, required map[string]*string) (*app, error) {
+	if err := parseArgs(fs, cfg, args, required); err != nil {
+		return nil, err
+	}
+	return openFor(ctx, c, fs, cfg, envErr)
+}
+
+// parseArgs is the command-line half of setup: the common flags are added,
+// args parsed and the required flags checked. Commands with more checks of
+// their own (flags that exclude each other) make them between parseArgs
+// and openFor, so that a usage error never opens the store.
+func parseArgs(fs *flag.FlagSet, cfg *Config, args []string, required map[string]*string) error {
 	cfg.registerCommonFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
-		return nil, err
+		return err
 	}
-	if err := requireFlags(fs, required); err != nil {
-		return nil, err
-	}
+	return requireFlags(fs, required)
+}
+
+// openFor is the second half of setup: validate the configuration and open
+// the app.
+func openFor(ctx context.Context, c *cli, fs *flag.FlagSet, cfg *Config, envErr error) (*app, error) {
 	if err := errors.Join(envErr, cfg.Validate()); err != nil {
 		return nil, err
 	}

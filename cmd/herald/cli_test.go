@@ -265,7 +265,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"frobnicate"}, `"frobnicate"`},
 		{[]string{"--verbose"}, `"--verbose"`},
 		{[]string{"tenant"}, "missing command"},
-		{[]string{"tenant", "delete"}, `"tenant delete"`},
+		{[]string{"tenant", "rename"}, `"tenant rename"`},
 		{[]string{"tenant", "create", "--bogus"}, "-bogus"},
 		{[]string{"serve", "--port", "80"}, "-port"},
 		{[]string{"client", "create", "--tenant", "acme", "--redirect"}, "-redirect"},

@@ -74,6 +74,11 @@ type Config struct {
 	HashConcurrency   int           `env:"HASH_CONCURRENCY"`
 	HashMaxWait       time.Duration `env:"HASH_MAX_WAIT"`
 
+	// TrustedProxies lists the networks (comma-separated CIDRs) whose
+	// X-Forwarded-Host is believed when a tenant is resolved by hostname;
+	// empty: the header is ignored. See parseTrustedProxies.
+	TrustedProxies string `env:"TRUSTED_PROXIES" flag:"trusted-proxies"`
+
 	LogLevel string `env:"LOG_LEVEL" flag:"log-level"`
 }
 
@@ -254,6 +259,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HashConcurrency < 1 {
 		bad("HashConcurrency", "must be at least 1, not %d", c.HashConcurrency)
+	}
+	if _, err := parseTrustedProxies(c.TrustedProxies); err != nil {
+		bad("TrustedProxies", "%v", err)
 	}
 	if _, err := parseLogLevel(c.LogLevel); err != nil {
 		bad("LogLevel", "%v", err)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os/signal"
 	"sync"
@@ -37,6 +38,9 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 			"--migrate first applies missing database migrations (as `herald migrate` does).")
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "`host:port` to listen on; env HERALD_ADDR")
 	fs.BoolVar(&cfg.Migrate, "migrate", cfg.Migrate, "apply missing database migrations before serving; env HERALD_MIGRATE=true")
+	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", cfg.TrustedProxies,
+		"comma-separated `CIDRs` of reverse proxies whose X-Forwarded-Host selects a tenant's hostname;\n"+
+			"default none (the header is ignored); env HERALD_TRUSTED_PROXIES")
 	demo := fs.Bool("demo", false, "create (once) the demo tenant, clients and user; print fresh credentials")
 	a, err := setup(ctx, c, fs, cfg, envErr, args, nil)
 	if err != nil {
@@ -63,12 +67,18 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 
+	proxies, err := parseTrustedProxies(cfg.TrustedProxies) // checked by Validate
+	if err != nil {
+		return fmt.Errorf("%s: %w", settingName("TrustedProxies"), err)
+	}
+	warnOpenProxies(a.log, proxies)
 	provider, err := op.New(ctx, op.Config{
-		PublicURL: cfg.PublicURL,
-		Store:     a.store,
-		Keys:      a.keys,
-		Passwords: a.hasher,
-		Lifetimes: cfg.lifetimes(),
+		PublicURL:      cfg.PublicURL,
+		Store:          a.store,
+		Keys:           a.keys,
+		Passwords:      a.hasher,
+		Lifetimes:      cfg.lifetimes(),
+		TrustedProxies: proxies,
 	})
 	if err != nil {
 		return err
@@ -139,6 +149,18 @@ func sweep(ctx context.Context, a *app) {
 			if err := a.store.Sweep(ctx, now); err != nil && ctx.Err() == nil {
 				a.log.Warn("sweep expired records", "err", err)
 			}
+		}
+	}
+}
+
+// warnOpenProxies logs when every address is a trusted proxy (0.0.0.0/0,
+// ::/0): then any client can choose a tenant with X-Forwarded-Host, which
+// is only safe when nothing but the proxy can reach Herald.
+func warnOpenProxies(log *slog.Logger, proxies []netip.Prefix) {
+	for _, p := range proxies {
+		if p.Bits() == 0 {
+			log.Warn("HERALD_TRUSTED_PROXIES trusts every address; make sure only your proxies can reach Herald", "network", p.String())
+			return
 		}
 	}
 }

@@ -2,52 +2,156 @@ package main
 
 import (
 	"context"
+	"flag"
+	"time"
 
 	"github.com/herald-idp/herald/op/registry"
+	"github.com/herald-idp/herald/storage"
 )
 
 func tenantCommands() map[string]command {
 	return map[string]command{
-		"create": {"create a tenant with its signing keys", runTenantCreate},
-		"list":   {"list tenants", runTenantList},
+		"create":  {"create a tenant with its signing keys", runTenantCreate},
+		"list":    {"list tenants", runTenantList},
+		"get":     {"show a tenant and its settings", runTenantGet},
+		"update":  {"change a tenant's name, hostnames or settings", runTenantUpdate},
+		"disable": {"stop serving a tenant (nothing is deleted)", tenantSwitch(true)},
+		"enable":  {"serve a disabled tenant again", tenantSwitch(false)},
+		"delete":  {"delete a tenant and everything in it", runTenantDelete},
 	}
 }
 
-type tenantJSON struct {
-	Name        string `json:"name"`
-	Issuer      string `json:"issuer"`
-	DisplayName string `json:"display_name"`
-	SigningAlg  string `json:"signing_alg"`
-	Disabled    bool   `json:"disabled"`
+// customClaimHelp documents --custom-claim in the usage of create and update.
+const customClaimHelp = `Custom claims put user attributes (herald user update --attribute) into tokens:
+  --custom-claim CLAIM=ATTRIBUTE[:SCOPE[:TARGET,TARGET...]]
+CLAIM is the claim name, ATTRIBUTE the user attribute; SCOPE, if given, must have been
+granted; TARGETs are id_token, access_token and userinfo (default: all three).
+  --custom-claim tenant_id=tenant_id              always, everywhere
+  --custom-claim plan=plan_level::id_token        always, ID token only
+  --custom-claim groups=groups:groups              when the scope "groups" was granted
+  --custom-claim perms=perms:api:read:access_token a scope containing ':' needs the TARGET
+                                                   part (end with ':' for all three)
+An attribute whose name contains ':' needs the JSON form:
+  --custom-claim '{"claim":"plan","attribute":"acme:plan","scope":"profile"}'
+The list replaces all of the tenant's custom claims.`
+
+// tenantFlags are the flags that describe a tenant, shared by create and
+// update. Update registers the --clear-... companions too.
+type tenantFlags struct {
+	displayName, signingAlg, logoURL, accentColor string
+	accessTL, idTL, refreshTL, idle, absolute     time.Duration
+	passwordMinLength                             int
+	hostnames, allowedAlgs                        *replaceableList
+	claims                                        claimList
+	clearClaims                                   bool
+}
+
+func registerTenantFlags(fs *flag.FlagSet, update bool) *tenantFlags {
+	f := &tenantFlags{}
+	fs.StringVar(&f.displayName, "display-name", "", "name shown on the login pages (default: the name)")
+	algDefault := "RS256"
+	if update {
+		algDefault = ""
+	}
+	fs.StringVar(&f.signingAlg, "signing-alg", algDefault, "token signing `alg`: RS256, ES256 or EdDSA (an RS256 key is always published too)")
+	clearName := func(name string) string {
+		if update {
+			return name
+		}
+		return "" // create has nothing to clear
+	}
+	f.hostnames = newReplaceableList(fs, "hostname", clearName("clear-hostnames"),
+		"`host` the tenant is also served at, as the issuer https://HOST (repeatable; replaces the list)",
+		"remove every hostname: serve the tenant at {public_url}/t/NAME only")
+	fs.StringVar(&f.logoURL, "logo-url", "", "https `URL` of the logo on the login pages (\"\": none)")
+	fs.StringVar(&f.accentColor, "accent-color", "", "accent `colour` of the login pages, #rrggbb (\"\": default)")
+	fs.DurationVar(&f.accessTL, "access-token-lifetime", 0, "access token `lifetime`, e.g. 5m (0: server default)")
+	fs.DurationVar(&f.idTL, "id-token-lifetime", 0, "ID token `lifetime` (0: server default)")
+	fs.DurationVar(&f.refreshTL, "refresh-token-lifetime", 0, "refresh token `lifetime`, e.g. 720h (0: server default)")
+	fs.DurationVar(&f.idle, "session-idle-timeout", 0, "SSO session ends after this `duration` unused (0: server default)")
+	fs.DurationVar(&f.absolute, "session-absolute-lifetime", 0, "SSO session ends this `duration` after login (0: server default)")
+	f.allowedAlgs = newReplaceableList(fs, "allowed-signing-alg", clearName("clear-allowed-signing-algs"),
+		"`alg` the tenant may switch to: RS256, ES256, EdDSA (repeatable; must include --signing-alg; default all)",
+		"allow every signing algorithm again")
+	fs.IntVar(&f.passwordMinLength, "password-min-length", 0, "minimum password `length`, 8-128 (0: 12)")
+	fs.Var(&f.claims, "custom-claim", "custom claim `CLAIM=ATTRIBUTE[:SCOPE[:TARGETS]]` mapping a user attribute into tokens (repeatable; see above)")
+	if update {
+		fs.BoolVar(&f.clearClaims, "clear-custom-claims", false, "remove every custom claim")
+	}
+	return f
+}
+
+// check refuses flags that exclude each other (usage errors).
+func (f *tenantFlags) check(cmd string) error {
+	if err := f.hostnames.check(cmd); err != nil {
+		return err
+	}
+	if err := f.allowedAlgs.check(cmd); err != nil {
+		return err
+	}
+	if len(f.claims) > 0 && f.clearClaims {
+		return usagef("%s: give --custom-claim or --clear-custom-claims, not both", cmd)
+	}
+	return nil
+}
+
+// settings returns the settings given on the command line (nil if none).
+func (f *tenantFlags) settings(given map[string]bool) *registry.SettingsUpdate {
+	u := &registry.SettingsUpdate{
+		LogoURL:                  ptrIf(given, "logo-url", f.logoURL),
+		AccentColor:              ptrIf(given, "accent-color", f.accentColor),
+		AccessTokenLifetime:      ptrIf(given, "access-token-lifetime", f.accessTL),
+		IDTokenLifetime:          ptrIf(given, "id-token-lifetime", f.idTL),
+		RefreshTokenLifetime:     ptrIf(given, "refresh-token-lifetime", f.refreshTL),
+		SessionIdleTimeout:       ptrIf(given, "session-idle-timeout", f.idle),
+		SessionAbsoluteLifetime:  ptrIf(given, "session-absolute-lifetime", f.absolute),
+		AllowedSigningAlgorithms: f.allowedAlgs.update(),
+		PasswordMinLength:        ptrIf(given, "password-min-length", f.passwordMinLength),
+	}
+	switch {
+	case f.clearClaims:
+		u.CustomClaims = &[]storage.ClaimMapping{}
+	case len(f.claims) > 0:
+		claims := []storage.ClaimMapping(f.claims)
+		u.CustomClaims = &claims
+	}
+	if *u == (registry.SettingsUpdate{}) {
+		return nil
+	}
+	return u
 }
 
 func runTenantCreate(ctx context.Context, c *cli, args []string) error {
 	cfg, envErr := loadConfig()
 	fs := newFlagSet(c, "tenant create", "--name NAME [flags]",
-		"Creates a tenant: an issuer at {public_url}/t/NAME with its own clients, users and\n"+
-			"signing keys. Prints {\"name\",\"issuer\"}.")
-	var spec registry.TenantSpec
-	fs.StringVar(&spec.Name, "name", "", "tenant `name`: 1-63 of a-z, 0-9 and inner '-' (required)")
-	fs.StringVar(&spec.DisplayName, "display-name", "", "name shown on the login pages (default: the name)")
-	fs.StringVar(&spec.SigningAlgorithm, "signing-alg", "RS256", "token signing `alg`: RS256, ES256 or EdDSA (an RS256 key is always published too)")
-	a, err := setup(ctx, c, fs, cfg, envErr, args, map[string]*string{"name": &spec.Name})
+		"Creates a tenant: an issuer at {public_url}/t/NAME (and https://HOST for each\n"+
+			"--hostname) with its own clients, users, signing keys and settings. Prints the\n"+
+			"tenant as the admin API shows it (lifetimes in seconds).\n\n"+customClaimHelp)
+	var name string
+	fs.StringVar(&name, "name", "", "tenant `name`: 1-63 of a-z, 0-9 and inner '-' (required)")
+	f := registerTenantFlags(fs, false)
+	if err := parseArgs(fs, cfg, args, map[string]*string{"name": &name}); err != nil {
+		return err
+	}
+	a, err := openFor(ctx, c, fs, cfg, envErr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	spec := registry.TenantSpec{Name: name, DisplayName: f.displayName, SigningAlgorithm: f.signingAlg, Hostnames: f.hostnames.values}
+	if u := f.settings(givenFlags(fs)); u != nil {
+		u.Apply(&spec.Settings)
+	}
 	t, err := a.registry.CreateTenant(ctx, spec)
 	if err != nil {
 		return err
 	}
-	return writeJSON(c.stdout, struct {
-		Name   string `json:"name"`
-		Issuer string `json:"issuer"`
-	}{t.Name, registry.IssuerURL(cfg.PublicURL, t.Name)})
+	return writeJSON(c.stdout, renderTenant(cfg.PublicURL, t))
 }
 
 func runTenantList(ctx context.Context, c *cli, args []string) error {
 	cfg, envErr := loadConfig()
-	fs := newFlagSet(c, "tenant list", "[flags]", "Lists every tenant as {\"tenants\":[...]}.")
+	fs := newFlagSet(c, "tenant list", "[flags]", "Lists every tenant as {\"tenants\":[...]}, ordered by name.")
 	a, err := setup(ctx, c, fs, cfg, envErr, args, nil)
 	if err != nil {
 		return err
@@ -61,13 +165,107 @@ func runTenantList(ctx context.Context, c *cli, args []string) error {
 		Tenants []tenantJSON `json:"tenants"`
 	}{Tenants: []tenantJSON{}}
 	for _, t := range tenants {
-		out.Tenants = append(out.Tenants, tenantJSON{
-			Name:        t.Name,
-			Issuer:      registry.IssuerURL(cfg.PublicURL, t.Name),
-			DisplayName: t.DisplayName,
-			SigningAlg:  t.SigningAlgorithm,
-			Disabled:    t.Disabled,
-		})
+		out.Tenants = append(out.Tenants, renderTenant(cfg.PublicURL, t))
 	}
 	return writeJSON(c.stdout, out)
+}
+
+func runTenantGet(ctx context.Context, c *cli, args []string) error {
+	cfg, envErr := loadConfig()
+	fs := newFlagSet(c, "tenant get", "--name NAME [flags]", "Prints a tenant and its settings (lifetimes in seconds; 0: the server default).")
+	var name string
+	fs.StringVar(&name, "name", "", "tenant `name` (required)")
+	a, err := setup(ctx, c, fs, cfg, envErr, args, map[string]*string{"name": &name})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	t, err := a.registry.GetTenant(ctx, name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(c.stdout, renderTenant(cfg.PublicURL, t))
+}
+
+func runTenantUpdate(ctx context.Context, c *cli, args []string) error {
+	cfg, envErr := loadConfig()
+	fs := newFlagSet(c, "tenant update", "--name NAME [flags]",
+		"Changes a tenant. Only the flags given change anything; a list flag replaces the\n"+
+			"whole list (--clear-... empties it); \"\" or 0 restores a setting's default.\n"+
+			"Running servers see the change at once when they share PostgreSQL or Redis\n"+
+			"with this command, within a second otherwise. Prints the tenant.\n\n"+customClaimHelp)
+	var name string
+	fs.StringVar(&name, "name", "", "`name` of the tenant to change (required)")
+	f := registerTenantFlags(fs, true)
+	if err := parseArgs(fs, cfg, args, map[string]*string{"name": &name}); err != nil {
+		return err
+	}
+	if err := f.check(fs.Name()); err != nil {
+		return err
+	}
+	given := givenFlags(fs)
+	a, err := openFor(ctx, c, fs, cfg, envErr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	t, err := a.registry.UpdateTenant(ctx, name, registry.TenantUpdate{
+		DisplayName:      ptrIf(given, "display-name", f.displayName),
+		SigningAlgorithm: ptrIf(given, "signing-alg", f.signingAlg),
+		Hostnames:        f.hostnames.update(),
+		Settings:         f.settings(given),
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(c.stdout, renderTenant(cfg.PublicURL, t))
+}
+
+// tenantSwitch is tenant disable (disable=true) or tenant enable.
+func tenantSwitch(disable bool) func(context.Context, *cli, []string) error {
+	verb, description := "enable", "Serves a disabled tenant again. Prints the tenant."
+	if disable {
+		verb, description = "disable",
+			"Stops serving a tenant: its discovery answers 404 and every token it issued is\n"+
+				"refused. Nothing is deleted; 'herald tenant enable' undoes it. Prints the tenant."
+	}
+	return func(ctx context.Context, c *cli, args []string) error {
+		cfg, envErr := loadConfig()
+		fs := newFlagSet(c, "tenant "+verb, "--name NAME [flags]", description)
+		var name string
+		fs.StringVar(&name, "name", "", "tenant `name` (required)")
+		a, err := setup(ctx, c, fs, cfg, envErr, args, map[string]*string{"name": &name})
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		op := a.registry.EnableTenant
+		if disable {
+			op = a.registry.DisableTenant
+		}
+		t, err := op(ctx, name)
+		if err != nil {
+			return err
+		}
+		return writeJSON(c.stdout, renderTenant(cfg.PublicURL, t))
+	}
+}
+
+func runTenantDelete(ctx context.Context, c *cli, args []string) error {
+	cfg, envErr := loadConfig()
+	fs := newFlagSet(c, "tenant delete", "--name NAME [flags]",
+		"Deletes a tenant and everything in it: clients, users, signing keys, sessions and\n"+
+			"tokens. It cannot be undone (the audit log keeps its events); 'herald tenant\n"+
+			"disable' is the reversible alternative. Prints {\"deleted\":true,\"tenant\"}.")
+	var name string
+	fs.StringVar(&name, "name", "", "tenant `name` (required)")
+	a, err := setup(ctx, c, fs, cfg, envErr, args, map[string]*string{"name": &name})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.registry.DeleteTenant(ctx, name); err != nil {
+		return err
+	}
+	return writeJSON(c.stdout, deletedJSON{Deleted: true, Tenant: name})
 }

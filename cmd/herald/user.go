@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/herald-idp/herald/op/registry"
+	"github.com/herald-idp/herald/storage"
 )
 
 // maxStdinLine bounds what is read as a password or hash: far above any
@@ -19,15 +21,20 @@ const maxStdinLine = 64 << 10
 func userCommands() map[string]command {
 	return map[string]command{
 		"create":       {"create a user", runUserCreate},
+		"list":         {"list a tenant's users", runUserList},
+		"get":          {"show a user", runUserGet},
+		"update":       {"change a user's e-mail, name or attributes", runUserUpdate},
+		"disable":      {"stop a user from signing in (ends their sessions)", userSwitch(true)},
+		"enable":       {"let a disabled user sign in again", userSwitch(false)},
+		"delete":       {"delete a user (ends their sessions)", runUserDelete},
 		"set-password": {"set a user's password (ends their sessions)", runUserSetPassword},
 	}
 }
 
-type userJSON struct {
-	ID       string `json:"id"`
-	Username string `json:"username"`
-	Tenant   string `json:"tenant"`
-}
+const attributeHelp = "--attribute KEY=VALUE sets a user attribute that tenant custom claims can map into\n" +
+	"tokens. VALUE is JSON if it parses as JSON, a plain string otherwise:\n" +
+	"  --attribute tenant_id=t-42 --attribute plan_level=gold --attribute 'groups=[\"admins\",\"dev\"]'\n" +
+	"  --attribute seats=10 (a number)   --attribute 'code=\"10\"' (the string \"10\")"
 
 func runUserCreate(ctx context.Context, c *cli, args []string) error {
 	cfg, envErr := loadConfig()
@@ -35,10 +42,11 @@ func runUserCreate(ctx context.Context, c *cli, args []string) error {
 		"Creates a user. The password (or an imported bcrypt hash) is read from the first line\n"+
 			"of standard input, so it never appears in the process list or shell history:\n"+
 			"  printf '%s\\n' \"$PASSWORD\" | herald user create --tenant acme --username alice --password-stdin\n"+
-			"Prints {\"id\",\"username\",\"tenant\"}.")
+			"Prints the user as the admin API shows it (never the password or its hash).\n\n"+attributeHelp)
 	var (
 		tenant                   string
 		spec                     registry.UserSpec
+		attrs                    attributeMap
 		fromStdin, hashFromStdin bool
 	)
 	fs.StringVar(&tenant, "tenant", "", "tenant `name` (required)")
@@ -48,64 +56,256 @@ func runUserCreate(ctx context.Context, c *cli, args []string) error {
 	fs.StringVar(&spec.Name, "name", "", "full `name`")
 	fs.StringVar(&spec.GivenName, "given-name", "", "given `name`")
 	fs.StringVar(&spec.FamilyName, "family-name", "", "family `name`")
-	fs.BoolVar(&fromStdin, "password-stdin", false, "read the password (at least 12 characters) from stdin")
+	fs.Var(&attrs, "attribute", "user attribute `KEY=VALUE` (repeatable; VALUE JSON or a plain string)")
+	fs.BoolVar(&fromStdin, "password-stdin", false, "read the password (at least the tenant's minimum, 12 by default) from stdin")
 	fs.BoolVar(&hashFromStdin, "password-hash-stdin", false, "read a bcrypt hash ($2a$/$2b$/$2y$, cost ≥ 10) from stdin")
-	a, err := setup(ctx, c, fs, cfg, envErr, args, map[string]*string{"tenant": &tenant, "username": &spec.Username})
+	if err := parseArgs(fs, cfg, args, map[string]*string{"tenant": &tenant, "username": &spec.Username}); err != nil {
+		return err
+	}
+	if fromStdin == hashFromStdin {
+		return usagef("user create: give exactly one of --password-stdin and --password-hash-stdin")
+	}
+	a, err := openFor(ctx, c, fs, cfg, envErr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	switch {
-	case fromStdin == hashFromStdin:
-		return usagef("user create: give exactly one of --password-stdin and --password-hash-stdin")
-	case fromStdin:
+	if fromStdin {
 		if spec.Password, err = readStdinLine(c.stdin, "--password-stdin"); err != nil {
 			return err
 		}
-	default:
-		if spec.PasswordHash, err = readStdinLine(c.stdin, "--password-hash-stdin"); err != nil {
-			return err
-		}
+	} else if spec.PasswordHash, err = readStdinLine(c.stdin, "--password-hash-stdin"); err != nil {
+		return err
 	}
+	spec.Attributes = attrs
 	u, err := a.registry.CreateUser(ctx, tenant, spec)
 	if err != nil {
 		return err
 	}
-	return writeJSON(c.stdout, userJSON{ID: u.ID, Username: u.Username, Tenant: tenant})
+	u.PasswordHash = ""
+	return writeJSON(c.stdout, renderUser(u))
 }
 
-func runUserSetPassword(ctx context.Context, c *cli, args []string) error {
+func runUserList(ctx context.Context, c *cli, args []string) error {
 	cfg, envErr := loadConfig()
-	fs := newFlagSet(c, "user set-password", "--tenant TENANT --username NAME --password-stdin [flags]",
-		"Sets a user's password from the first line of standard input and ends the user's\n"+
-			"sessions. Prints {\"id\",\"username\",\"tenant\"}.")
-	var (
-		tenant, username string
-		fromStdin        bool
-	)
+	fs := newFlagSet(c, "user list", "--tenant TENANT [flags]", "Lists the users of a tenant as {\"users\":[...]}.")
+	var tenant string
 	fs.StringVar(&tenant, "tenant", "", "tenant `name` (required)")
-	fs.StringVar(&username, "username", "", "login `name` (required)")
-	fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from stdin (required)")
-	a, err := setup(ctx, c, fs, cfg, envErr, args, map[string]*string{"tenant": &tenant, "username": &username})
+	a, err := setup(ctx, c, fs, cfg, envErr, args, map[string]*string{"tenant": &tenant})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if !fromStdin {
-		return usagef("user set-password: --password-stdin is required")
-	}
-	pw, err := readStdinLine(c.stdin, "--password-stdin")
+	us, err := a.registry.ListUsers(ctx, tenant)
 	if err != nil {
 		return err
 	}
-	u, err := a.store.Users().UserByUsername(ctx, tenant, registry.NormalizeUsername(username))
-	if err != nil {
-		return fmt.Errorf("user %q in tenant %q: %w", registry.NormalizeUsername(username), tenant, err)
+	out := struct {
+		Users []userJSON `json:"users"`
+	}{Users: []userJSON{}}
+	for _, u := range us {
+		out.Users = append(out.Users, renderUser(u))
 	}
-	if err := a.registry.SetPassword(ctx, tenant, u.ID, pw); err != nil {
+	return writeJSON(c.stdout, out)
+}
+
+// userTarget holds the flags naming one user: --tenant and one of --id
+// (the OIDC sub) and --username.
+type userTarget struct{ tenant, id, username string }
+
+func (t *userTarget) register(fs *flag.FlagSet) {
+	fs.StringVar(&t.tenant, "tenant", "", "tenant `name` (required)")
+	fs.StringVar(&t.id, "id", "", "user `ID` (the OIDC sub); or give --username")
+	fs.StringVar(&t.username, "username", "", "login `name`; or give --id")
+}
+
+// parse is parseArgs plus the rule that exactly one of --id and
+// --username names the user.
+func (t *userTarget) parse(fs *flag.FlagSet, cfg *Config, args []string) error {
+	if err := parseArgs(fs, cfg, args, map[string]*string{"tenant": &t.tenant}); err != nil {
 		return err
 	}
-	return writeJSON(c.stdout, userJSON{ID: u.ID, Username: u.Username, Tenant: tenant})
+	if (t.id == "") == (t.username == "") {
+		return usagef("%s: give exactly one of --id and --username", fs.Name())
+	}
+	return nil
+}
+
+// resolve returns the user's ID, looking a username up in the tenant. The
+// tenant is checked first, so that an unknown tenant is reported as such.
+func (t *userTarget) resolve(ctx context.Context, a *app) (string, error) {
+	if _, err := a.registry.GetTenant(ctx, t.tenant); err != nil {
+		return "", err
+	}
+	if t.id != "" {
+		return t.id, nil
+	}
+	username := registry.NormalizeUsername(t.username)
+	u, err := a.store.Users().UserByUsername(ctx, t.tenant, username)
+	if errors.Is(err, storage.ErrNotFound) {
+		// The backend's own wording would repeat the tenant.
+		err = storage.ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("user %q in tenant %q: %w", username, t.tenant, err)
+	}
+	return u.ID, nil
+}
+
+// userCommand is the frame of the commands acting on one user: flags
+// (registered by flags, after the target's), parsing, optional checks,
+// opening the app and resolving the user; then act.
+func userCommand(ctx context.Context, c *cli, args []string, name, description string,
+	flags func(*flag.FlagSet) func() error, act func(a *app, t *userTarget, id string) error) error {
+	cfg, envErr := loadConfig()
+	fs := newFlagSet(c, "user "+name, "--tenant TENANT (--id ID | --username NAME) [flags]", description)
+	var t userTarget
+	t.register(fs)
+	check := func() error { return nil }
+	if flags != nil {
+		check = flags(fs)
+	}
+	if err := t.parse(fs, cfg, args); err != nil {
+		return err
+	}
+	if err := check(); err != nil {
+		return err
+	}
+	a, err := openFor(ctx, c, fs, cfg, envErr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	id, err := t.resolve(ctx, a)
+	if err != nil {
+		return err
+	}
+	return act(a, &t, id)
+}
+
+func runUserGet(ctx context.Context, c *cli, args []string) error {
+	return userCommand(ctx, c, args, "get", "Shows a user (never the password or its hash).", nil,
+		func(a *app, t *userTarget, id string) error {
+			u, err := a.registry.GetUser(ctx, t.tenant, id)
+			if err != nil {
+				return err
+			}
+			return writeJSON(c.stdout, renderUser(u))
+		})
+}
+
+func runUserUpdate(ctx context.Context, c *cli, args []string) error {
+	var (
+		email, name, givenName, familyName string
+		verified, clearAttrs               bool
+		attrs                              attributeMap
+		fs                                 *flag.FlagSet
+	)
+	flags := func(f *flag.FlagSet) func() error {
+		fs = f
+		fs.StringVar(&email, "email", "", "e-mail `address` (\"\": none); unverified unless --email-verified=true")
+		fs.BoolVar(&verified, "email-verified", false, "whether the e-mail address is verified: --email-verified=true or =false")
+		fs.StringVar(&name, "name", "", "full `name`")
+		fs.StringVar(&givenName, "given-name", "", "given `name`")
+		fs.StringVar(&familyName, "family-name", "", "family `name`")
+		fs.Var(&attrs, "attribute", "user attribute `KEY=VALUE` (repeatable; replaces all attributes)")
+		fs.BoolVar(&clearAttrs, "clear-attributes", false, "remove every attribute")
+		return func() error {
+			if len(attrs) > 0 && clearAttrs {
+				return usagef("%s: give --attribute or --clear-attributes, not both", fs.Name())
+			}
+			return nil
+		}
+	}
+	return userCommand(ctx, c, args, "update",
+		"Changes a user. Only the flags given change anything. The --attribute flags replace\n"+
+			"all of the user's attributes (give every attribute the user should keep);\n"+
+			"--clear-attributes removes them. Prints the user.\n\n"+attributeHelp, flags,
+		func(a *app, t *userTarget, id string) error {
+			given := givenFlags(fs)
+			update := registry.UserUpdate{
+				Email:         ptrIf(given, "email", email),
+				EmailVerified: ptrIf(given, "email-verified", verified),
+				Name:          ptrIf(given, "name", name),
+				GivenName:     ptrIf(given, "given-name", givenName),
+				FamilyName:    ptrIf(given, "family-name", familyName),
+			}
+			switch {
+			case clearAttrs:
+				update.Attributes = &map[string]any{}
+			case len(attrs) > 0:
+				m := map[string]any(attrs)
+				update.Attributes = &m
+			}
+			u, err := a.registry.UpdateUser(ctx, t.tenant, id, update)
+			if err != nil {
+				return err
+			}
+			return writeJSON(c.stdout, renderUser(u))
+		})
+}
+
+// userSwitch is user disable (disable=true) or user enable.
+func userSwitch(disable bool) func(context.Context, *cli, []string) error {
+	verb, description := "enable", "Lets a disabled user sign in again. Prints the user."
+	if disable {
+		verb, description = "disable",
+			"Stops a user from signing in and ends their SSO sessions; nothing is deleted.\n"+
+				"Prints the user."
+	}
+	return func(ctx context.Context, c *cli, args []string) error {
+		return userCommand(ctx, c, args, verb, description, nil, func(a *app, t *userTarget, id string) error {
+			u, err := a.registry.UpdateUser(ctx, t.tenant, id, registry.UserUpdate{Disabled: &disable})
+			if err != nil {
+				return err
+			}
+			return writeJSON(c.stdout, renderUser(u))
+		})
+	}
+}
+
+func runUserDelete(ctx context.Context, c *cli, args []string) error {
+	return userCommand(ctx, c, args, "delete",
+		"Deletes a user and ends their SSO sessions. Prints {\"deleted\":true,\"tenant\",\"id\"}.", nil,
+		func(a *app, t *userTarget, id string) error {
+			if err := a.registry.DeleteUser(ctx, t.tenant, id); err != nil {
+				return err
+			}
+			return writeJSON(c.stdout, deletedJSON{Deleted: true, Tenant: t.tenant, UserID: id,
+				Username: registry.NormalizeUsername(t.username)})
+		})
+}
+
+func runUserSetPassword(ctx context.Context, c *cli, args []string) error {
+	var fromStdin bool
+	flags := func(fs *flag.FlagSet) func() error {
+		fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from stdin (required)")
+		return func() error {
+			if !fromStdin {
+				return usagef("user set-password: --password-stdin is required")
+			}
+			return nil
+		}
+	}
+	return userCommand(ctx, c, args, "set-password",
+		"Sets a user's password from the first line of standard input and ends the user's\n"+
+			"sessions:\n"+
+			"  printf '%s\\n' \"$PASSWORD\" | herald user set-password --tenant acme --username alice --password-stdin\n"+
+			"Prints the user.", flags,
+		func(a *app, t *userTarget, id string) error {
+			pw, err := readStdinLine(c.stdin, "--password-stdin")
+			if err != nil {
+				return err
+			}
+			if err := a.registry.SetPassword(ctx, t.tenant, id, pw); err != nil {
+				return err
+			}
+			u, err := a.registry.GetUser(ctx, t.tenant, id)
+			if err != nil {
+				return err
+			}
+			return writeJSON(c.stdout, renderUser(u))
+		})
 }
 
 // readStdinLine reads the first line of r without its line ending. An empty

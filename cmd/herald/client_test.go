@@ -1,0 +1,106 @@
+package main
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestClientManage(t *testing.T) {
+	testEnv(t)
+	mustJSON(t, "", "tenant", "create", "--name", "acme")
+	created := mustJSON(t, "", "client", "create", "--tenant", "acme", "--id", "web", "--name", "Portal",
+		"--redirect-uri", "https://app.acme.test/cb", "--post-logout-redirect-uri", "https://app.acme.test/",
+		"--access-token-lifetime", "10m")
+	if created["client_name"] != "Portal" || created["token_endpoint_auth_method"] != "client_secret_basic" ||
+		created["access_token_lifetime"] != float64(600) || created["client_secret_expires_at"] != float64(0) ||
+		!reflect.DeepEqual(created["response_types"], []any{"code"}) {
+		t.Fatalf("client create: %v", created)
+	}
+
+	got := mustJSON(t, "", "client", "get", "--tenant", "acme", "--id", "web")
+	if _, has := got["client_secret"]; has || got["client_name"] != "Portal" || got["issuer"] != "https://id.example.com/t/acme" {
+		t.Fatalf("client get: %v", got)
+	}
+	list := mustJSON(t, "", "client", "list", "--tenant", "acme")
+	if cs := list["clients"].([]any); len(cs) != 1 || cs[0].(map[string]any)["client_id"] != "web" {
+		t.Fatalf("client list: %v", list)
+	}
+
+	// Only what is given changes.
+	upd := mustJSON(t, "", "client", "update", "--tenant", "acme", "--id", "web", "--first-party=true",
+		"--scope", "openid", "--scope", "groups", "--cors-origin", "https://app.acme.test",
+		"--grant", "authorization_code", "--grant", "client_credentials", "--auth-method", "client_secret_post")
+	if upd["first_party"] != true || upd["scope"] != "openid groups" || upd["client_name"] != "Portal" ||
+		upd["access_token_lifetime"] != float64(600) || upd["token_endpoint_auth_method"] != "client_secret_post" ||
+		!reflect.DeepEqual(upd["cors_origins"], []any{"https://app.acme.test"}) ||
+		!reflect.DeepEqual(upd["grant_types"], []any{"authorization_code", "client_credentials"}) ||
+		!reflect.DeepEqual(upd["post_logout_redirect_uris"], []any{"https://app.acme.test/"}) {
+		t.Fatalf("client update: %v", upd)
+	}
+	upd = mustJSON(t, "", "client", "update", "--tenant", "acme", "--id", "web", "--first-party=false",
+		"--clear-cors-origins", "--clear-post-logout-redirect-uris", "--clear-scopes", "--clear-grants",
+		"--access-token-lifetime", "0", "--access-token-format", "opaque")
+	if upd["first_party"] != false || upd["scope"] != nil || upd["access_token_lifetime"] != float64(0) ||
+		upd["access_token_format"] != "opaque" || len(upd["cors_origins"].([]any)) != 0 ||
+		len(upd["post_logout_redirect_uris"].([]any)) != 0 ||
+		!reflect.DeepEqual(upd["grant_types"], []any{"authorization_code", "refresh_token"}) {
+		t.Fatalf("client update with clear flags: %v", upd)
+	}
+
+	// The secret survives updates; rotation replaces it and prints it once.
+	rotated := mustJSON(t, "", "client", "rotate-secret", "--tenant", "acme", "--id", "web")
+	if s, _ := rotated["client_secret"].(string); len(s) < 43 || s == created["client_secret"] || rotated["client_name"] != "Portal" {
+		t.Fatalf("rotate-secret: %v", rotated)
+	}
+
+	if del := mustJSON(t, "", "client", "delete", "--tenant", "acme", "--id", "web"); del["deleted"] != true || del["client_id"] != "web" {
+		t.Fatalf("client delete: %v", del)
+	}
+	if r := herald(t, "", "client", "get", "--tenant", "acme", "--id", "web"); r.code != 1 || !strings.Contains(r.stderr, `client "web" in tenant "acme" not found`) {
+		t.Fatalf("get after delete: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestClientCommandErrors(t *testing.T) {
+	testEnv(t)
+	mustJSON(t, "", "tenant", "create", "--name", "acme")
+	mustJSON(t, "", "client", "create", "--tenant", "acme", "--id", "web", "--redirect-uri", "https://app.acme.test/cb")
+	mustJSON(t, "", "client", "create", "--tenant", "acme", "--id", "spa", "--public", "--redirect-uri", "https://spa.acme.test/cb")
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantText string
+	}{
+		{"unknown tenant list", []string{"list", "--tenant", "nope"}, 1, `tenant "nope" not found`},
+		{"unknown tenant get", []string{"get", "--tenant", "nope", "--id", "web"}, 1, `tenant "nope" not found`},
+		{"unknown tenant update", []string{"update", "--tenant", "nope", "--id", "web", "--name", "x"}, 1, `tenant "nope" not found`},
+		{"unknown tenant delete", []string{"delete", "--tenant", "nope", "--id", "web"}, 1, `tenant "nope" not found`},
+		{"unknown tenant rotate", []string{"rotate-secret", "--tenant", "nope", "--id", "web"}, 1, `tenant "nope" not found`},
+		{"unknown client", []string{"update", "--tenant", "acme", "--id", "nope", "--name", "x"}, 1, `client "nope" in tenant "acme" not found`},
+		{"bad redirect", []string{"update", "--tenant", "acme", "--id", "web", "--redirect-uri", "http://app.acme.test/cb"}, 1, "--redirect-uri"},
+		{"no redirect left", []string{"update", "--tenant", "acme", "--id", "web", "--clear-redirect-uris"}, 1, "--redirect-uri"},
+		{"bad origin", []string{"update", "--tenant", "acme", "--id", "web", "--cors-origin", "https://app.acme.test/"}, 1, "--cors-origin"},
+		{"bad grant", []string{"update", "--tenant", "acme", "--id", "web", "--grant", "password"}, 1, "--grant"},
+		{"bad scope", []string{"update", "--tenant", "acme", "--id", "web", "--scope", `a"b`}, 1, "--scope"},
+		{"bad format", []string{"update", "--tenant", "acme", "--id", "web", "--access-token-format", "saml"}, 1, "--access-token-format"},
+		{"negative lifetime", []string{"update", "--tenant", "acme", "--id", "web", "--refresh-token-lifetime", "-1h"}, 1, "--refresh-token-lifetime"},
+		{"public to confidential", []string{"update", "--tenant", "acme", "--id", "spa", "--auth-method", "client_secret_basic"}, 1, "--auth-method"},
+		{"bad application type", []string{"update", "--tenant", "acme", "--id", "web", "--application-type", "native"}, 1, "--application-type"},
+		{"rotate public", []string{"rotate-secret", "--tenant", "acme", "--id", "spa"}, 1, "--id"},
+		{"missing id", []string{"update", "--tenant", "acme", "--name", "x"}, 2, "--id"},
+		{"missing tenant", []string{"get", "--id", "web"}, 2, "--tenant"},
+		{"missing tenant list", []string{"list"}, 2, "--tenant"},
+		{"missing both delete", []string{"delete"}, 2, "--id, --tenant"},
+		{"list and clear", []string{"update", "--tenant", "acme", "--id", "web", "--scope", "openid", "--clear-scopes"}, 2, "--clear-scopes"},
+		{"bool syntax", []string{"update", "--tenant", "acme", "--id", "web", "--first-party=maybe"}, 2, "-first-party"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := herald(t, "", append([]string{"client"}, tc.args...)...)
+			if r.code != tc.wantCode || !strings.Contains(r.stderr, tc.wantText) || r.stdout != "" {
+				t.Fatalf("exit %d (want %d), stderr %q (want %q), stdout %q", r.code, tc.wantCode, r.stderr, tc.wantText, r.stdout)
+			}
+		})
+	}
+}
