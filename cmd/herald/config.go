@@ -79,6 +79,10 @@ type Config struct {
 	// empty: the header is ignored. See parseTrustedProxies.
 	TrustedProxies string `env:"TRUSTED_PROXIES" flag:"trusted-proxies"`
 
+	// PprofAddr, when set, serves net/http/pprof on its own loopback
+	// listener (never the public port), for profiling a workload.
+	PprofAddr string `env:"PPROF_ADDR" flag:"pprof-addr"`
+
 	LogLevel string `env:"LOG_LEVEL" flag:"log-level"`
 }
 

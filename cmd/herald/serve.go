@@ -41,6 +41,8 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", cfg.TrustedProxies,
 		"comma-separated `CIDRs` of reverse proxies whose X-Forwarded-Host selects a tenant's hostname;\n"+
 			"default none (the header is ignored); env HERALD_TRUSTED_PROXIES")
+	fs.StringVar(&cfg.PprofAddr, "pprof-addr", cfg.PprofAddr,
+		"loopback `host:port` for net/http/pprof on its own listener (off by default); env HERALD_PPROF_ADDR")
 	demo := fs.Bool("demo", false, "create (once) the demo tenant, clients and user; print fresh credentials")
 	a, err := setup(ctx, c, fs, cfg, envErr, args, nil)
 	if err != nil {
@@ -82,6 +84,14 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.PprofAddr != "" {
+		stopPprof, err := startPprof(ctx, cfg.PprofAddr)
+		if err != nil {
+			return fmt.Errorf("HERALD_PPROF_ADDR (--pprof-addr): %w", err)
+		}
+		defer stopPprof()
+		a.log.Info("profiling enabled", "pprof_addr", cfg.PprofAddr)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -190,3 +190,30 @@ func TestServeRefusesBadAddr(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestServePprofOnItsOwnListener: --pprof-addr (here HERALD_PPROF_ADDR)
+// serves profiles on its own loopback listener; the public port never
+// serves them.
+func TestServePprofOnItsOwnListener(t *testing.T) {
+	testEnv(t)
+	addr, pprofAddr := freeAddr(t), freeAddr(t)
+	t.Setenv("HERALD_PPROF_ADDR", pprofAddr)
+	s := startServe(t, addr)
+	get := func(u string) int {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := get("http://" + pprofAddr + "/debug/pprof/"); st != http.StatusOK {
+		t.Fatalf("pprof listener: %d", st)
+	}
+	if st := get("http://" + addr + "/debug/pprof/"); st != http.StatusNotFound {
+		t.Fatalf("public port serves /debug/pprof/: %d", st)
+	}
+	if code := s.stop(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
