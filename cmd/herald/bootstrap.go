@@ -25,8 +25,7 @@ type bootstrapJSON struct {
 }
 
 func runAdminBootstrap(ctx context.Context, c *cli, args []string) error {
-	cfg, envErr := loadConfig()
-	fs := newFlagSet(c, "admin bootstrap", "[--public-url URL] [flags]",
+	d := newAppCommand(c, "admin bootstrap", "[--public-url URL] [flags]",
 		"Prepares the admin API (/admin/v1): creates the system tenant (issuer\n"+
 			"{public_url}/t/system) if it is missing and registers a new admin client there,\n"+
 			"allowed client_credentials with the scope herald:admin only. Every run makes\n"+
@@ -35,19 +34,16 @@ func runAdminBootstrap(ctx context.Context, c *cli, args []string) error {
 			"  curl -u \"$CLIENT_ID:$CLIENT_SECRET\" -d grant_type=client_credentials \\\n"+
 			"    -d scope=herald:admin \"$TOKEN_ENDPOINT\"\n"+
 			"--public-url must be the one the server runs with: it is in the issuer and audience.")
-	a, err := setup(ctx, c, fs, cfg, envErr, args, nil)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	id, secret, issuer, err := a.registry.Bootstrap(ctx, cfg.PublicURL)
-	if err != nil {
-		return err
-	}
-	return writeJSON(c.stdout, bootstrapJSON{
-		ClientID: id, ClientSecret: secret, Issuer: issuer,
-		TokenEndpoint: issuer + "/token",
-		Scope:         registry.AdminScope,
-		Audience:      cfg.PublicURL + "/admin/v1",
+	return d.run(ctx, args, func(a *app) (any, error) {
+		id, secret, issuer, err := a.registry.Bootstrap(ctx, a.cfg.PublicURL)
+		if err != nil {
+			return nil, err
+		}
+		return bootstrapJSON{
+			ClientID: id, ClientSecret: secret, Issuer: issuer,
+			TokenEndpoint: issuer + "/token",
+			Scope:         registry.AdminScope,
+			Audience:      a.cfg.PublicURL + "/admin/v1",
+		}, nil
 	})
 }

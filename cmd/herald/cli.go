@@ -168,6 +168,16 @@ func writeJSON(w io.Writer, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
+// deletedJSON is what a delete command prints: the API answers 204 with no
+// body, but a script reading stdout deserves a line saying what went.
+type deletedJSON struct {
+	Deleted  bool   `json:"deleted"`
+	Tenant   string `json:"tenant"`
+	ClientID string `json:"client_id,omitempty"`
+	UserID   string `json:"id,omitempty"`
+	Username string `json:"username,omitempty"`
+}
+
 // printError writes err to stderr; validation errors become one line per
 // problem, naming the flag.
 func printError(w io.Writer, err error) {
@@ -264,45 +274,4 @@ func newLogger(w io.Writer, cfg *Config) *slog.Logger {
 		level = slog.LevelInfo
 	}
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
-}
-
-// setup is the common start of every data command: environment, flags
-// (already registered on fs by the caller, plus the common ones), validation,
-// then the app. The caller must Close the app.
-func setup(ctx context.Context, c *cli, fs *flag.FlagSet, cfg *Config, envErr error, args []string, required map[string]*string) (*app, error) {
-	if err := parseArgs(fs, cfg, args, required); err != nil {
-		return nil, err
-	}
-	return openFor(ctx, c, fs, cfg, envErr)
-}
-
-// parseArgs is the command-line half of setup: the common flags are added,
-// args parsed and the required flags checked. Commands with more checks of
-// their own (flags that exclude each other) make them between parseArgs
-// and openFor, so that a usage error never opens the store.
-func parseArgs(fs *flag.FlagSet, cfg *Config, args []string, required map[string]*string) error {
-	cfg.registerCommonFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	return requireFlags(fs, required)
-}
-
-// openFor is the second half of setup: validate the configuration and open
-// the app.
-func openFor(ctx context.Context, c *cli, fs *flag.FlagSet, cfg *Config, envErr error) (*app, error) {
-	if err := errors.Join(envErr, cfg.Validate()); err != nil {
-		return nil, err
-	}
-	logger := newLogger(c.stderr, cfg)
-	// Only commands that offer --migrate (serve) honour HERALD_MIGRATE: an
-	// environment shared with `herald tenant create` must not make every
-	// admin command a migration.
-	if cfg.Migrate && fs.Lookup("migrate") != nil {
-		logger.Info("migrating the database", "database", redactURL(cfg.DatabaseURL))
-		if err := migrateDatabase(ctx, cfg.DatabaseURL); err != nil {
-			return nil, err
-		}
-	}
-	return openApp(ctx, cfg, logger)
 }

@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"flag"
 	"time"
 
+	"github.com/herald-idp/herald/op/admin"
 	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 )
@@ -21,11 +21,14 @@ func clientCommands() map[string]command {
 }
 
 const clientOutputHelp = "Prints the client as the admin API shows it (RFC 7591 names, lifetimes in\n" +
-	"seconds) plus the tenant's issuer."
+	"seconds)."
+
+// renderClient shows a client without a secret: one is shown only when it
+// has just been generated.
+func renderClient(cl *storage.Client) admin.ClientJSON { return admin.RenderClient(cl, "") }
 
 func runClientCreate(ctx context.Context, c *cli, args []string) error {
-	cfg, envErr := loadConfig()
-	fs := newFlagSet(c, "client create", "--tenant TENANT --redirect-uri URI [flags]",
+	d := newAppCommand(c, "client create", "--tenant TENANT --redirect-uri URI [flags]",
 		"Registers a client. A confidential client gets a generated secret, printed once as\n"+
 			"client_secret: only its hash is stored. Public clients (SPAs, --native apps) use\n"+
 			"PKCE instead. "+clientOutputHelp)
@@ -35,7 +38,8 @@ func runClientCreate(ctx context.Context, c *cli, args []string) error {
 		redirects, postLogout, origins, grants, scopes stringList
 		accessLifetime, idLifetime, refreshLifetime    time.Duration
 	)
-	fs.StringVar(&tenant, "tenant", "", "tenant `name` (required)")
+	fs := d.fs
+	d.tenantFlag(&tenant)
 	fs.StringVar(&spec.ID, "id", "", "client `ID`: 3-64 of A-Z a-z 0-9 . _ - (default: random)")
 	fs.StringVar(&spec.Name, "name", "", "display `name` shown on the consent page (default: the ID)")
 	fs.BoolVar(&spec.Public, "public", false, "public client (SPA): no secret, PKCE only")
@@ -51,86 +55,64 @@ func runClientCreate(ctx context.Context, c *cli, args []string) error {
 	fs.DurationVar(&accessLifetime, "access-token-lifetime", 0, "access token `lifetime` (0: the tenant's or server's default)")
 	fs.DurationVar(&idLifetime, "id-token-lifetime", 0, "ID token `lifetime` (0: the tenant's or server's default)")
 	fs.DurationVar(&refreshLifetime, "refresh-token-lifetime", 0, "refresh token `lifetime` (0: the tenant's or server's default)")
-	a, err := setup(ctx, c, fs, cfg, envErr, args, map[string]*string{"tenant": &tenant})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	spec.RedirectURIs, spec.PostLogoutRedirectURIs, spec.CORSOrigins = redirects, postLogout, origins
-	spec.GrantTypes, spec.Scopes = grants, scopes
-	spec.AccessTokenLifetime, spec.IDTokenLifetime, spec.RefreshTokenLifetime = accessLifetime, idLifetime, refreshLifetime
-	cl, secret, err := a.registry.CreateClient(ctx, tenant, spec)
-	if err != nil {
-		return err
-	}
-	return writeJSON(c.stdout, renderClient(cfg.PublicURL, cl, secret))
+	return d.run(ctx, args, func(a *app) (any, error) {
+		spec.RedirectURIs, spec.PostLogoutRedirectURIs, spec.CORSOrigins = redirects, postLogout, origins
+		spec.GrantTypes, spec.Scopes = grants, scopes
+		spec.AccessTokenLifetime, spec.IDTokenLifetime, spec.RefreshTokenLifetime = accessLifetime, idLifetime, refreshLifetime
+		cl, secret, err := a.registry.CreateClient(ctx, tenant, spec)
+		if err != nil {
+			return nil, err
+		}
+		return admin.RenderClient(cl, secret), nil
+	})
 }
 
 func runClientList(ctx context.Context, c *cli, args []string) error {
-	cfg, envErr := loadConfig()
-	fs := newFlagSet(c, "client list", "--tenant TENANT [flags]",
+	d := newAppCommand(c, "client list", "--tenant TENANT [flags]",
 		"Lists the clients of a tenant as {\"clients\":[...]}, without secrets.")
 	var tenant string
-	fs.StringVar(&tenant, "tenant", "", "tenant `name` (required)")
-	a, err := setup(ctx, c, fs, cfg, envErr, args, map[string]*string{"tenant": &tenant})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	cs, err := a.registry.ListClients(ctx, tenant)
-	if err != nil {
-		return err
-	}
-	out := struct {
-		Clients []clientJSON `json:"clients"`
-	}{Clients: []clientJSON{}}
-	for _, cl := range cs {
-		out.Clients = append(out.Clients, renderClient(cfg.PublicURL, cl, ""))
-	}
-	return writeJSON(c.stdout, out)
+	d.tenantFlag(&tenant)
+	return d.run(ctx, args, func(a *app) (any, error) {
+		cs, err := a.registry.ListClients(ctx, tenant)
+		return renderedList("clients", cs, err, renderClient)
+	})
 }
 
-// clientTarget registers --tenant and --id, the flags naming one client.
+// clientTarget holds --tenant and --id, the flags naming one client.
 type clientTarget struct{ tenant, id string }
 
-func (t *clientTarget) register(fs *flag.FlagSet) map[string]*string {
-	fs.StringVar(&t.tenant, "tenant", "", "tenant `name` (required)")
-	fs.StringVar(&t.id, "id", "", "client `ID` (required)")
-	return map[string]*string{"tenant": &t.tenant, "id": &t.id}
+// newClientTarget registers --tenant and --id, both required.
+func newClientTarget(d *appCommand) *clientTarget {
+	t := &clientTarget{}
+	d.tenantFlag(&t.tenant)
+	d.requiredString(&t.id, "id", "client `ID` (required)")
+	return t
 }
 
 func runClientGet(ctx context.Context, c *cli, args []string) error {
-	cfg, envErr := loadConfig()
-	fs := newFlagSet(c, "client get", "--tenant TENANT --id CLIENT_ID [flags]",
+	d := newAppCommand(c, "client get", "--tenant TENANT --id CLIENT_ID [flags]",
 		"Shows a client (never its secret). "+clientOutputHelp)
-	var t clientTarget
-	a, err := setup(ctx, c, fs, cfg, envErr, args, t.register(fs))
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	cl, err := a.registry.GetClient(ctx, t.tenant, t.id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(c.stdout, renderClient(cfg.PublicURL, cl, ""))
+	t := newClientTarget(d)
+	return d.run(ctx, args, func(a *app) (any, error) {
+		cl, err := a.registry.GetClient(ctx, t.tenant, t.id)
+		return rendered(cl, err, renderClient)
+	})
 }
 
 func runClientUpdate(ctx context.Context, c *cli, args []string) error {
-	cfg, envErr := loadConfig()
-	fs := newFlagSet(c, "client update", "--tenant TENANT --id CLIENT_ID [flags]",
+	d := newAppCommand(c, "client update", "--tenant TENANT --id CLIENT_ID [flags]",
 		"Changes a client, validated by the rules of 'client create'. Only the flags given\n"+
 			"change anything; a list flag replaces the whole list (--clear-... empties it: no\n"+
 			"grants means the default authorization_code and refresh_token, no scopes the\n"+
 			"standard OIDC scopes). The secret is kept (see rotate-secret); a client cannot\n"+
 			"switch between public and confidential. "+clientOutputHelp)
 	var (
-		t                                           clientTarget
 		name, authMethod, appType, format           string
 		firstParty                                  bool
 		accessLifetime, idLifetime, refreshLifetime time.Duration
 	)
-	required := t.register(fs)
+	fs := d.fs
+	t := newClientTarget(d)
 	fs.StringVar(&name, "name", "", "display `name` shown on the consent page")
 	fs.StringVar(&authMethod, "auth-method", "", "client_secret_basic or client_secret_post (confidential clients)")
 	fs.StringVar(&appType, "application-type", "", "native or user_agent (public clients only)")
@@ -150,80 +132,61 @@ func runClientUpdate(ctx context.Context, c *cli, args []string) error {
 	fs.DurationVar(&accessLifetime, "access-token-lifetime", 0, "access token `lifetime` (0: the tenant's or server's default)")
 	fs.DurationVar(&idLifetime, "id-token-lifetime", 0, "ID token `lifetime` (0: the tenant's or server's default)")
 	fs.DurationVar(&refreshLifetime, "refresh-token-lifetime", 0, "refresh token `lifetime` (0: the tenant's or server's default)")
-	if err := parseArgs(fs, cfg, args, required); err != nil {
-		return err
-	}
 	for _, l := range []*replaceableList{redirects, postLogout, origins, grants, scopes} {
-		if err := l.check(fs.Name()); err != nil {
-			return err
-		}
+		d.check(func() error { return l.check(fs.Name()) })
 	}
-	given := givenFlags(fs)
-	a, err := openFor(ctx, c, fs, cfg, envErr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	cl, err := a.registry.UpdateClient(ctx, t.tenant, t.id, registry.ClientUpdate{
-		Name:                   ptrIf(given, "name", name),
-		AuthMethod:             ptrIf(given, "auth-method", authMethod),
-		ApplicationType:        ptrIf(given, "application-type", appType),
-		RedirectURIs:           redirects.update(),
-		PostLogoutRedirectURIs: postLogout.update(),
-		CORSOrigins:            origins.update(),
-		GrantTypes:             grants.update(),
-		Scopes:                 scopes.update(),
-		FirstParty:             ptrIf(given, "first-party", firstParty),
-		AccessTokenFormat:      ptrIf(given, "access-token-format", format),
-		AccessTokenLifetime:    ptrIf(given, "access-token-lifetime", accessLifetime),
-		IDTokenLifetime:        ptrIf(given, "id-token-lifetime", idLifetime),
-		RefreshTokenLifetime:   ptrIf(given, "refresh-token-lifetime", refreshLifetime),
+	return d.run(ctx, args, func(a *app) (any, error) {
+		given := givenFlags(fs)
+		cl, err := a.registry.UpdateClient(ctx, t.tenant, t.id, registry.ClientUpdate{
+			Name:                   ptrIf(given, "name", name),
+			AuthMethod:             ptrIf(given, "auth-method", authMethod),
+			ApplicationType:        ptrIf(given, "application-type", appType),
+			RedirectURIs:           redirects.update(),
+			PostLogoutRedirectURIs: postLogout.update(),
+			CORSOrigins:            origins.update(),
+			GrantTypes:             grants.update(),
+			Scopes:                 scopes.update(),
+			FirstParty:             ptrIf(given, "first-party", firstParty),
+			AccessTokenFormat:      ptrIf(given, "access-token-format", format),
+			AccessTokenLifetime:    ptrIf(given, "access-token-lifetime", accessLifetime),
+			IDTokenLifetime:        ptrIf(given, "id-token-lifetime", idLifetime),
+			RefreshTokenLifetime:   ptrIf(given, "refresh-token-lifetime", refreshLifetime),
+		})
+		return rendered(cl, err, renderClient)
 	})
-	if err != nil {
-		return err
-	}
-	return writeJSON(c.stdout, renderClient(cfg.PublicURL, cl, ""))
 }
 
 func runClientDelete(ctx context.Context, c *cli, args []string) error {
-	cfg, envErr := loadConfig()
-	fs := newFlagSet(c, "client delete", "--tenant TENANT --id CLIENT_ID [flags]",
+	d := newAppCommand(c, "client delete", "--tenant TENANT --id CLIENT_ID [flags]",
 		"Deletes a client: it can no longer authenticate (no refresh, no client_credentials);\n"+
 			"access tokens it already holds expire on their own. Prints\n"+
 			"{\"deleted\":true,\"tenant\",\"client_id\"}.")
-	var t clientTarget
-	a, err := setup(ctx, c, fs, cfg, envErr, args, t.register(fs))
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	if err := a.registry.DeleteClient(ctx, t.tenant, t.id); err != nil {
-		return err
-	}
-	return writeJSON(c.stdout, deletedJSON{Deleted: true, Tenant: t.tenant, ClientID: t.id})
+	t := newClientTarget(d)
+	return d.run(ctx, args, func(a *app) (any, error) {
+		if err := a.registry.DeleteClient(ctx, t.tenant, t.id); err != nil {
+			return nil, err
+		}
+		return deletedJSON{Deleted: true, Tenant: t.tenant, ClientID: t.id}, nil
+	})
 }
 
 func runClientRotateSecret(ctx context.Context, c *cli, args []string) error {
-	cfg, envErr := loadConfig()
-	fs := newFlagSet(c, "client rotate-secret", "--tenant TENANT --id CLIENT_ID [flags]",
+	d := newAppCommand(c, "client rotate-secret", "--tenant TENANT --id CLIENT_ID [flags]",
 		"Replaces a confidential client's secret; the old one stops working at once. The new\n"+
 			"one is printed once, as client_secret. "+clientOutputHelp)
-	var t clientTarget
-	a, err := setup(ctx, c, fs, cfg, envErr, args, t.register(fs))
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	secret, err := a.registry.RotateClientSecret(ctx, t.tenant, t.id)
-	if err != nil {
-		return err
-	}
-	cl, err := a.registry.GetClient(ctx, t.tenant, t.id)
-	if err != nil {
-		// The new secret is in force and exists nowhere else: print it
-		// whatever else failed.
-		a.log.Warn("secret rotated, but the client could not be read back", "tenant", t.tenant, "client_id", t.id, "error", err)
-		cl = &storage.Client{TenantID: t.tenant, ID: t.id}
-	}
-	return writeJSON(c.stdout, renderClient(cfg.PublicURL, cl, secret))
+	t := newClientTarget(d)
+	return d.run(ctx, args, func(a *app) (any, error) {
+		secret, err := a.registry.RotateClientSecret(ctx, t.tenant, t.id)
+		if err != nil {
+			return nil, err
+		}
+		cl, err := a.registry.GetClient(ctx, t.tenant, t.id)
+		if err != nil {
+			// The new secret is in force and exists nowhere else: print it
+			// whatever else failed.
+			a.log.Warn("secret rotated, but the client could not be read back", "tenant", t.tenant, "client_id", t.id, "error", err)
+			cl = &storage.Client{TenantID: t.tenant, ID: t.id}
+		}
+		return admin.RenderClient(cl, secret), nil
+	})
 }

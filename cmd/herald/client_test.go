@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/herald-idp/herald/op/admin"
 )
 
 func TestClientManage(t *testing.T) {
@@ -19,7 +23,7 @@ func TestClientManage(t *testing.T) {
 	}
 
 	got := mustJSON(t, "", "client", "get", "--tenant", "acme", "--id", "web")
-	if _, has := got["client_secret"]; has || got["client_name"] != "Portal" || got["issuer"] != "https://id.example.com/t/acme" {
+	if _, has := got["client_secret"]; has || got["client_name"] != "Portal" || got["tenant"] != "acme" {
 		t.Fatalf("client get: %v", got)
 	}
 	list := mustJSON(t, "", "client", "list", "--tenant", "acme")
@@ -100,6 +104,48 @@ func TestClientCommandErrors(t *testing.T) {
 			r := herald(t, "", append([]string{"client"}, tc.args...)...)
 			if r.code != tc.wantCode || !strings.Contains(r.stderr, tc.wantText) || r.stdout != "" {
 				t.Fatalf("exit %d (want %d), stderr %q (want %q), stdout %q", r.code, tc.wantCode, r.stderr, tc.wantText, r.stdout)
+			}
+		})
+	}
+}
+
+// TestOutputIsTheAdminAPIShape: what the data commands print decodes into
+// op/admin's wire types with no field left over, and encodes back to the
+// same text, so that no field is missing or renamed either.
+func TestOutputIsTheAdminAPIShape(t *testing.T) {
+	testEnv(t)
+	for _, tc := range []struct {
+		stdin string
+		args  []string
+		into  any
+	}{
+		{"", []string{"tenant", "create", "--name", "acme", "--custom-claim", "plan=plan_level::id_token"}, &admin.TenantJSON{}},
+		{"", []string{"tenant", "list"}, &map[string][]admin.TenantJSON{}},
+		{"", []string{"client", "create", "--tenant", "acme", "--id", "web", "--redirect-uri", "https://app.acme.test/cb"}, &admin.ClientJSON{}},
+		{"", []string{"client", "get", "--tenant", "acme", "--id", "web"}, &admin.ClientJSON{}},
+		{"", []string{"client", "list", "--tenant", "acme"}, &map[string][]admin.ClientJSON{}},
+		{"correct horse battery\n", []string{"user", "create", "--tenant", "acme", "--username", "alice", "--password-stdin",
+			"--attribute", "seats=5"}, &admin.UserJSON{}},
+		{"", []string{"user", "list", "--tenant", "acme"}, &map[string][]admin.UserJSON{}},
+		{"", []string{"keys", "list", "--tenant", "acme"}, &map[string][]admin.KeyJSON{}},
+		{"", []string{"audit", "list"}, &map[string][]admin.AuditEventJSON{}},
+	} {
+		t.Run(strings.Join(tc.args[:2], " "), func(t *testing.T) {
+			r := herald(t, tc.stdin, tc.args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+			dec := json.NewDecoder(strings.NewReader(r.stdout))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(tc.into); err != nil {
+				t.Fatalf("%s: %v", r.stdout, err)
+			}
+			again, err := json.Marshal(tc.into)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := bytes.TrimSpace([]byte(r.stdout)); !bytes.Equal(got, again) {
+				t.Fatalf("printed %s\nas the API type %s", got, again)
 			}
 		})
 	}

@@ -30,12 +30,12 @@ const (
 )
 
 func runServe(ctx context.Context, c *cli, args []string) error {
-	cfg, envErr := loadConfig()
-	fs := newFlagSet(c, "serve", "[flags]",
+	d := newAppCommand(c, "serve", "[flags]",
 		"Runs the OpenID Provider until SIGINT or SIGTERM. Prints\n"+
 			"{\"status\":\"listening\",\"addr\",\"public_url\"} once it accepts connections.\n"+
 			"--demo first ensures a demo tenant, clients and user, and prints fresh credentials.\n"+
 			"--migrate first applies missing database migrations (as `herald migrate` does).")
+	fs, cfg := d.fs, d.cfg
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "`host:port` to listen on; env HERALD_ADDR")
 	fs.BoolVar(&cfg.Migrate, "migrate", cfg.Migrate, "apply missing database migrations before serving; env HERALD_MIGRATE=true")
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", cfg.TrustedProxies,
@@ -44,7 +44,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", cfg.PprofAddr,
 		"loopback `host:port` for net/http/pprof on its own listener (off by default); env HERALD_PPROF_ADDR")
 	demo := fs.Bool("demo", false, "create (once) the demo tenant, clients and user; print fresh credentials")
-	a, err := setup(ctx, c, fs, cfg, envErr, args, nil)
+	a, err := d.open(ctx, args)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"time"
 
+	"github.com/herald-idp/herald/op/admin"
 	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 )
@@ -121,104 +122,72 @@ func (f *tenantFlags) settings(given map[string]bool) *registry.SettingsUpdate {
 	return u
 }
 
+// renderTenant shows t as the admin API does, with the issuer under a's
+// public URL.
+func (a *app) renderTenant(t *storage.Tenant) admin.TenantJSON {
+	return admin.RenderTenant(a.cfg.PublicURL, t)
+}
+
+// tenantNameFlag registers --name, required: the tenant the command acts on.
+func tenantNameFlag(d *appCommand, usage string) *string {
+	var name string
+	d.requiredString(&name, "name", usage)
+	return &name
+}
+
 func runTenantCreate(ctx context.Context, c *cli, args []string) error {
-	cfg, envErr := loadConfig()
-	fs := newFlagSet(c, "tenant create", "--name NAME [flags]",
+	d := newAppCommand(c, "tenant create", "--name NAME [flags]",
 		"Creates a tenant: an issuer at {public_url}/t/NAME (and https://HOST for each\n"+
 			"--hostname) with its own clients, users, signing keys and settings. Prints the\n"+
 			"tenant as the admin API shows it (lifetimes in seconds).\n\n"+customClaimHelp)
-	var name string
-	fs.StringVar(&name, "name", "", "tenant `name`: 1-63 of a-z, 0-9 and inner '-' (required)")
-	f := registerTenantFlags(fs, false)
-	if err := parseArgs(fs, cfg, args, map[string]*string{"name": &name}); err != nil {
-		return err
-	}
-	a, err := openFor(ctx, c, fs, cfg, envErr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	spec := registry.TenantSpec{Name: name, DisplayName: f.displayName, SigningAlgorithm: f.signingAlg, Hostnames: f.hostnames.values}
-	if u := f.settings(givenFlags(fs)); u != nil {
-		u.Apply(&spec.Settings)
-	}
-	t, err := a.registry.CreateTenant(ctx, spec)
-	if err != nil {
-		return err
-	}
-	return writeJSON(c.stdout, renderTenant(cfg.PublicURL, t))
+	name := tenantNameFlag(d, "tenant `name`: 1-63 of a-z, 0-9 and inner '-' (required)")
+	f := registerTenantFlags(d.fs, false)
+	return d.run(ctx, args, func(a *app) (any, error) {
+		spec := registry.TenantSpec{Name: *name, DisplayName: f.displayName, SigningAlgorithm: f.signingAlg, Hostnames: f.hostnames.values}
+		if u := f.settings(givenFlags(d.fs)); u != nil {
+			u.Apply(&spec.Settings)
+		}
+		t, err := a.registry.CreateTenant(ctx, spec)
+		return rendered(t, err, a.renderTenant)
+	})
 }
 
 func runTenantList(ctx context.Context, c *cli, args []string) error {
-	cfg, envErr := loadConfig()
-	fs := newFlagSet(c, "tenant list", "[flags]", "Lists every tenant as {\"tenants\":[...]}, ordered by name.")
-	a, err := setup(ctx, c, fs, cfg, envErr, args, nil)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	tenants, err := a.registry.ListTenants(ctx)
-	if err != nil {
-		return err
-	}
-	out := struct {
-		Tenants []tenantJSON `json:"tenants"`
-	}{Tenants: []tenantJSON{}}
-	for _, t := range tenants {
-		out.Tenants = append(out.Tenants, renderTenant(cfg.PublicURL, t))
-	}
-	return writeJSON(c.stdout, out)
+	d := newAppCommand(c, "tenant list", "[flags]", "Lists every tenant as {\"tenants\":[...]}, ordered by name.")
+	return d.run(ctx, args, func(a *app) (any, error) {
+		tenants, err := a.registry.ListTenants(ctx)
+		return renderedList("tenants", tenants, err, a.renderTenant)
+	})
 }
 
 func runTenantGet(ctx context.Context, c *cli, args []string) error {
-	cfg, envErr := loadConfig()
-	fs := newFlagSet(c, "tenant get", "--name NAME [flags]", "Prints a tenant and its settings (lifetimes in seconds; 0: the server default).")
-	var name string
-	fs.StringVar(&name, "name", "", "tenant `name` (required)")
-	a, err := setup(ctx, c, fs, cfg, envErr, args, map[string]*string{"name": &name})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	t, err := a.registry.GetTenant(ctx, name)
-	if err != nil {
-		return err
-	}
-	return writeJSON(c.stdout, renderTenant(cfg.PublicURL, t))
+	d := newAppCommand(c, "tenant get", "--name NAME [flags]", "Prints a tenant and its settings (lifetimes in seconds; 0: the server default).")
+	name := tenantNameFlag(d, "tenant `name` (required)")
+	return d.run(ctx, args, func(a *app) (any, error) {
+		t, err := a.registry.GetTenant(ctx, *name)
+		return rendered(t, err, a.renderTenant)
+	})
 }
 
 func runTenantUpdate(ctx context.Context, c *cli, args []string) error {
-	cfg, envErr := loadConfig()
-	fs := newFlagSet(c, "tenant update", "--name NAME [flags]",
+	d := newAppCommand(c, "tenant update", "--name NAME [flags]",
 		"Changes a tenant. Only the flags given change anything; a list flag replaces the\n"+
 			"whole list (--clear-... empties it); \"\" or 0 restores a setting's default.\n"+
 			"Running servers see the change at once when they share PostgreSQL or Redis\n"+
 			"with this command, within a second otherwise. Prints the tenant.\n\n"+customClaimHelp)
-	var name string
-	fs.StringVar(&name, "name", "", "`name` of the tenant to change (required)")
-	f := registerTenantFlags(fs, true)
-	if err := parseArgs(fs, cfg, args, map[string]*string{"name": &name}); err != nil {
-		return err
-	}
-	if err := f.check(fs.Name()); err != nil {
-		return err
-	}
-	given := givenFlags(fs)
-	a, err := openFor(ctx, c, fs, cfg, envErr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	t, err := a.registry.UpdateTenant(ctx, name, registry.TenantUpdate{
-		DisplayName:      ptrIf(given, "display-name", f.displayName),
-		SigningAlgorithm: ptrIf(given, "signing-alg", f.signingAlg),
-		Hostnames:        f.hostnames.update(),
-		Settings:         f.settings(given),
+	name := tenantNameFlag(d, "`name` of the tenant to change (required)")
+	f := registerTenantFlags(d.fs, true)
+	d.check(func() error { return f.check(d.fs.Name()) })
+	return d.run(ctx, args, func(a *app) (any, error) {
+		given := givenFlags(d.fs)
+		t, err := a.registry.UpdateTenant(ctx, *name, registry.TenantUpdate{
+			DisplayName:      ptrIf(given, "display-name", f.displayName),
+			SigningAlgorithm: ptrIf(given, "signing-alg", f.signingAlg),
+			Hostnames:        f.hostnames.update(),
+			Settings:         f.settings(given),
+		})
+		return rendered(t, err, a.renderTenant)
 	})
-	if err != nil {
-		return err
-	}
-	return writeJSON(c.stdout, renderTenant(cfg.PublicURL, t))
 }
 
 // tenantSwitch is tenant disable (disable=true) or tenant enable.
@@ -230,42 +199,29 @@ func tenantSwitch(disable bool) func(context.Context, *cli, []string) error {
 				"refused. Nothing is deleted; 'herald tenant enable' undoes it. Prints the tenant."
 	}
 	return func(ctx context.Context, c *cli, args []string) error {
-		cfg, envErr := loadConfig()
-		fs := newFlagSet(c, "tenant "+verb, "--name NAME [flags]", description)
-		var name string
-		fs.StringVar(&name, "name", "", "tenant `name` (required)")
-		a, err := setup(ctx, c, fs, cfg, envErr, args, map[string]*string{"name": &name})
-		if err != nil {
-			return err
-		}
-		defer a.Close()
-		op := a.registry.EnableTenant
-		if disable {
-			op = a.registry.DisableTenant
-		}
-		t, err := op(ctx, name)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c.stdout, renderTenant(cfg.PublicURL, t))
+		d := newAppCommand(c, "tenant "+verb, "--name NAME [flags]", description)
+		name := tenantNameFlag(d, "tenant `name` (required)")
+		return d.run(ctx, args, func(a *app) (any, error) {
+			op := a.registry.EnableTenant
+			if disable {
+				op = a.registry.DisableTenant
+			}
+			t, err := op(ctx, *name)
+			return rendered(t, err, a.renderTenant)
+		})
 	}
 }
 
 func runTenantDelete(ctx context.Context, c *cli, args []string) error {
-	cfg, envErr := loadConfig()
-	fs := newFlagSet(c, "tenant delete", "--name NAME [flags]",
+	d := newAppCommand(c, "tenant delete", "--name NAME [flags]",
 		"Deletes a tenant and everything in it: clients, users, signing keys, sessions and\n"+
 			"tokens. It cannot be undone (the audit log keeps its events); 'herald tenant\n"+
 			"disable' is the reversible alternative. Prints {\"deleted\":true,\"tenant\"}.")
-	var name string
-	fs.StringVar(&name, "name", "", "tenant `name` (required)")
-	a, err := setup(ctx, c, fs, cfg, envErr, args, map[string]*string{"name": &name})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	if err := a.registry.DeleteTenant(ctx, name); err != nil {
-		return err
-	}
-	return writeJSON(c.stdout, deletedJSON{Deleted: true, Tenant: name})
+	name := tenantNameFlag(d, "tenant `name` (required)")
+	return d.run(ctx, args, func(a *app) (any, error) {
+		if err := a.registry.DeleteTenant(ctx, *name); err != nil {
+			return nil, err
+		}
+		return deletedJSON{Deleted: true, Tenant: *name}, nil
+	})
 }

@@ -4,11 +4,11 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/herald-idp/herald/op/admin"
 	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 )
@@ -37,8 +37,7 @@ const attributeHelp = "--attribute KEY=VALUE sets a user attribute that tenant c
 	"  --attribute seats=10 (a number)   --attribute 'code=\"10\"' (the string \"10\")"
 
 func runUserCreate(ctx context.Context, c *cli, args []string) error {
-	cfg, envErr := loadConfig()
-	fs := newFlagSet(c, "user create", "--tenant TENANT --username NAME (--password-stdin | --password-hash-stdin) [flags]",
+	d := newAppCommand(c, "user create", "--tenant TENANT --username NAME (--password-stdin | --password-hash-stdin) [flags]",
 		"Creates a user. The password (or an imported bcrypt hash) is read from the first line\n"+
 			"of standard input, so it never appears in the process list or shell history:\n"+
 			"  printf '%s\\n' \"$PASSWORD\" | herald user create --tenant acme --username alice --password-stdin\n"+
@@ -49,8 +48,9 @@ func runUserCreate(ctx context.Context, c *cli, args []string) error {
 		attrs                    attributeMap
 		fromStdin, hashFromStdin bool
 	)
-	fs.StringVar(&tenant, "tenant", "", "tenant `name` (required)")
-	fs.StringVar(&spec.Username, "username", "", "login `name`; stored trimmed, NFKC-normalised and lower-cased (required)")
+	fs := d.fs
+	d.tenantFlag(&tenant)
+	d.requiredString(&spec.Username, "username", "login `name`; stored trimmed, NFKC-normalised and lower-cased (required)")
 	fs.StringVar(&spec.Email, "email", "", "e-mail `address`")
 	fs.BoolVar(&spec.EmailVerified, "email-verified", false, "mark the e-mail address as verified")
 	fs.StringVar(&spec.Name, "name", "", "full `name`")
@@ -59,76 +59,58 @@ func runUserCreate(ctx context.Context, c *cli, args []string) error {
 	fs.Var(&attrs, "attribute", "user attribute `KEY=VALUE` (repeatable; VALUE JSON or a plain string)")
 	fs.BoolVar(&fromStdin, "password-stdin", false, "read the password (at least the tenant's minimum, 12 by default) from stdin")
 	fs.BoolVar(&hashFromStdin, "password-hash-stdin", false, "read a bcrypt hash ($2a$/$2b$/$2y$, cost ≥ 10) from stdin")
-	if err := parseArgs(fs, cfg, args, map[string]*string{"tenant": &tenant, "username": &spec.Username}); err != nil {
-		return err
-	}
-	if fromStdin == hashFromStdin {
-		return usagef("user create: give exactly one of --password-stdin and --password-hash-stdin")
-	}
-	a, err := openFor(ctx, c, fs, cfg, envErr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	if fromStdin {
-		if spec.Password, err = readStdinLine(c.stdin, "--password-stdin"); err != nil {
-			return err
+	d.check(func() error {
+		if fromStdin == hashFromStdin {
+			return usagef("user create: give exactly one of --password-stdin and --password-hash-stdin")
 		}
-	} else if spec.PasswordHash, err = readStdinLine(c.stdin, "--password-hash-stdin"); err != nil {
-		return err
-	}
-	spec.Attributes = attrs
-	u, err := a.registry.CreateUser(ctx, tenant, spec)
-	if err != nil {
-		return err
-	}
-	u.PasswordHash = ""
-	return writeJSON(c.stdout, renderUser(u))
+		return nil
+	})
+	return d.run(ctx, args, func(a *app) (any, error) {
+		var err error
+		if fromStdin {
+			if spec.Password, err = readStdinLine(c.stdin, "--password-stdin"); err != nil {
+				return nil, err
+			}
+		} else if spec.PasswordHash, err = readStdinLine(c.stdin, "--password-hash-stdin"); err != nil {
+			return nil, err
+		}
+		spec.Attributes = attrs
+		u, err := a.registry.CreateUser(ctx, tenant, spec)
+		return rendered(u, err, admin.RenderUser)
+	})
 }
 
 func runUserList(ctx context.Context, c *cli, args []string) error {
-	cfg, envErr := loadConfig()
-	fs := newFlagSet(c, "user list", "--tenant TENANT [flags]", "Lists the users of a tenant as {\"users\":[...]}.")
+	d := newAppCommand(c, "user list", "--tenant TENANT [flags]", "Lists the users of a tenant as {\"users\":[...]}.")
 	var tenant string
-	fs.StringVar(&tenant, "tenant", "", "tenant `name` (required)")
-	a, err := setup(ctx, c, fs, cfg, envErr, args, map[string]*string{"tenant": &tenant})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	us, err := a.registry.ListUsers(ctx, tenant)
-	if err != nil {
-		return err
-	}
-	out := struct {
-		Users []userJSON `json:"users"`
-	}{Users: []userJSON{}}
-	for _, u := range us {
-		out.Users = append(out.Users, renderUser(u))
-	}
-	return writeJSON(c.stdout, out)
+	d.tenantFlag(&tenant)
+	return d.run(ctx, args, func(a *app) (any, error) {
+		us, err := a.registry.ListUsers(ctx, tenant)
+		return renderedList("users", us, err, admin.RenderUser)
+	})
 }
+
+// userTargetSynopsis is the synopsis of the commands acting on one user.
+const userTargetSynopsis = "--tenant TENANT (--id ID | --username NAME) [flags]"
 
 // userTarget holds the flags naming one user: --tenant and one of --id
 // (the OIDC sub) and --username.
 type userTarget struct{ tenant, id, username string }
 
-func (t *userTarget) register(fs *flag.FlagSet) {
-	fs.StringVar(&t.tenant, "tenant", "", "tenant `name` (required)")
-	fs.StringVar(&t.id, "id", "", "user `ID` (the OIDC sub); or give --username")
-	fs.StringVar(&t.username, "username", "", "login `name`; or give --id")
-}
-
-// parse is parseArgs plus the rule that exactly one of --id and
-// --username names the user.
-func (t *userTarget) parse(fs *flag.FlagSet, cfg *Config, args []string) error {
-	if err := parseArgs(fs, cfg, args, map[string]*string{"tenant": &t.tenant}); err != nil {
-		return err
-	}
-	if (t.id == "") == (t.username == "") {
-		return usagef("%s: give exactly one of --id and --username", fs.Name())
-	}
-	return nil
+// newUserTarget registers --tenant (required), --id and --username, and
+// the rule that exactly one of the last two names the user.
+func newUserTarget(d *appCommand) *userTarget {
+	t := &userTarget{}
+	d.tenantFlag(&t.tenant)
+	d.fs.StringVar(&t.id, "id", "", "user `ID` (the OIDC sub); or give --username")
+	d.fs.StringVar(&t.username, "username", "", "login `name`; or give --id")
+	d.check(func() error {
+		if (t.id == "") == (t.username == "") {
+			return usagef("%s: give exactly one of --id and --username", d.fs.Name())
+		}
+		return nil
+	})
+	return t
 }
 
 // resolve returns the user's ID, looking a username up in the tenant. The
@@ -152,97 +134,71 @@ func (t *userTarget) resolve(ctx context.Context, a *app) (string, error) {
 	return u.ID, nil
 }
 
-// userCommand is the frame of the commands acting on one user: flags
-// (registered by flags, after the target's), parsing, optional checks,
-// opening the app and resolving the user; then act.
-func userCommand(ctx context.Context, c *cli, args []string, name, description string,
-	flags func(*flag.FlagSet) func() error, act func(a *app, t *userTarget, id string) error) error {
-	cfg, envErr := loadConfig()
-	fs := newFlagSet(c, "user "+name, "--tenant TENANT (--id ID | --username NAME) [flags]", description)
-	var t userTarget
-	t.register(fs)
-	check := func() error { return nil }
-	if flags != nil {
-		check = flags(fs)
-	}
-	if err := t.parse(fs, cfg, args); err != nil {
-		return err
-	}
-	if err := check(); err != nil {
-		return err
-	}
-	a, err := openFor(ctx, c, fs, cfg, envErr)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	id, err := t.resolve(ctx, a)
-	if err != nil {
-		return err
-	}
-	return act(a, &t, id)
+// run is d.run for the user t names: act gets the user's ID, resolved once
+// the app is open.
+func (t *userTarget) run(ctx context.Context, d *appCommand, args []string, act func(a *app, id string) (any, error)) error {
+	return d.run(ctx, args, func(a *app) (any, error) {
+		id, err := t.resolve(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		return act(a, id)
+	})
 }
 
 func runUserGet(ctx context.Context, c *cli, args []string) error {
-	return userCommand(ctx, c, args, "get", "Shows a user (never the password or its hash).", nil,
-		func(a *app, t *userTarget, id string) error {
-			u, err := a.registry.GetUser(ctx, t.tenant, id)
-			if err != nil {
-				return err
-			}
-			return writeJSON(c.stdout, renderUser(u))
-		})
+	d := newAppCommand(c, "user get", userTargetSynopsis, "Shows a user (never the password or its hash).")
+	t := newUserTarget(d)
+	return t.run(ctx, d, args, func(a *app, id string) (any, error) {
+		u, err := a.registry.GetUser(ctx, t.tenant, id)
+		return rendered(u, err, admin.RenderUser)
+	})
 }
 
 func runUserUpdate(ctx context.Context, c *cli, args []string) error {
+	d := newAppCommand(c, "user update", userTargetSynopsis,
+		"Changes a user. Only the flags given change anything. The --attribute flags replace\n"+
+			"all of the user's attributes (give every attribute the user should keep);\n"+
+			"--clear-attributes removes them. Prints the user.\n\n"+attributeHelp)
 	var (
 		email, name, givenName, familyName string
 		verified, clearAttrs               bool
 		attrs                              attributeMap
-		fs                                 *flag.FlagSet
 	)
-	flags := func(f *flag.FlagSet) func() error {
-		fs = f
-		fs.StringVar(&email, "email", "", "e-mail `address` (\"\": none); unverified unless --email-verified=true")
-		fs.BoolVar(&verified, "email-verified", false, "whether the e-mail address is verified: --email-verified=true or =false")
-		fs.StringVar(&name, "name", "", "full `name`")
-		fs.StringVar(&givenName, "given-name", "", "given `name`")
-		fs.StringVar(&familyName, "family-name", "", "family `name`")
-		fs.Var(&attrs, "attribute", "user attribute `KEY=VALUE` (repeatable; replaces all attributes)")
-		fs.BoolVar(&clearAttrs, "clear-attributes", false, "remove every attribute")
-		return func() error {
-			if len(attrs) > 0 && clearAttrs {
-				return usagef("%s: give --attribute or --clear-attributes, not both", fs.Name())
-			}
-			return nil
+	fs := d.fs
+	t := newUserTarget(d)
+	fs.StringVar(&email, "email", "", "e-mail `address` (\"\": none); unverified unless --email-verified=true")
+	fs.BoolVar(&verified, "email-verified", false, "whether the e-mail address is verified: --email-verified=true or =false")
+	fs.StringVar(&name, "name", "", "full `name`")
+	fs.StringVar(&givenName, "given-name", "", "given `name`")
+	fs.StringVar(&familyName, "family-name", "", "family `name`")
+	fs.Var(&attrs, "attribute", "user attribute `KEY=VALUE` (repeatable; replaces all attributes)")
+	fs.BoolVar(&clearAttrs, "clear-attributes", false, "remove every attribute")
+	d.check(func() error {
+		if len(attrs) > 0 && clearAttrs {
+			return usagef("%s: give --attribute or --clear-attributes, not both", fs.Name())
 		}
-	}
-	return userCommand(ctx, c, args, "update",
-		"Changes a user. Only the flags given change anything. The --attribute flags replace\n"+
-			"all of the user's attributes (give every attribute the user should keep);\n"+
-			"--clear-attributes removes them. Prints the user.\n\n"+attributeHelp, flags,
-		func(a *app, t *userTarget, id string) error {
-			given := givenFlags(fs)
-			update := registry.UserUpdate{
-				Email:         ptrIf(given, "email", email),
-				EmailVerified: ptrIf(given, "email-verified", verified),
-				Name:          ptrIf(given, "name", name),
-				GivenName:     ptrIf(given, "given-name", givenName),
-				FamilyName:    ptrIf(given, "family-name", familyName),
-			}
-			switch {
-			case clearAttrs:
-				update.Attributes = &map[string]any{}
-			case len(attrs) > 0:
-				m := map[string]any(attrs)
-				update.Attributes = &m
-			}
-			u, err := a.registry.UpdateUser(ctx, t.tenant, id, update)
-			if err != nil {
-				return err
-			}
-			return writeJSON(c.stdout, renderUser(u))
-		})
+		return nil
+	})
+	return t.run(ctx, d, args, func(a *app, id string) (any, error) {
+		given := givenFlags(fs)
+		update := registry.UserUpdate{
+			Email:         ptrIf(given, "email", email),
+			EmailVerified: ptrIf(given, "email-verified", verified),
+			Name:          ptrIf(given, "name", name),
+			GivenName:     ptrIf(given, "given-name", givenName),
+			FamilyName:    ptrIf(given, "family-name", familyName),
+		}
+		switch {
+		case clearAttrs:
+			update.Attributes = &map[string]any{}
+		case len(attrs) > 0:
+			m := map[string]any(attrs)
+			update.Attributes = &m
+		}
+		u, err := a.registry.UpdateUser(ctx, t.tenant, id, update)
+		return rendered(u, err, admin.RenderUser)
+	})
 }
 
 // userSwitch is user disable (disable=true) or user enable.
@@ -254,58 +210,54 @@ func userSwitch(disable bool) func(context.Context, *cli, []string) error {
 				"Prints the user."
 	}
 	return func(ctx context.Context, c *cli, args []string) error {
-		return userCommand(ctx, c, args, verb, description, nil, func(a *app, t *userTarget, id string) error {
+		d := newAppCommand(c, "user "+verb, userTargetSynopsis, description)
+		t := newUserTarget(d)
+		return t.run(ctx, d, args, func(a *app, id string) (any, error) {
 			u, err := a.registry.UpdateUser(ctx, t.tenant, id, registry.UserUpdate{Disabled: &disable})
-			if err != nil {
-				return err
-			}
-			return writeJSON(c.stdout, renderUser(u))
+			return rendered(u, err, admin.RenderUser)
 		})
 	}
 }
 
 func runUserDelete(ctx context.Context, c *cli, args []string) error {
-	return userCommand(ctx, c, args, "delete",
-		"Deletes a user and ends their SSO sessions. Prints {\"deleted\":true,\"tenant\",\"id\"}.", nil,
-		func(a *app, t *userTarget, id string) error {
-			if err := a.registry.DeleteUser(ctx, t.tenant, id); err != nil {
-				return err
-			}
-			return writeJSON(c.stdout, deletedJSON{Deleted: true, Tenant: t.tenant, UserID: id,
-				Username: registry.NormalizeUsername(t.username)})
-		})
+	d := newAppCommand(c, "user delete", userTargetSynopsis,
+		"Deletes a user and ends their SSO sessions. Prints {\"deleted\":true,\"tenant\",\"id\"}.")
+	t := newUserTarget(d)
+	return t.run(ctx, d, args, func(a *app, id string) (any, error) {
+		if err := a.registry.DeleteUser(ctx, t.tenant, id); err != nil {
+			return nil, err
+		}
+		return deletedJSON{Deleted: true, Tenant: t.tenant, UserID: id,
+			Username: registry.NormalizeUsername(t.username)}, nil
+	})
 }
 
 func runUserSetPassword(ctx context.Context, c *cli, args []string) error {
-	var fromStdin bool
-	flags := func(fs *flag.FlagSet) func() error {
-		fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from stdin (required)")
-		return func() error {
-			if !fromStdin {
-				return usagef("user set-password: --password-stdin is required")
-			}
-			return nil
-		}
-	}
-	return userCommand(ctx, c, args, "set-password",
+	d := newAppCommand(c, "user set-password", userTargetSynopsis,
 		"Sets a user's password from the first line of standard input and ends the user's\n"+
 			"sessions:\n"+
 			"  printf '%s\\n' \"$PASSWORD\" | herald user set-password --tenant acme --username alice --password-stdin\n"+
-			"Prints the user.", flags,
-		func(a *app, t *userTarget, id string) error {
-			pw, err := readStdinLine(c.stdin, "--password-stdin")
-			if err != nil {
-				return err
-			}
-			if err := a.registry.SetPassword(ctx, t.tenant, id, pw); err != nil {
-				return err
-			}
-			u, err := a.registry.GetUser(ctx, t.tenant, id)
-			if err != nil {
-				return err
-			}
-			return writeJSON(c.stdout, renderUser(u))
-		})
+			"Prints the user.")
+	t := newUserTarget(d)
+	var fromStdin bool
+	d.fs.BoolVar(&fromStdin, "password-stdin", false, "read the password from stdin (required)")
+	d.check(func() error {
+		if !fromStdin {
+			return usagef("user set-password: --password-stdin is required")
+		}
+		return nil
+	})
+	return t.run(ctx, d, args, func(a *app, id string) (any, error) {
+		pw, err := readStdinLine(c.stdin, "--password-stdin")
+		if err != nil {
+			return nil, err
+		}
+		if err := a.registry.SetPassword(ctx, t.tenant, id, pw); err != nil {
+			return nil, err
+		}
+		u, err := a.registry.GetUser(ctx, t.tenant, id)
+		return rendered(u, err, admin.RenderUser)
+	})
 }
 
 // readStdinLine reads the first line of r without its line ending. An empty

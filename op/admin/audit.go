@@ -3,19 +3,11 @@ package admin
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/herald-idp/herald/op/registry"
 )
-
-type keyJSON struct {
-	KeyID     string    `json:"kid"`
-	Algorithm string    `json:"alg"`
-	Status    string    `json:"status"`
-	CreatedAt time.Time `json:"created_at"`
-}
 
 // listKeys describes the tenant's signing keys; the public keys themselves
 // are in the tenant's JWKS, the private ones never leave Herald.
@@ -25,23 +17,7 @@ func (h *handler) listKeys(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err, nil)
 		return
 	}
-	out := make([]keyJSON, 0, len(ks))
-	for _, k := range ks {
-		out = append(out, keyJSON{KeyID: k.ID, Algorithm: k.Algorithm, Status: k.Status, CreatedAt: k.CreatedAt})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"keys": out})
-}
-
-type auditEventJSON struct {
-	ID           string         `json:"id"`
-	Time         time.Time      `json:"time"`
-	ActorTenant  string         `json:"actor_tenant"`
-	Actor        string         `json:"actor"`
-	Action       string         `json:"action"`
-	TargetTenant string         `json:"target_tenant"`
-	TargetType   string         `json:"target_type"`
-	TargetID     string         `json:"target_id"`
-	Details      map[string]any `json:"details,omitempty"`
+	writeJSON(w, http.StatusOK, RenderList("keys", ks, RenderKey))
 }
 
 // listAudit lists audit events, newest first: ?tenant= filters by the
@@ -62,12 +38,5 @@ func (h *handler) listAudit(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err, nil)
 		return
 	}
-	out := make([]auditEventJSON, 0, len(events))
-	for _, e := range events {
-		out = append(out, auditEventJSON{
-			ID: e.ID, Time: e.Time, ActorTenant: e.ActorTenant, Actor: e.Actor, Action: e.Action,
-			TargetTenant: e.TargetTenant, TargetType: e.TargetType, TargetID: e.TargetID, Details: e.Details,
-		})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": out})
+	writeJSON(w, http.StatusOK, RenderList("events", events, RenderAuditEvent))
 }

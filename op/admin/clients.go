@@ -2,65 +2,13 @@ package admin
 
 import (
 	"net/http"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 )
-
-// clientJSON is a client in RFC 7591 §3.2.1 form plus Herald's metadata.
-// ClientSecret is set only in the answers to creation and rotation.
-type clientJSON struct {
-	ClientID                string    `json:"client_id"`
-	ClientSecret            string    `json:"client_secret,omitempty"`
-	ClientSecretExpiresAt   *int64    `json:"client_secret_expires_at,omitempty"`
-	ClientIDIssuedAt        int64     `json:"client_id_issued_at"`
-	ClientName              string    `json:"client_name"`
-	RedirectURIs            []string  `json:"redirect_uris"`
-	PostLogoutRedirectURIs  []string  `json:"post_logout_redirect_uris"`
-	GrantTypes              []string  `json:"grant_types"`
-	ResponseTypes           []string  `json:"response_types"`
-	TokenEndpointAuthMethod string    `json:"token_endpoint_auth_method"`
-	ApplicationType         string    `json:"application_type"`
-	Scope                   string    `json:"scope,omitempty"`
-	CORSOrigins             []string  `json:"cors_origins"`
-	FirstParty              bool      `json:"first_party"`
-	AccessTokenFormat       string    `json:"access_token_format"`
-	AccessTokenLifetime     int64     `json:"access_token_lifetime"`
-	IDTokenLifetime         int64     `json:"id_token_lifetime"`
-	RefreshTokenLifetime    int64     `json:"refresh_token_lifetime"`
-	Tenant                  string    `json:"tenant"`
-	UpdatedAt               time.Time `json:"updated_at"`
-}
-
-// renderClient shows c; secret is the plain secret just generated, or "".
-func renderClient(c *storage.Client, secret string) clientJSON {
-	out := clientJSON{
-		ClientID: c.ID, ClientIDIssuedAt: c.CreatedAt.Unix(), ClientName: c.Name,
-		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
-		GrantTypes: nonNil(c.GrantTypes), ResponseTypes: []string{},
-		TokenEndpointAuthMethod: c.AuthMethod, ApplicationType: c.ApplicationType,
-		Scope: strings.Join(c.Scopes, " "), CORSOrigins: nonNil(c.CORSOrigins), FirstParty: c.FirstParty,
-		AccessTokenFormat:    c.AccessTokenFormat,
-		AccessTokenLifetime:  int64(c.AccessTokenLifetime / time.Second),
-		IDTokenLifetime:      int64(c.IDTokenLifetime / time.Second),
-		RefreshTokenLifetime: int64(c.RefreshTokenLifetime / time.Second),
-		Tenant:               c.TenantID, UpdatedAt: c.UpdatedAt,
-	}
-	if slices.Contains(c.GrantTypes, registry.GrantAuthorizationCode) {
-		out.ResponseTypes = []string{"code"}
-	}
-	if secret != "" {
-		// RFC 7591 §3.2.1: 0 means the secret does not expire.
-		never := int64(0)
-		out.ClientSecret, out.ClientSecretExpiresAt = secret, &never
-	}
-	return out
-}
 
 // createClientRequest is RFC 7591 §2 client metadata plus Herald's own.
 // Lifetimes are in seconds (0: the tenant's or server's default).
@@ -129,7 +77,7 @@ func (h *handler) createClient(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err, clientFieldNames)
 		return
 	}
-	created(w, r, c.ID, renderClient(c, secret))
+	created(w, r, c.ID, RenderClient(c, secret))
 }
 
 func (h *handler) listClients(w http.ResponseWriter, r *http.Request) {
@@ -138,11 +86,7 @@ func (h *handler) listClients(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err, clientFieldNames)
 		return
 	}
-	out := make([]clientJSON, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, renderClient(c, ""))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"clients": out})
+	writeJSON(w, http.StatusOK, RenderList("clients", cs, func(c *storage.Client) ClientJSON { return RenderClient(c, "") }))
 }
 
 func (h *handler) getClient(w http.ResponseWriter, r *http.Request) {
@@ -215,5 +159,5 @@ func clientResult(w http.ResponseWriter, r *http.Request, c *storage.Client, sec
 		fail(w, r, err, clientFieldNames)
 		return
 	}
-	writeJSON(w, http.StatusOK, renderClient(c, secret))
+	writeJSON(w, http.StatusOK, RenderClient(c, secret))
 }

@@ -111,11 +111,3 @@ func secondsPtr(n *int64) *time.Duration {
 	d := seconds(*n)
 	return &d
 }
-
-// nonNil renders a missing list as [] rather than null.
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}

@@ -166,21 +166,21 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 	for name, typ := range map[string]reflect.Type{
 		"Error":               reflect.TypeFor[errorBody](),
 		"FieldError":          reflect.TypeFor[fieldError](),
-		"Tenant":              reflect.TypeFor[tenantJSON](),
+		"Tenant":              reflect.TypeFor[TenantJSON](),
 		"TenantCreate":        reflect.TypeFor[createTenantRequest](),
 		"TenantUpdate":        reflect.TypeFor[updateTenantRequest](),
-		"TenantSettings":      reflect.TypeFor[settingsJSON](),
+		"TenantSettings":      reflect.TypeFor[SettingsJSON](),
 		"TenantSettingsInput": reflect.TypeFor[settingsPatch](),
-		"ClaimMapping":        reflect.TypeFor[claimJSON](),
-		"Client":              reflect.TypeFor[clientJSON](),
+		"ClaimMapping":        reflect.TypeFor[ClaimJSON](),
+		"Client":              reflect.TypeFor[ClientJSON](),
 		"ClientCreate":        reflect.TypeFor[createClientRequest](),
 		"ClientUpdate":        reflect.TypeFor[updateClientRequest](),
-		"User":                reflect.TypeFor[userJSON](),
+		"User":                reflect.TypeFor[UserJSON](),
 		"UserCreate":          reflect.TypeFor[createUserRequest](),
 		"UserUpdate":          reflect.TypeFor[updateUserRequest](),
 		"PasswordSet":         reflect.TypeFor[setPasswordRequest](),
-		"Key":                 reflect.TypeFor[keyJSON](),
-		"AuditEvent":          reflect.TypeFor[auditEventJSON](),
+		"Key":                 reflect.TypeFor[KeyJSON](),
+		"AuditEvent":          reflect.TypeFor[AuditEventJSON](),
 	} {
 		schema, _ := schemas[name].(map[string]any)
 		if schema == nil {

@@ -4,71 +4,12 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 )
-
-// tenantJSON is a tenant as the API shows it. Lifetimes are in seconds;
-// 0 means the server default.
-type tenantJSON struct {
-	Name        string       `json:"name"`
-	DisplayName string       `json:"display_name"`
-	Issuer      string       `json:"issuer"`
-	SigningAlg  string       `json:"signing_alg"`
-	Hostnames   []string     `json:"hostnames"`
-	Settings    settingsJSON `json:"settings"`
-	Disabled    bool         `json:"disabled"`
-	CreatedAt   time.Time    `json:"created_at"`
-	UpdatedAt   time.Time    `json:"updated_at"`
-}
-
-type settingsJSON struct {
-	LogoURL                  string      `json:"logo_url"`
-	AccentColor              string      `json:"accent_color"`
-	AccessTokenLifetime      int64       `json:"access_token_lifetime"`
-	IDTokenLifetime          int64       `json:"id_token_lifetime"`
-	RefreshTokenLifetime     int64       `json:"refresh_token_lifetime"`
-	SessionIdleTimeout       int64       `json:"session_idle_timeout"`
-	SessionAbsoluteLifetime  int64       `json:"session_absolute_lifetime"`
-	AllowedSigningAlgorithms []string    `json:"allowed_signing_algorithms"`
-	PasswordMinLength        int         `json:"password_min_length"`
-	CustomClaims             []claimJSON `json:"custom_claims"`
-}
-
-type claimJSON struct {
-	Claim     string   `json:"claim"`
-	Attribute string   `json:"attribute"`
-	Scope     string   `json:"scope,omitempty"`
-	Targets   []string `json:"targets,omitempty"`
-}
-
-func (h *handler) renderTenant(t *storage.Tenant) tenantJSON {
-	s := t.Settings
-	claims := make([]claimJSON, 0, len(s.CustomClaims))
-	for _, c := range s.CustomClaims {
-		claims = append(claims, claimJSON(c))
-	}
-	return tenantJSON{
-		Name: t.Name, DisplayName: t.DisplayName, Issuer: registry.IssuerURL(h.reg.PublicURL, t.Name),
-		SigningAlg: t.SigningAlgorithm, Hostnames: nonNil(t.Hostnames), Disabled: t.Disabled,
-		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
-		Settings: settingsJSON{
-			LogoURL: s.LogoURL, AccentColor: s.AccentColor,
-			AccessTokenLifetime:      int64(s.AccessTokenLifetime / time.Second),
-			IDTokenLifetime:          int64(s.IDTokenLifetime / time.Second),
-			RefreshTokenLifetime:     int64(s.RefreshTokenLifetime / time.Second),
-			SessionIdleTimeout:       int64(s.SessionIdleTimeout / time.Second),
-			SessionAbsoluteLifetime:  int64(s.SessionAbsoluteLifetime / time.Second),
-			AllowedSigningAlgorithms: nonNil(s.AllowedSigningAlgorithms),
-			PasswordMinLength:        s.PasswordMinLength,
-			CustomClaims:             claims,
-		},
-	}
-}
 
 // settingsPatch names the settings a request sets; absent ones are kept
 // (PATCH) or default (POST).
@@ -82,7 +23,7 @@ type settingsPatch struct {
 	SessionAbsoluteLifetime  *int64       `json:"session_absolute_lifetime"`
 	AllowedSigningAlgorithms *[]string    `json:"allowed_signing_algorithms"`
 	PasswordMinLength        *int         `json:"password_min_length"`
-	CustomClaims             *[]claimJSON `json:"custom_claims"`
+	CustomClaims             *[]ClaimJSON `json:"custom_claims"`
 }
 
 func (p *settingsPatch) update() *registry.SettingsUpdate {
@@ -132,7 +73,7 @@ func (h *handler) createTenant(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err, nil)
 		return
 	}
-	created(w, r, t.Name, h.renderTenant(t))
+	created(w, r, t.Name, RenderTenant(h.reg.PublicURL, t))
 }
 
 func (h *handler) listTenants(w http.ResponseWriter, r *http.Request) {
@@ -141,11 +82,9 @@ func (h *handler) listTenants(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err, nil)
 		return
 	}
-	out := make([]tenantJSON, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, h.renderTenant(t))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"tenants": out})
+	writeJSON(w, http.StatusOK, RenderList("tenants", ts, func(t *storage.Tenant) TenantJSON {
+		return RenderTenant(h.reg.PublicURL, t)
+	}))
 }
 
 func (h *handler) getTenant(w http.ResponseWriter, r *http.Request) {
@@ -197,7 +136,7 @@ func (h *handler) tenantResult(w http.ResponseWriter, r *http.Request, t *storag
 		fail(w, r, err, nil)
 		return
 	}
-	writeJSON(w, http.StatusOK, h.renderTenant(t))
+	writeJSON(w, http.StatusOK, RenderTenant(h.reg.PublicURL, t))
 }
 
 // created answers 201 with the new object and its Location (RFC 9110

@@ -2,41 +2,12 @@ package admin
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 )
-
-// userJSON is a user as the API shows it: never the password hash.
-type userJSON struct {
-	ID            string         `json:"id"`
-	Tenant        string         `json:"tenant"`
-	Username      string         `json:"username"`
-	Email         string         `json:"email"`
-	EmailVerified bool           `json:"email_verified"`
-	Name          string         `json:"name"`
-	GivenName     string         `json:"given_name"`
-	FamilyName    string         `json:"family_name"`
-	Attributes    map[string]any `json:"attributes"`
-	Disabled      bool           `json:"disabled"`
-	CreatedAt     time.Time      `json:"created_at"`
-	UpdatedAt     time.Time      `json:"updated_at"`
-}
-
-func renderUser(u *storage.User) userJSON {
-	attrs := u.Attributes
-	if attrs == nil {
-		attrs = map[string]any{}
-	}
-	return userJSON{
-		ID: u.ID, Tenant: u.TenantID, Username: u.Username, Email: u.Email, EmailVerified: u.EmailVerified,
-		Name: u.Name, GivenName: u.GivenName, FamilyName: u.FamilyName, Attributes: attrs,
-		Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
-	}
-}
 
 type createUserRequest struct {
 	Username      string         `json:"username"`
@@ -69,7 +40,7 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err, nil)
 		return
 	}
-	created(w, r, u.ID, renderUser(u))
+	created(w, r, u.ID, RenderUser(u))
 }
 
 func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
@@ -78,11 +49,7 @@ func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err, nil)
 		return
 	}
-	out := make([]userJSON, 0, len(us))
-	for _, u := range us {
-		out = append(out, renderUser(u))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+	writeJSON(w, http.StatusOK, RenderList("users", us, RenderUser))
 }
 
 func (h *handler) getUser(w http.ResponseWriter, r *http.Request) {
@@ -145,5 +112,5 @@ func userResult(w http.ResponseWriter, r *http.Request, u *storage.User, err err
 		fail(w, r, err, nil)
 		return
 	}
-	writeJSON(w, http.StatusOK, renderUser(u))
+	writeJSON(w, http.StatusOK, RenderUser(u))
 }

@@ -1,4 +1,4 @@
-package main
+package admin
 
 import (
 	"slices"
@@ -9,25 +9,29 @@ import (
 	"github.com/herald-idp/herald/storage"
 )
 
-// The JSON the data commands print: the shapes of the admin API
-// (op/admin, docs/admin-api.md), so that scripts can switch between the two.
-// Lifetimes are in seconds there and here (0: the default), whatever the
-// flags that set them take (Go durations). op/admin keeps its renderers
-// unexported, so they are mirrored, not shared.
+// The admin API's wire format: the JSON it answers with. The herald CLI's
+// data commands print the same shapes through these types and renderers, so
+// that scripts can switch between the API and the command line; docs/
+// openapi.yaml documents them (TestOpenAPISchemasMatchTypes keeps it in
+// step). Lifetimes are in seconds, 0 meaning the default; a missing list is
+// [] rather than null.
 
-type tenantJSON struct {
+// TenantJSON is a tenant as the admin API shows it, shared with the CLI.
+type TenantJSON struct {
 	Name        string       `json:"name"`
 	DisplayName string       `json:"display_name"`
 	Issuer      string       `json:"issuer"`
 	SigningAlg  string       `json:"signing_alg"`
 	Hostnames   []string     `json:"hostnames"`
-	Settings    settingsJSON `json:"settings"`
+	Settings    SettingsJSON `json:"settings"`
 	Disabled    bool         `json:"disabled"`
 	CreatedAt   time.Time    `json:"created_at"`
 	UpdatedAt   time.Time    `json:"updated_at"`
 }
 
-type settingsJSON struct {
+// SettingsJSON is a tenant's settings in the admin API's wire format.
+// Lifetimes are in seconds; 0 means the server default.
+type SettingsJSON struct {
 	LogoURL                  string      `json:"logo_url"`
 	AccentColor              string      `json:"accent_color"`
 	AccessTokenLifetime      int64       `json:"access_token_lifetime"`
@@ -37,29 +41,31 @@ type settingsJSON struct {
 	SessionAbsoluteLifetime  int64       `json:"session_absolute_lifetime"`
 	AllowedSigningAlgorithms []string    `json:"allowed_signing_algorithms"`
 	PasswordMinLength        int         `json:"password_min_length"`
-	CustomClaims             []claimJSON `json:"custom_claims"`
+	CustomClaims             []ClaimJSON `json:"custom_claims"`
 }
 
-type claimJSON struct {
+// ClaimJSON is a custom claim mapping in the admin API's wire format, both
+// in answers and in requests.
+type ClaimJSON struct {
 	Claim     string   `json:"claim"`
 	Attribute string   `json:"attribute"`
 	Scope     string   `json:"scope,omitempty"`
 	Targets   []string `json:"targets,omitempty"`
 }
 
-func secondsOf(d time.Duration) int64 { return int64(d / time.Second) }
-
-func renderTenant(publicURL string, t *storage.Tenant) tenantJSON {
+// RenderTenant shows t as the admin API does; publicURL is the server's
+// public URL, from which t's path issuer is derived.
+func RenderTenant(publicURL string, t *storage.Tenant) TenantJSON {
 	s := t.Settings
-	claims := make([]claimJSON, 0, len(s.CustomClaims))
+	claims := make([]ClaimJSON, 0, len(s.CustomClaims))
 	for _, c := range s.CustomClaims {
-		claims = append(claims, claimJSON(c))
+		claims = append(claims, ClaimJSON(c))
 	}
-	return tenantJSON{
+	return TenantJSON{
 		Name: t.Name, DisplayName: t.DisplayName, Issuer: registry.IssuerURL(publicURL, t.Name),
 		SigningAlg: t.SigningAlgorithm, Hostnames: nonNil(t.Hostnames), Disabled: t.Disabled,
 		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
-		Settings: settingsJSON{
+		Settings: SettingsJSON{
 			LogoURL: s.LogoURL, AccentColor: s.AccentColor,
 			AccessTokenLifetime:      secondsOf(s.AccessTokenLifetime),
 			IDTokenLifetime:          secondsOf(s.IDTokenLifetime),
@@ -73,10 +79,10 @@ func renderTenant(publicURL string, t *storage.Tenant) tenantJSON {
 	}
 }
 
-// clientJSON is a client in RFC 7591 §3.2.1 form plus Herald's metadata and
-// the tenant's issuer. ClientSecret is set only right after creation or
-// rotation: only its hash is stored.
-type clientJSON struct {
+// ClientJSON is a client as the admin API shows it, shared with the CLI: RFC
+// 7591 §3.2.1 form plus Herald's metadata. ClientSecret is set only right
+// after creation or rotation: only its hash is stored.
+type ClientJSON struct {
 	ClientID                string    `json:"client_id"`
 	ClientSecret            string    `json:"client_secret,omitempty"`
 	ClientSecretExpiresAt   *int64    `json:"client_secret_expires_at,omitempty"`
@@ -96,12 +102,13 @@ type clientJSON struct {
 	IDTokenLifetime         int64     `json:"id_token_lifetime"`
 	RefreshTokenLifetime    int64     `json:"refresh_token_lifetime"`
 	Tenant                  string    `json:"tenant"`
-	Issuer                  string    `json:"issuer"`
 	UpdatedAt               time.Time `json:"updated_at"`
 }
 
-func renderClient(publicURL string, c *storage.Client, secret string) clientJSON {
-	out := clientJSON{
+// RenderClient shows c as the admin API does; secret is the plain secret
+// just generated, or "".
+func RenderClient(c *storage.Client, secret string) ClientJSON {
+	out := ClientJSON{
 		ClientID: c.ID, ClientIDIssuedAt: c.CreatedAt.Unix(), ClientName: c.Name,
 		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
 		GrantTypes: nonNil(c.GrantTypes), ResponseTypes: []string{},
@@ -111,8 +118,7 @@ func renderClient(publicURL string, c *storage.Client, secret string) clientJSON
 		AccessTokenLifetime:  secondsOf(c.AccessTokenLifetime),
 		IDTokenLifetime:      secondsOf(c.IDTokenLifetime),
 		RefreshTokenLifetime: secondsOf(c.RefreshTokenLifetime),
-		Tenant:               c.TenantID, Issuer: registry.IssuerURL(publicURL, c.TenantID),
-		UpdatedAt: c.UpdatedAt,
+		Tenant:               c.TenantID, UpdatedAt: c.UpdatedAt,
 	}
 	if slices.Contains(c.GrantTypes, registry.GrantAuthorizationCode) {
 		out.ResponseTypes = []string{"code"}
@@ -125,8 +131,9 @@ func renderClient(publicURL string, c *storage.Client, secret string) clientJSON
 	return out
 }
 
-// userJSON is a user: never the password hash.
-type userJSON struct {
+// UserJSON is a user as the admin API shows it, shared with the CLI: never
+// the password hash.
+type UserJSON struct {
 	ID            string         `json:"id"`
 	Tenant        string         `json:"tenant"`
 	Username      string         `json:"username"`
@@ -141,26 +148,38 @@ type userJSON struct {
 	UpdatedAt     time.Time      `json:"updated_at"`
 }
 
-func renderUser(u *storage.User) userJSON {
+// RenderUser shows u as the admin API does; u.PasswordHash is left out
+// whatever it holds.
+func RenderUser(u *storage.User) UserJSON {
 	attrs := u.Attributes
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
-	return userJSON{
+	return UserJSON{
 		ID: u.ID, Tenant: u.TenantID, Username: u.Username, Email: u.Email, EmailVerified: u.EmailVerified,
 		Name: u.Name, GivenName: u.GivenName, FamilyName: u.FamilyName, Attributes: attrs,
 		Disabled: u.Disabled, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	}
 }
 
-type keyJSON struct {
+// KeyJSON describes a signing key as the admin API shows it, shared with the
+// CLI: the public keys are in the tenant's JWKS, the private ones never
+// leave Herald.
+type KeyJSON struct {
 	KeyID     string    `json:"kid"`
 	Algorithm string    `json:"alg"`
 	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
-type auditEventJSON struct {
+// RenderKey shows k as the admin API does.
+func RenderKey(k registry.KeyInfo) KeyJSON {
+	return KeyJSON{KeyID: k.ID, Algorithm: k.Algorithm, Status: k.Status, CreatedAt: k.CreatedAt}
+}
+
+// AuditEventJSON is an audit event as the admin API shows it, shared with
+// the CLI.
+type AuditEventJSON struct {
 	ID           string         `json:"id"`
 	Time         time.Time      `json:"time"`
 	ActorTenant  string         `json:"actor_tenant"`
@@ -172,15 +191,25 @@ type auditEventJSON struct {
 	Details      map[string]any `json:"details,omitempty"`
 }
 
-// deletedJSON is what a delete command prints: the API answers 204 with no
-// body, but a script reading stdout deserves a line saying what went.
-type deletedJSON struct {
-	Deleted  bool   `json:"deleted"`
-	Tenant   string `json:"tenant"`
-	ClientID string `json:"client_id,omitempty"`
-	UserID   string `json:"id,omitempty"`
-	Username string `json:"username,omitempty"`
+// RenderAuditEvent shows e as the admin API does.
+func RenderAuditEvent(e *storage.AuditEvent) AuditEventJSON {
+	return AuditEventJSON{
+		ID: e.ID, Time: e.Time, ActorTenant: e.ActorTenant, Actor: e.Actor, Action: e.Action,
+		TargetTenant: e.TargetTenant, TargetType: e.TargetType, TargetID: e.TargetID, Details: e.Details,
+	}
 }
+
+// RenderList is the admin API's list answer, {"<key>":[...]}, shared with the
+// CLI: every item rendered, in order; [] (never null) when there are none.
+func RenderList[T, J any](key string, items []T, render func(T) J) map[string][]J {
+	out := make([]J, 0, len(items))
+	for _, it := range items {
+		out = append(out, render(it))
+	}
+	return map[string][]J{key: out}
+}
+
+func secondsOf(d time.Duration) int64 { return int64(d / time.Second) }
 
 // nonNil renders a missing list as [] rather than null.
 func nonNil[T any](s []T) []T {
