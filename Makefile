@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= ./bin/herald
 PKGS    ?= ./...
 
-.PHONY: help run test build fmt lint
+.PHONY: help run test build fmt lint bench
 
 help: ## list targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -11,9 +11,13 @@ help: ## list targets
 run: ## start Herald on http://127.0.0.1:8080 with the demo tenant (data in ./data)
 	$(GO) run ./cmd/herald serve --demo
 
-test: ## go vet, then every test with the race detector
+# The E2E suite runs twice: on SQLite (with everything else), then on
+# PostgreSQL + Redis (HERALD_TEST_POSTGRES_URL, HERALD_TEST_REDIS_URL; the
+# tests fail, never skip, when the servers are unreachable).
+test: ## go vet, every test with the race detector, then the E2E suite on PostgreSQL + Redis
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 $(PKGS)
+	HERALD_E2E_STORE=postgres+redis $(GO) test -race -count=1 -run 'E2E' ./op/
 
 build: ## build ./bin/herald
 	$(GO) build -trimpath -o $(BIN) ./cmd/herald
@@ -25,3 +29,12 @@ lint: ## fail on unformatted files, then go vet
 	@unformatted="$$(gofmt -l .)"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
+
+# The tenant-scaling Go benchmarks (issue 4) run first, three times (the
+# driver compares the fastest runs); the load driver reads their output.
+# Extra driver flags: make bench BENCHFLAGS="--only W3,W5".
+bench: ## measure Herald on SQLite and PostgreSQL + Redis (< 5 min) and rewrite docs/benchmarks.md
+	@out="$$(mktemp)"; trap 'rm -f "$$out"' EXIT; \
+	$(GO) test -run '^$$' -bench 'Tenants' -benchtime 2s -count 3 ./op/ >"$$out" 2>&1 || { cat "$$out"; exit 1; }; \
+	cat "$$out"; \
+	$(GO) run ./cmd/herald-bench --tenant-bench "$$out" $(BENCHFLAGS)

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"time"
+)
+
+// Workload IDs. W3 and W6 have one row per variant.
+const (
+	idDiscovery    = "W1"
+	idJWKS         = "W2"
+	idCCRS256      = "W3-RS256"
+	idCCES256      = "W3-ES256"
+	idCCEdDSA      = "W3-EdDSA"
+	idRefresh      = "W4"
+	idLogin        = "W5"
+	idIntrospectAT = "W6-JWT"
+	idIntrospectRT = "W6-refresh"
+	idStorm        = "storm"
+)
+
+// Targets of issue 5 §3, in server CPU milliseconds per request.
+const (
+	targetStaticCPUMs   = 0.03 // W1, W2
+	targetFastSignCPUMs = 0.07 // W3 with ES256 or EdDSA
+	targetSignShare     = 0.9  // W3 RS256: ≥ 90 % of the signing limit
+	refreshOverheadMs   = 0.3  // W4: signatures + 0.3 ms
+	targetLoginShare    = 0.9  // W5: ≥ 90 % of cores / hash CPU
+	targetLoginOwnMs    = 1.5  // W5: Herald's own cost per login, hash excluded
+	targetIdleRSSMiB    = 25
+	fixedOverheadMiB    = 100 // RSS allowed beside the hashing budget
+)
+
+// verdict is a workload measured against its physical limit and target.
+type verdict struct {
+	limitPerSec float64 // 0: no physical limit defined
+	limitCostMs float64 // CPU-ms one op costs at the limit
+	limitDesc   string
+	target      string
+	met         *bool // nil: no target in issue 5
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func boolPtr(b bool) *bool { return &b }
+
+// evaluate compares a row's result with its limit: W4 by the number of
+// JWS signatures one request issues (access token + ID token), W5 by its
+// own cost — from the profile's hash share when there is one, else the
+// CPU per login minus the driver's hash measurement.
+func evaluate(r *row, l *limits) verdict {
+	res, signatures := r.res, r.signatures
+	cpu := res.cpuMsPerOp()
+	if res.completed() == 0 {
+		return verdict{target: "no request completed", met: boolPtr(false)}
+	}
+	switch res.id {
+	case idDiscovery, idJWKS:
+		return verdict{target: fmt.Sprintf("≤ %.2f CPU-ms", targetStaticCPUMs), met: boolPtr(cpu <= targetStaticCPUMs)}
+	case idCCRS256:
+		sign := ms(l.sign["RS256"])
+		max := sign / targetSignShare
+		return verdict{
+			limitPerSec: l.signLimitPerSec("RS256"), limitCostMs: sign,
+			limitDesc: fmt.Sprintf("cores / RS256 sign (%.3f ms)", sign),
+			target:    fmt.Sprintf("≤ %.3f CPU-ms (sign / 0.9)", max), met: boolPtr(cpu <= max),
+		}
+	case idCCES256, idCCEdDSA:
+		alg := "ES256"
+		if res.id == idCCEdDSA {
+			alg = "EdDSA"
+		}
+		sign := ms(l.sign[alg])
+		return verdict{
+			limitPerSec: l.signLimitPerSec(alg), limitCostMs: sign,
+			limitDesc: fmt.Sprintf("cores / %s sign (%.3f ms)", alg, sign),
+			target:    fmt.Sprintf("≤ %.2f CPU-ms", targetFastSignCPUMs), met: boolPtr(cpu <= targetFastSignCPUMs),
+		}
+	case idRefresh:
+		cost := float64(signatures)*ms(l.sign["RS256"]) + refreshOverheadMs
+		return verdict{
+			limitPerSec: float64(l.cores) / (cost / 1000), limitCostMs: cost,
+			limitDesc: fmt.Sprintf("cores / (%d × RS256 sign + 0.3 ms)", signatures),
+			target:    fmt.Sprintf("≤ %.3f CPU-ms", cost), met: boolPtr(cpu <= cost),
+		}
+	case idLogin:
+		hash := ms(l.argon2CPU)
+		limit := l.loginLimitPerSec()
+		own, how := cpu-hash, "CPU − driver's hash"
+		if r.hashShare >= 0 {
+			own, how = cpu*(1-r.hashShare), fmt.Sprintf("profile: %.1f%% argon2", 100*r.hashShare)
+		}
+		ok := res.perSecond() >= targetLoginShare*limit && own <= targetLoginOwnMs
+		return verdict{
+			limitPerSec: limit, limitCostMs: hash,
+			limitDesc: fmt.Sprintf("cores / argon2id CPU (%.1f ms)", hash),
+			target:    fmt.Sprintf("≥ 90%% of limit; own cost %.2f ≤ %.1f CPU-ms (%s)", own, targetLoginOwnMs, how),
+			met:       boolPtr(ok),
+		}
+	}
+	return verdict{target: "—"}
+}
+
+// storm is the login storm's outcome against the memory budget.
+type stormReport struct {
+	res       *loadResult
+	peak      memStatus // after the storm (VmHWM covers its whole life)
+	budgetMiB float64   // hash_concurrency × argon2 memory + fixed overhead
+}
+
+func (s *stormReport) withinBudget() bool { return mib(s.peak.hwmKiB) <= s.budgetMiB }
+
+// otherErrors are the storm's failures that were not a clean refusal.
+func (s *stormReport) otherErrors() int { return s.res.errors.total() - s.res.refused }
