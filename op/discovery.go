@@ -3,6 +3,7 @@ package op
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"slices"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -84,47 +85,87 @@ func newDiscoveryDocument(issuer string, algs []string) *discoveryDocument {
 	}
 }
 
-// Discovery serves the tenant's document, pre-serialised and cached, so the
-// hot path is a map lookup.
-func (p *protocolServer) Discovery(ctx context.Context, r *zop.Request[struct{}]) (*zop.Response, error) {
+// discoveryBody is the tenant's document, pre-serialised and cached per
+// issuer, so the hot path is a map lookup.
+func (p *protocolServer) discoveryBody(ctx context.Context) (json.RawMessage, error) {
 	s := p.s
 	issuer := zop.IssuerFromContext(ctx)
-	body, ok := s.discovery.Get(issuer)
-	if !ok {
-		jalgs, err := s.storage.SignatureAlgorithms(ctx)
-		if err != nil {
-			return nil, err
-		}
-		algs := []string{defaultAlgorithm}
-		for _, a := range jalgs {
-			if !slices.Contains(algs, string(a)) {
-				algs = append(algs, string(a))
-			}
-		}
-		if body, err = json.Marshal(newDiscoveryDocument(issuer, algs)); err != nil {
-			return nil, serverError(ctx, "discovery", err)
-		}
-		s.discovery.Add(issuer, body)
+	if body, ok := s.discovery.Get(issuer); ok {
+		return body, nil
 	}
-	return &zop.Response{Header: map[string][]string{"Cache-Control": {"public, max-age=300"}}, Data: body}, nil
+	jalgs, err := s.storage.SignatureAlgorithms(ctx)
+	if err != nil {
+		return nil, err
+	}
+	algs := []string{defaultAlgorithm}
+	for _, a := range jalgs {
+		if !slices.Contains(algs, string(a)) {
+			algs = append(algs, string(a))
+		}
+	}
+	body, err := json.Marshal(newDiscoveryDocument(issuer, algs))
+	if err != nil {
+		return nil, serverError(ctx, "discovery", err)
+	}
+	s.discovery.Add(issuer, body)
+	return body, nil
 }
 
-// Keys serves the tenant's JWKS, pre-serialised and cached like discovery
-// (a JWKS of RSA keys costs tens of microseconds to encode). Relying parties
-// and gateways may cache it for five minutes and refetch on an unknown kid.
-func (p *protocolServer) Keys(ctx context.Context, r *zop.Request[struct{}]) (*zop.Response, error) {
+// jwksBody is the tenant's JWKS, pre-serialised and cached per tenant (a
+// JWKS of RSA keys costs tens of microseconds to encode).
+func (p *protocolServer) jwksBody(ctx context.Context) (json.RawMessage, error) {
 	s := p.s
 	name := tenantName(ctx)
-	body, ok := s.jwks.Get(name)
-	if !ok {
-		resp, err := p.LegacyServer.Keys(ctx, r)
-		if err != nil {
-			return nil, err
-		}
-		if body, err = json.Marshal(resp.Data); err != nil {
-			return nil, serverError(ctx, "jwks", err)
-		}
-		s.jwks.Add(name, body)
+	if body, ok := s.jwks.Get(name); ok {
+		return body, nil
 	}
-	return &zop.Response{Header: map[string][]string{"Cache-Control": {"public, max-age=300"}}, Data: body}, nil
+	resp, err := p.LegacyServer.Keys(ctx, &zop.Request[struct{}]{})
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(resp.Data)
+	if err != nil {
+		return nil, serverError(ctx, "jwks", err)
+	}
+	s.jwks.Add(name, body)
+	return body, nil
+}
+
+// metadataCacheControl lets relying parties and gateways cache discovery and
+// JWKS for five minutes (they refetch JWKS on an unknown kid).
+const metadataCacheControl = "public, max-age=300"
+
+// Discovery and Keys answer through the library's router too; Herald's own
+// routes (serveMetadata) normally answer first.
+func (p *protocolServer) Discovery(ctx context.Context, r *zop.Request[struct{}]) (*zop.Response, error) {
+	body, err := p.discoveryBody(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &zop.Response{Header: map[string][]string{"Cache-Control": {metadataCacheControl}}, Data: body}, nil
+}
+
+func (p *protocolServer) Keys(ctx context.Context, r *zop.Request[struct{}]) (*zop.Response, error) {
+	body, err := p.jwksBody(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &zop.Response{Header: map[string][]string{"Cache-Control": {metadataCacheControl}}, Data: body}, nil
+}
+
+// serveMetadata writes the cached bytes of discovery or JWKS directly:
+// these two documents are requested far more often than anything else, and
+// going through the library's router would re-encode them on every request.
+func serveMetadata(body func(context.Context) (json.RawMessage, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		b, err := body(r.Context())
+		if err != nil {
+			zop.WriteError(w, r, err, nil)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", metadataCacheControl)
+		_, _ = w.Write(b)
+	}
 }

@@ -193,20 +193,22 @@ func (s *Server) routes() http.Handler {
 		JwksURI:       zop.NewEndpoint(pathJWKS),
 	}
 	issuerInterceptor := zop.NewIssuerInterceptor(s.provider.IssuerFromRequest).Handler
-	protocol := zop.RegisterServer(&protocolServer{LegacyServer: zop.NewLegacyServer(s.provider, endpoints), s: s},
-		endpoints,
-		zop.WithServerCORSOptions(&cors.Options{
-			AllowOriginVaryRequestFunc: s.origins.allowed,
-			AllowedMethods:             []string{http.MethodGet, http.MethodPost},
-			AllowedHeaders:             []string{"Authorization", "Content-Type"},
-			MaxAge:                     600,
-		}),
-	)
+	corsOptions := cors.Options{
+		AllowOriginVaryRequestFunc: s.origins.allowed,
+		AllowedMethods:             []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders:             []string{"Authorization", "Content-Type"},
+		MaxAge:                     600,
+	}
+	ps := &protocolServer{LegacyServer: zop.NewLegacyServer(s.provider, endpoints), s: s}
+	protocol := zop.RegisterServer(ps, endpoints, zop.WithServerCORSOptions(&corsOptions))
+	metadataCORS := cors.New(corsOptions).Handler
 	browserForms := http.NewCrossOriginProtection()
 	// The routes of one tenant, the same whether it is reached at
 	// /t/{tenant} or at a hostname of its own.
 	tenantRoutes := func(r chi.Router) {
 		r.Use(issuerInterceptor)
+		r.With(metadataCORS).Get(pathDiscovery, serveMetadata(ps.discoveryBody))
+		r.With(metadataCORS).Get(pathJWKS, serveMetadata(ps.jwksBody))
 		r.Get(pathAuthorize, s.handleAuthorize)
 		r.Post(pathAuthorize, s.handleAuthorize)
 		r.Get(pathLogin, s.handleLoginForm)

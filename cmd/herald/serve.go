@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -51,6 +53,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	defer a.Close()
 	// zitadel/oidc logs through the default slog logger (since v3.48).
 	slog.SetDefault(a.log)
+	setMemoryLimit(a.log, cfg)
 	warnInsecurePublicURL(a.log, cfg.PublicURL)
 	a.log.Info("storage", "database", redactURL(cfg.DatabaseURL), "redis", redactURL(cfg.RedisURL))
 
@@ -188,4 +191,23 @@ func warnInsecurePublicURL(log *slog.Logger, publicURL string) {
 		return
 	}
 	log.Warn("HERALD_PUBLIC_URL is plain http on a non-loopback host; use https outside development", "public_url", publicURL)
+}
+
+// memoryOverhead is what Herald needs besides password hashing (caches,
+// connections, buffers), for the default soft memory limit.
+const memoryOverhead = 96 << 20
+
+// setMemoryLimit sets Go's soft memory limit to the hashing budget plus a
+// fixed overhead, unless GOMEMLIMIT is set. The hasher already caps how many
+// argon2id hashes run at once, but without a limit the garbage collector
+// lets the heap grow to twice what is live, so a login storm would double
+// the hashing memory in RSS (measured: 623 MiB instead of ~350 with the
+// defaults; docs/benchmarks.md).
+func setMemoryLimit(log *slog.Logger, cfg *Config) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit := int64(cfg.HashConcurrency)*int64(cfg.Argon2MemoryKiB)<<10 + memoryOverhead
+	debug.SetMemoryLimit(limit)
+	log.Info("memory limit", "bytes", limit, "hash_concurrency", cfg.HashConcurrency, "argon2_memory_kib", cfg.Argon2MemoryKiB)
 }
