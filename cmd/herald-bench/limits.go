@@ -33,7 +33,8 @@ type hashSettings struct {
 }
 
 func hashSettingsFromEnv() (hashSettings, error) {
-	h := hashSettings{memoryKiB: 64 * 1024, iterations: 3, parallelism: 2, concurrency: 4}
+	// The server's defaults (cmd/herald: one hash per CPU, 2 to 8).
+	h := hashSettings{memoryKiB: 64 * 1024, iterations: 3, parallelism: 2, concurrency: min(max(runtime.NumCPU(), 2), 8)}
 	for _, v := range []struct {
 		name string
 		bits int
@@ -108,8 +109,11 @@ func (l *limits) loginLimitPerSec() float64 {
 
 // hashBudgetMiB is the memory the hasher may hold at once:
 // hash_concurrency × argon2 memory.
+// hashBudgetMiB is the hashing part of the memory budget: the live hashes
+// (concurrency × argon2 memory) and as much again of garbage-collector
+// headroom, which is what herald serve's default soft memory limit allows.
 func (l *limits) hashBudgetMiB() float64 {
-	return float64(l.hash.concurrency) * float64(l.hash.memoryKiB) / 1024
+	return 2 * float64(l.hash.concurrency) * float64(l.hash.memoryKiB) / 1024
 }
 
 // measureLimits runs the micro-benchmarks (a few seconds at the default

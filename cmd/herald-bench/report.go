@@ -208,7 +208,7 @@ func renderMemory(sb *strings.Builder, b *backendReport, l *limits) {
 	}
 	if s := b.storm; s != nil && l != nil {
 		w("- login storm (W5 at concurrency %d for %s): %d logins completed (%s/s), **%d refused with 503/429 + Retry-After**, %d other errors; "+
-			"peak RSS **%.1f MiB** against the budget hash_concurrency × argon2 memory + fixed overhead = %d × %.0f MiB + %d MiB = %.0f MiB: %s\n",
+			"peak RSS **%.1f MiB** against the budget 2 × hash_concurrency × argon2 memory + fixed overhead = 2 × %d × %.0f MiB + %d MiB = %.0f MiB: %s\n",
 			s.res.concurrency, s.res.elapsed.Round(100*time.Millisecond), s.res.ok, fmtRate(s.res.perSecond()), s.res.refused, s.otherErrors(),
 			mib(s.peak.hwmKiB), l.hash.concurrency, float64(l.hash.memoryKiB)/1024, fixedOverheadMiB, s.budgetMiB, yesNo(s.withinBudget()))
 		for _, line := range s.res.errors.lines() {

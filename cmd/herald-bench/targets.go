@@ -28,7 +28,7 @@ const (
 	targetLoginShare    = 0.9  // W5: ≥ 90 % of cores / hash CPU
 	targetLoginOwnMs    = 1.5  // W5: Herald's own cost per login, hash excluded
 	targetIdleRSSMiB    = 25
-	fixedOverheadMiB    = 100 // RSS allowed beside the hashing budget
+	fixedOverheadMiB    = 128 // RSS allowed beside the hashing budget
 )
 
 // verdict is a workload measured against its physical limit and target.

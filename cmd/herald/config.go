@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"time"
 
@@ -33,7 +34,6 @@ const (
 	// max_connections (100 by default).
 	defaultDatabaseMaxConns = 10
 	defaultDatabaseTimeout  = 5 * time.Second
-	defaultHashConcurrency  = 4
 	defaultLogLevel         = "info"
 	kekSize                 = 32 // AES-256
 	kekFileName             = "herald.kek"
@@ -105,7 +105,7 @@ func defaultConfig() *Config {
 		Argon2MemoryKiB:         p.MemoryKiB,
 		Argon2Iterations:        p.Iterations,
 		Argon2Parallelism:       p.Parallelism,
-		HashConcurrency:         defaultHashConcurrency,
+		HashConcurrency:         defaultHashConcurrency(),
 		HashMaxWait:             password.DefaultMaxWait,
 		LogLevel:                defaultLogLevel,
 	}
@@ -422,4 +422,11 @@ func randomBytes(n int) ([]byte, error) {
 		return nil, fmt.Errorf("random: %w", err)
 	}
 	return b, nil
+}
+
+// defaultHashConcurrency is one password hash per core, between 2 and 8:
+// each argon2id hash already uses HERALD_ARGON2_PARALLELISM lanes, so more
+// hashes than cores add memory and latency, not throughput.
+func defaultHashConcurrency() int {
+	return min(max(runtime.NumCPU(), 2), 8)
 }

@@ -193,21 +193,26 @@ func warnInsecurePublicURL(log *slog.Logger, publicURL string) {
 	log.Warn("HERALD_PUBLIC_URL is plain http on a non-loopback host; use https outside development", "public_url", publicURL)
 }
 
-// memoryOverhead is what Herald needs besides password hashing (caches,
-// connections, buffers), for the default soft memory limit.
-const memoryOverhead = 96 << 20
+// memoryOverhead is what Herald needs besides password hashing (runtime,
+// caches, connections, buffers), for the default soft memory limit.
+const memoryOverhead = 64 << 20
 
-// setMemoryLimit sets Go's soft memory limit to the hashing budget plus a
-// fixed overhead, unless GOMEMLIMIT is set. The hasher already caps how many
-// argon2id hashes run at once, but without a limit the garbage collector
-// lets the heap grow to twice what is live, so a login storm would double
-// the hashing memory in RSS (measured: 623 MiB instead of ~350 with the
-// defaults; docs/benchmarks.md).
+// setMemoryLimit sets Go's soft memory limit, unless GOMEMLIMIT is set, to
+//
+//	2 × hash_concurrency × argon2 memory + 64 MiB
+//
+// The hasher caps how many argon2id hashes run at once, so live hashing
+// memory is at most hash_concurrency × argon2 memory; the garbage collector
+// needs about as much again of headroom for the finished hashes' garbage.
+// Measured with the defaults on 2 cores: a limit closer to the live heap
+// makes the collector return and re-fault 64 MiB per hash and costs up to
+// 45% of login throughput; no limit at all lets a login storm's RSS grow
+// without bound by the budget (docs/benchmarks.md).
 func setMemoryLimit(log *slog.Logger, cfg *Config) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	limit := int64(cfg.HashConcurrency)*int64(cfg.Argon2MemoryKiB)<<10 + memoryOverhead
+	limit := 2*int64(cfg.HashConcurrency)*int64(cfg.Argon2MemoryKiB)<<10 + memoryOverhead
 	debug.SetMemoryLimit(limit)
 	log.Info("memory limit", "bytes", limit, "hash_concurrency", cfg.HashConcurrency, "argon2_memory_kib", cfg.Argon2MemoryKiB)
 }
