@@ -7,8 +7,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/url"
@@ -18,69 +16,33 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+
+	testbackends "github.com/herald-idp/herald/storage/storagetest/backends"
 )
 
-const (
-	testPostgresEnv     = "HERALD_TEST_POSTGRES_URL"
-	defaultPostgresURL  = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	testRedisEnv        = "HERALD_TEST_REDIS_URL"
-	defaultTestRedisURL = "redis://127.0.0.1:6379/0"
-)
+// TestMain closes the shared PostgreSQL admin connection once every test
+// has run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testbackends.Cleanup()
+	os.Exit(code)
+}
 
 func randomHex(t *testing.T) string {
 	t.Helper()
-	b := make([]byte, 8)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
-}
-
-// adminPostgresURL is the URL tests create and drop databases through.
-func adminPostgresURL() string {
-	if u := os.Getenv(testPostgresEnv); u != "" {
-		return u
-	}
-	return defaultPostgresURL
+	return testbackends.RandomHex(t)
 }
 
 // testPostgresDatabase creates an empty (unmigrated) database and drops it
 // WITH (FORCE) when the test ends. It returns the database's URL.
 func testPostgresDatabase(t *testing.T) string {
 	t.Helper()
-	admin := adminPostgresURL()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatalf("PostgreSQL is unreachable (set %s): %v", testPostgresEnv, err)
+	// withPassword edits the URL, so a key=value DSN will not do.
+	if u, err := url.Parse(testbackends.PostgresAdminURL()); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Fatalf("%s must be a postgres:// URL for these tests", testbackends.PostgresURLEnv)
 	}
-	defer conn.Close(context.Background())
-	name := "herald_cmd_" + randomHex(t)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(admin)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("%s must be a postgres:// URL for these tests", testPostgresEnv)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return testbackends.EmptyPostgresDatabase(t)
 }
 
 // withPassword adds a password to a postgres URL. The test server trusts
@@ -104,53 +66,19 @@ func withPassword(t *testing.T, rawURL, password string) string {
 // uses; the prefix's keys are deleted when the test ends.
 func testRedis(t *testing.T) (redisURL, prefix string) {
 	t.Helper()
-	redisURL = os.Getenv(testRedisEnv)
-	if redisURL == "" {
-		redisURL = defaultTestRedisURL
-	}
-	c := redisClient(t, redisURL)
-	prefix = "herald-cmd-" + randomHex(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		for _, k := range redisKeys(t, c, prefix) {
-			c.Unlink(ctx, k)
-		}
-	})
-	return redisURL, prefix
+	return testbackends.RedisPrefix(t)
 }
 
 // redisClient connects to a single-node Redis and checks that it answers.
 func redisClient(t *testing.T, redisURL string) *redis.Client {
 	t.Helper()
-	opts, err := redis.ParseURL(redisURL)
-	if err != nil {
-		t.Fatalf("%s: %v (these tests need a single-node redis:// URL)", testRedisEnv, err)
-	}
-	c := redis.NewClient(opts)
-	t.Cleanup(func() { _ = c.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		t.Fatalf("Redis is unreachable (set %s): %v", testRedisEnv, err)
-	}
-	return c
+	return testbackends.RedisClient(t, redisURL)
 }
 
 // redisKeys lists the keys under prefix.
 func redisKeys(t *testing.T, c *redis.Client, prefix string) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var keys []string
-	iter := c.Scan(ctx, 0, prefix+":*", 1000).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		t.Errorf("scan %s: %v", prefix, err)
-	}
-	return keys
+	return testbackends.RedisKeys(t, c, prefix)
 }
 
 // privateRedis is a redis-server of this test alone, on its own port, so

@@ -2,144 +2,40 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/herald-idp/herald/storage"
 	"github.com/herald-idp/herald/storage/postgres"
 	"github.com/herald-idp/herald/storage/storagetest"
-)
-
-// urlEnv names the admin connection the tests use to create and drop their
-// databases. The tests fail, never skip, when it is unreachable: CI relies
-// on them running.
-const (
-	urlEnv     = "HERALD_TEST_POSTGRES_URL"
-	defaultURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	"github.com/herald-idp/herald/storage/storagetest/backends"
 )
 
 // testOptions keeps the pool small: parallel subtests each open one, and
 // the server's max_connections (100 by default) is shared by all of them.
 var testOptions = postgres.Options{MaxConns: 4}
 
-// server holds the admin pool and a migrated template database that every
-// test database is copied from (CREATE DATABASE ... TEMPLATE is much faster
-// than migrating each one).
-var server struct {
-	once     sync.Once
-	err      error
-	url      string
-	admin    *pgxpool.Pool
-	template string
-}
+// defaultURL is an admin URL that parses, for input-validation tests that
+// never connect.
+const defaultURL = backends.DefaultPostgresURL
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if server.admin != nil {
-		if server.template != "" {
-			dropDatabase(server.admin, server.template)
-		}
-		server.admin.Close()
-	}
+	backends.Cleanup()
 	os.Exit(code)
-}
-
-// setup connects to the admin database and builds the template, once.
-func setup(t *testing.T) {
-	t.Helper()
-	server.once.Do(func() {
-		server.url = os.Getenv(urlEnv)
-		if server.url == "" {
-			server.url = defaultURL
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		admin, err := pgxpool.New(ctx, server.url)
-		if err == nil {
-			err = admin.Ping(ctx)
-		}
-		if err != nil {
-			server.err = fmt.Errorf("PostgreSQL is unreachable at %s (set %s): %v", redact(server.url), urlEnv, err)
-			return
-		}
-		server.admin = admin
-		name := "herald_tpl_" + randomHex()
-		if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" TEMPLATE template0"); err != nil {
-			server.err = fmt.Errorf("create template database: %v", err)
-			return
-		}
-		server.template = name
-		if err := postgres.Migrate(ctx, databaseURL(t, name)); err != nil {
-			server.err = fmt.Errorf("migrate template database: %v", err)
-		}
-	})
-	if server.err != nil {
-		t.Fatal(server.err)
-	}
 }
 
 // newDatabase creates a database for t, migrated unless empty is set, and
 // drops it when t ends. It returns its URL.
 func newDatabase(t *testing.T, empty bool) string {
 	t.Helper()
-	setup(t)
-	name := "herald_test_" + randomHex()
-	template := server.template
 	if empty {
-		template = "template0"
+		return backends.EmptyPostgresDatabase(t)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	_, err := server.admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+
-		" TEMPLATE "+pgx.Identifier{template}.Sanitize())
-	if err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() { dropDatabase(server.admin, name) })
-	return databaseURL(t, name)
-}
-
-func dropDatabase(admin *pgxpool.Pool, name string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	_, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "drop test database %s: %v\n", name, err)
-	}
-}
-
-// databaseURL is the admin URL pointed at another database.
-func databaseURL(t *testing.T, name string) string {
-	t.Helper()
-	if u, err := url.Parse(server.url); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		u.Path = "/" + name
-		return u.String()
-	}
-	return server.url + " dbname=" + name // key=value DSN: the last setting wins
-}
-
-func redact(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.Scheme != "" {
-		return u.Redacted()
-	}
-	return "the configured DSN"
-}
-
-func randomHex() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	return backends.PostgresDatabase(t)
 }
 
 // openStore opens a store on a fresh migrated database.

@@ -2,9 +2,6 @@ package redisstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,11 +14,12 @@ import (
 	redisstore "github.com/herald-idp/herald/storage/redis"
 	"github.com/herald-idp/herald/storage/sqlite"
 	"github.com/herald-idp/herald/storage/storagetest"
+	"github.com/herald-idp/herald/storage/storagetest/backends"
 )
 
 // urlEnv names the Redis the tests use. Its absence is a failure, never a
 // skip: a silently skipped backend test is worse than none.
-const urlEnv = "HERALD_TEST_REDIS_URL"
+const urlEnv = backends.RedisURLEnv
 
 var (
 	urlOnce sync.Once
@@ -31,10 +29,7 @@ var (
 // testURL returns the test server's URL after checking once that it answers.
 func testURL(t *testing.T) string {
 	t.Helper()
-	u := os.Getenv(urlEnv)
-	if u == "" {
-		u = "redis://127.0.0.1:6379/0"
-	}
+	u := backends.RedisURL()
 	urlOnce.Do(func() {
 		c, err := rawClient(u)
 		if err != nil {
@@ -47,7 +42,7 @@ func testURL(t *testing.T) string {
 		urlErr = c.Ping(ctx).Err()
 	})
 	if urlErr != nil {
-		t.Fatalf("no Redis for the tests: set %s (default redis://127.0.0.1:6379/0): %v", urlEnv, urlErr)
+		t.Fatalf("no Redis for the tests: set %s (default %s): %v", urlEnv, backends.DefaultRedisURL, urlErr)
 	}
 	return u
 }
@@ -61,11 +56,7 @@ func rawClient(url string) (redis.UniversalClient, error) {
 
 func uniquePrefix(t *testing.T) string {
 	t.Helper()
-	b := make([]byte, 8)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return "heraldtest-" + hex.EncodeToString(b)
+	return "heraldtest-" + backends.RandomHex(t)
 }
 
 // newStore opens a Store with a unique prefix. At cleanup (after the store
