@@ -29,10 +29,7 @@ type opStorage struct {
 	now       func() time.Time
 }
 
-var (
-	_ zop.Storage                  = (*opStorage)(nil)
-	_ zop.ClientCredentialsStorage = (*opStorage)(nil)
-)
+var _ zop.Storage = (*opStorage)(nil)
 
 func errNotRouted() *oidc.Error { return oidc.ErrServerError().WithDescription("not supported") }
 
@@ -75,17 +72,6 @@ func (s *opStorage) AuthorizeClientIDSecret(ctx context.Context, clientID, secre
 		return oidc.ErrInvalidClient().WithDescription("client authentication failed")
 	}
 	return nil
-}
-
-func (s *opStorage) ClientCredentials(ctx context.Context, clientID, clientSecret string) (zop.Client, error) {
-	if err := s.AuthorizeClientIDSecret(ctx, clientID, clientSecret); err != nil {
-		return nil, err
-	}
-	return s.GetClientByClientID(ctx, clientID)
-}
-
-func (s *opStorage) ClientCredentialsTokenRequest(ctx context.Context, clientID string, scopes []string) (zop.TokenRequest, error) {
-	return nil, errNotRouted()
 }
 
 // --- keys ------------------------------------------------------------------

@@ -8,10 +8,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
-	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
@@ -46,26 +46,31 @@ func hashToken(token string) string {
 }
 
 // minter signs tokens. jose.Signer values are built once per key and reused,
-// so a token costs one signature and no key parsing.
+// so a token costs one signature and no key parsing. The signers live in a
+// bounded LRU like every other per-tenant cache: keys of idle tenants age
+// out instead of accumulating.
 type minter struct {
 	storage *opStorage
 	crypto  zop.Crypto
-
-	mu      sync.Mutex
-	signers map[string]jose.Signer // kid + "|" + typ
+	signers *expirable.LRU[string, jose.Signer] // kid + "|" + typ
 }
 
+// signerTTL only bounds how long an idle key's signer is kept; a signer of
+// a retired key is never asked for again.
+const signerTTL = time.Hour
+
 func newMinter(s *opStorage, crypto zop.Crypto) *minter {
-	return &minter{storage: s, crypto: crypto, signers: map[string]jose.Signer{}}
+	return &minter{storage: s, crypto: crypto,
+		signers: expirable.NewLRU[string, jose.Signer](2*tenantCacheSize, nil, signerTTL)}
 }
 
 func (m *minter) signer(k *keys.Key, typ string) (jose.Signer, error) {
 	id := k.ID + "|" + typ
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if s, ok := m.signers[id]; ok {
+	if s, ok := m.signers.Get(id); ok {
 		return s, nil
 	}
+	// Two requests may build the same signer at once; both are equivalent
+	// and the later Add wins.
 	s, err := jose.NewSigner(jose.SigningKey{
 		Algorithm: jose.SignatureAlgorithm(k.Algorithm),
 		Key:       jose.JSONWebKey{Key: k.Private, KeyID: k.ID},
@@ -73,7 +78,7 @@ func (m *minter) signer(k *keys.Key, typ string) (jose.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.signers[id] = s
+	m.signers.Add(id, s)
 	return s, nil
 }
 
@@ -202,8 +207,6 @@ func (m *minter) idToken(key *keys.Key, g *grant, user *storage.User, accessToke
 	claims := oidc.NewIDTokenClaims(g.issuer, g.subject, []string{g.client.GetID()},
 		now.Add(g.client.IDTokenLifetime()), g.authTime, g.nonce, "", g.amr, g.client.GetID(), 0)
 	claims.IssuedAt = oidc.FromTime(now)
-	claims.NotBefore = 0
-	claims.TokenClaims.NotBefore = 0
 	if g.sessionID != "" {
 		claims.SessionID = publicSessionID(g.sessionID)
 	}
