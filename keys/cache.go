@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"hash/fnv"
 	"time"
 )
 
@@ -49,17 +50,18 @@ func (m *Manager) put(tenant string, keys []*Key, epoch uint64) {
 	m.cache[tenant] = cacheEntry{keys: keys, expires: now.Add(m.ttl)}
 }
 
+// lockStripes is how many locks the tenants share. A fixed set keeps
+// memory bounded however many tenants come and go; two tenants that share a
+// stripe merely wait for each other's (rare) key loads.
+const lockStripes = 256
+
 // lockTenant serialises loading and creating one tenant's keys. It is a
 // one-slot channel rather than a sync.Mutex so that a waiter can give up
 // when its ctx ends.
 func (m *Manager) lockTenant(ctx context.Context, tenant string) (unlock func(), err error) {
-	m.mu.Lock()
-	l, ok := m.locks[tenant]
-	if !ok {
-		l = make(chan struct{}, 1)
-		m.locks[tenant] = l
-	}
-	m.mu.Unlock()
+	h := fnv.New32a()
+	h.Write([]byte(tenant))
+	l := m.locks[h.Sum32()%lockStripes]
 	select {
 	case l <- struct{}{}:
 		return func() { <-l }, nil

@@ -47,9 +47,9 @@ type Manager struct {
 	now    func() time.Time
 
 	mu        sync.Mutex
-	cache     map[string]cacheEntry    // tenant -> parsed keys, newest first
-	locks     map[string]chan struct{} // tenant -> 1-slot lock (ctx-aware)
-	epoch     uint64                   // bumped by Invalidate; stale loads are not cached
+	cache     map[string]cacheEntry      // tenant -> parsed keys, newest first
+	locks     [lockStripes]chan struct{} // 1-slot locks (ctx-aware), by tenant hash
+	epoch     uint64                     // bumped by Invalidate; stale loads are not cached
 	lastSweep time.Time
 }
 
@@ -73,7 +73,9 @@ func NewManager(store storage.Keys, kek []byte, opts ...Option) (*Manager, error
 		ttl:    DefaultCacheTTL,
 		now:    time.Now,
 		cache:  make(map[string]cacheEntry),
-		locks:  make(map[string]chan struct{}),
+	}
+	for i := range m.locks {
+		m.locks[i] = make(chan struct{}, 1)
 	}
 	for _, opt := range opts {
 		opt(m)
