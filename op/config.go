@@ -24,7 +24,8 @@ type Config struct {
 	Passwords *password.Hasher
 	Lifetimes Lifetimes
 	// TrustedProxies are the networks whose X-Forwarded-Host is believed
-	// when a tenant is resolved by hostname. Empty: the header is ignored.
+	// when a tenant is resolved by hostname, and whose X-Request-Id is kept
+	// (requestlog.go). Empty: both headers are ignored.
 	TrustedProxies []netip.Prefix
 }
 

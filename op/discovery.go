@@ -8,19 +8,19 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/herald-idp/herald/op/login"
 )
 
 // Endpoint paths, relative to an issuer ({public_url}/t/{tenant}).
 const (
 	pathDiscovery  = "/.well-known/openid-configuration"
-	pathAuthorize  = "/authorize"
-	pathLogin      = "/login"
-	pathConsent    = "/consent"
+	pathAuthorize  = login.PathAuthorize // served by op/login
 	pathToken      = "/token"
 	pathUserinfo   = "/userinfo"
 	pathIntrospect = "/introspect"
 	pathRevoke     = "/revoke"
-	pathEndSession = "/end_session"
+	pathEndSession = login.PathEndSession // served by op/login
 	pathJWKS       = "/jwks"
 )
 

@@ -19,10 +19,14 @@ import (
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/herald-idp/herald/op/admin"
+	"github.com/herald-idp/herald/op/login"
 	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 	"github.com/herald-idp/herald/templates"
 )
+
+// staticPrefix serves the pages' stylesheet and images.
+const staticPrefix = login.StaticPrefix
 
 // maxBodyBytes caps request bodies on every route (checklist K3).
 const maxBodyBytes = 64 << 10
@@ -38,10 +42,10 @@ type Server struct {
 	registry      *registry.Registry
 	provider      *zop.Provider
 	minter        *minter
+	login         *login.Handler
 	discovery     *expirable.LRU[string, json.RawMessage] // by issuer
 	jwks          *expirable.LRU[string, json.RawMessage] // by tenant
 	origins       *originCache
-	csrfKey       []byte
 	secureCookies bool
 	publicHost    string // lower-case hostname of PublicURL
 	publicScheme  string
@@ -94,7 +98,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load opaque token key: %w", err)
 	}
-	if s.csrfKey, err = cfg.Store.Secrets().Secret(ctx, "csrf-key", random32); err != nil {
+	csrfKey, err := cfg.Store.Secrets().Secret(ctx, "csrf-key", random32)
+	if err != nil {
 		return nil, fmt.Errorf("load CSRF key: %w", err)
 	}
 	zcfg := &zop.Config{
@@ -112,6 +117,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("build provider: %w", err)
 	}
 	s.minter = newMinter(s.storage, s.provider.Crypto())
+	s.login = login.New(login.Config{
+		Provider:            loginFlow{s},
+		Store:               cfg.Store,
+		Passwords:           cfg.Passwords,
+		CSRFKey:             csrfKey,
+		SecureCookies:       s.secureCookies,
+		AuthRequestLifetime: cfg.Lifetimes.AuthRequest,
+		Now:                 func() time.Time { return s.now() },
+	})
 	s.handler = s.routes()
 	if notified {
 		go func() {
@@ -202,21 +216,13 @@ func (s *Server) routes() http.Handler {
 	ps := &protocolServer{LegacyServer: zop.NewLegacyServer(s.provider, endpoints), s: s}
 	protocol := zop.RegisterServer(ps, endpoints, zop.WithServerCORSOptions(&corsOptions))
 	metadataCORS := cors.New(corsOptions).Handler
-	browserForms := http.NewCrossOriginProtection()
 	// The routes of one tenant, the same whether it is reached at
 	// /t/{tenant} or at a hostname of its own.
 	tenantRoutes := func(r chi.Router) {
 		r.Use(issuerInterceptor)
 		r.With(metadataCORS).Get(pathDiscovery, serveMetadata(ps.discoveryBody))
 		r.With(metadataCORS).Get(pathJWKS, serveMetadata(ps.jwksBody))
-		r.Get(pathAuthorize, s.handleAuthorize)
-		r.Post(pathAuthorize, s.handleAuthorize)
-		r.Get(pathLogin, s.handleLoginForm)
-		r.With(browserForms.Handler).Post(pathLogin, s.handleLogin)
-		r.Get(pathConsent, s.handleConsentForm)
-		r.With(browserForms.Handler).Post(pathConsent, s.handleConsent)
-		r.Get(pathEndSession, s.handleEndSession)
-		r.Post(pathEndSession, s.handleEndSession)
+		s.login.Routes(r)
 		r.With(authChallenge, requireClientCredentials).Mount("/", protocol)
 	}
 	notFound := func(w http.ResponseWriter, _ *http.Request) {
@@ -238,7 +244,7 @@ func (s *Server) routes() http.Handler {
 	hosted.NotFound(notFound)
 
 	root := chi.NewRouter()
-	root.Use(middleware.Recoverer, limitBody)
+	root.Use(s.requestLog, middleware.Recoverer, limitBody)
 	// Health checks answer on any Host: probes often address a replica by
 	// its IP.
 	root.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {

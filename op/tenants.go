@@ -56,6 +56,9 @@ func resolvedFromContext(ctx context.Context) *resolvedTenant {
 }
 
 func withTenant(ctx context.Context, rt *resolvedTenant) context.Context {
+	if info := requestInfoFromContext(ctx); info != nil {
+		info.tenant = rt.tenant.Name // for the access log
+	}
 	return context.WithValue(ctx, tenantKey{}, rt)
 }
 

@@ -26,7 +26,6 @@ const (
 	defaultAlgorithm = "RS256"
 	typAccessToken   = "at+jwt" // RFC 9068 §2.1
 	typIDToken       = "JWT"
-	amrPassword      = "pwd" // RFC 8176
 )
 
 // randomToken returns n bytes from crypto/rand, base64url-encoded.

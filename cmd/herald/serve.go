@@ -51,6 +51,8 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer a.Close()
+	// Lines logged while a request is served carry its request_id.
+	a.log = slog.New(op.LogHandler(a.log.Handler()))
 	// zitadel/oidc logs through the default slog logger (since v3.48).
 	slog.SetDefault(a.log)
 	setMemoryLimit(a.log, cfg)

@@ -1,4 +1,4 @@
-package op
+package login
 
 import (
 	"context"
@@ -17,23 +17,24 @@ import (
 
 // currentSession returns the browser's live session in the request's
 // tenant, or nil. It slides the idle expiry.
-func (s *Server) currentSession(r *http.Request) *storage.Session {
+func (h *Handler) currentSession(r *http.Request) *storage.Session {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" {
 		return nil
 	}
 	ctx := r.Context()
-	t := tenantFromContext(ctx)
-	id := hashToken(c.Value)
-	now := s.now()
-	sess, err := s.store.Sessions().Session(ctx, t.Name, id, now)
+	tenant := h.p.Tenant(ctx).Name
+	id := sessionID(c.Value)
+	now := h.now()
+	sess, err := h.store.Sessions().Session(ctx, tenant, id, now)
 	if err != nil {
 		if !errors.Is(err, storage.ErrNotFound) {
 			slog.ErrorContext(ctx, "load session", "error", err)
 		}
 		return nil
 	}
-	if err := s.store.Sessions().TouchSession(ctx, t.Name, id, now.Add(tenantLifetimes(s.cfg.Lifetimes, t).SessionIdle)); err != nil {
+	idle, _ := h.p.SessionLifetimes(ctx)
+	if err := h.store.Sessions().TouchSession(ctx, tenant, id, now.Add(idle)); err != nil {
 		slog.ErrorContext(ctx, "touch session", "error", err)
 	}
 	return sess
@@ -42,41 +43,40 @@ func (s *Server) currentSession(r *http.Request) *storage.Session {
 // startSession creates a new session for user after a successful login and
 // sets its cookie. A fresh ID every time prevents session fixation (ASVS
 // V3.2.1); the previous session of this browser, if any, is ended.
-func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, user *storage.User, amr []string) (*storage.Session, error) {
-	t := tenantFromContext(ctx)
-	s.endBrowserSession(ctx, w, r, false)
-	now := s.now()
-	lifetimes := tenantLifetimes(s.cfg.Lifetimes, t)
+func (h *Handler) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, user *storage.User, amr []string) (*storage.Session, error) {
+	h.endBrowserSession(ctx, w, r, false)
+	now := h.now()
+	idle, absolute := h.p.SessionLifetimes(ctx)
 	value := randomToken(32)
 	sess := &storage.Session{
-		TenantID:          t.Name,
-		ID:                hashToken(value),
+		TenantID:          h.p.Tenant(ctx).Name,
+		ID:                sessionID(value),
 		UserID:            user.ID,
 		AuthTime:          now,
 		AMR:               amr,
 		CreatedAt:         now,
-		IdleExpiresAt:     now.Add(lifetimes.SessionIdle),
-		AbsoluteExpiresAt: now.Add(lifetimes.SessionAbsolute),
+		IdleExpiresAt:     now.Add(idle),
+		AbsoluteExpiresAt: now.Add(absolute),
 	}
-	if err := s.store.Sessions().CreateSession(ctx, sess); err != nil {
+	if err := h.store.Sessions().CreateSession(ctx, sess); err != nil {
 		return nil, err
 	}
 	// A session cookie (no Max-Age): the server-side record decides expiry.
-	s.setCookie(w, r, sessionCookie, value, 0)
+	h.setCookie(w, r, sessionCookie, value, 0)
 	return sess, nil
 }
 
 // endBrowserSession deletes the browser's session record, and its cookie
 // when clearCookie is set.
-func (s *Server) endBrowserSession(ctx context.Context, w http.ResponseWriter, r *http.Request, clearCookie bool) {
-	t := tenantFromContext(ctx)
+func (h *Handler) endBrowserSession(ctx context.Context, w http.ResponseWriter, r *http.Request, clearCookie bool) {
 	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-		if err := s.store.Sessions().DeleteSession(ctx, t.Name, hashToken(c.Value)); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		err := h.store.Sessions().DeleteSession(ctx, h.p.Tenant(ctx).Name, sessionID(c.Value))
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			slog.ErrorContext(ctx, "delete session", "error", err)
 		}
 	}
 	if clearCookie {
-		s.setCookie(w, r, sessionCookie, "", -1)
+		h.setCookie(w, r, sessionCookie, "", -1)
 	}
 }
 

@@ -1,15 +1,16 @@
-package op
+package login
 
 import (
+	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
-	"github.com/herald-idp/herald/storage"
 	"github.com/herald-idp/herald/templates"
 )
 
@@ -23,7 +24,8 @@ const (
 	// block the 303 back to the client's redirect_uri.
 	pageCSP = "default-src 'none'; style-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'"
 
-	staticPrefix  = "/static"
+	// StaticPrefix is where the pages' stylesheet and images are served.
+	StaticPrefix  = "/static"
 	csrfField     = "csrf_token"
 	csrfCookie    = "herald_csrf"
 	sessionCookie = "herald_session"
@@ -40,7 +42,7 @@ func setPageHeaders(w http.ResponseWriter) {
 	h.Set("Cache-Control", "no-store")
 }
 
-func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page any) {
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page any) {
 	setPageHeaders(w)
 	w.WriteHeader(status)
 	if err := templates.Render(w, page); err != nil {
@@ -48,9 +50,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	}
 }
 
-func branding(t *storage.Tenant) templates.Branding {
-	b := templates.Branding{StaticURL: staticPrefix}
-	if t != nil {
+// branding is the request's tenant's look.
+func (h *Handler) branding(ctx context.Context) templates.Branding {
+	b := templates.Branding{StaticURL: StaticPrefix}
+	if t := h.p.Tenant(ctx).Tenant; t != nil {
 		b.TenantName = t.Name
 		b.DisplayName = t.DisplayName
 		b.LogoURL = t.Settings.LogoURL
@@ -59,34 +62,17 @@ func branding(t *storage.Tenant) templates.Branding {
 	return b
 }
 
-// errorPage shows an error to the user on Herald's own origin, never
-// redirecting (used whenever the redirect_uri cannot be trusted).
-func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, title, message string) {
-	s.render(w, r, status, templates.ErrorPage{
-		Branding: branding(tenantFromContext(r.Context())),
-		Title:    title, Message: message,
-	})
-}
-
-// busyPage answers when the password hasher is saturated: the login storm
-// waits for a retry instead of exhausting memory.
-func (s *Server) busyPage(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Retry-After", strconv.Itoa(2))
-	s.errorPage(w, r, http.StatusServiceUnavailable, "Please try again",
-		"The sign-in service is busy right now. Please try again in a few seconds.")
-}
-
 // setCookie sets a cookie scoped to the request's tenant: /t/{name}/ or,
 // for a tenant's own hostname, that host. Cookies of tenant A are never
 // sent to tenant B (checklist G4); the trailing slash matters, /t/acme/ does
 // not match /t/acme-evil.
-func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
+func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
 	c := &http.Cookie{
 		Name:     name,
 		Value:    value,
-		Path:     resolvedFromContext(r.Context()).cookiePath,
+		Path:     h.p.Tenant(r.Context()).CookiePath,
 		HttpOnly: true,
-		Secure:   s.secureCookies,
+		Secure:   h.secureCookies,
 		SameSite: http.SameSiteLaxMode,
 	}
 	if maxAge < 0 {
@@ -101,20 +87,20 @@ func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value s
 // if needed. The token is an HMAC of the cookie and the form's purpose, so
 // a token for one auth request cannot be replayed on another, and an
 // attacker who can plant a cookie still cannot compute a matching token.
-func (s *Server) csrfToken(w http.ResponseWriter, r *http.Request, purpose string) string {
+func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request, purpose string) string {
 	c, err := r.Cookie(csrfCookie)
 	value := ""
 	if err == nil && len(c.Value) >= 32 {
 		value = c.Value
 	} else {
 		value = randomToken(32)
-		s.setCookie(w, r, csrfCookie, value, 0)
+		h.setCookie(w, r, csrfCookie, value, 0)
 	}
-	return s.csrfMAC(value, purpose)
+	return h.csrfMAC(value, purpose)
 }
 
-func (s *Server) csrfMAC(cookie, purpose string) string {
-	m := hmac.New(sha256.New, s.csrfKey)
+func (h *Handler) csrfMAC(cookie, purpose string) string {
+	m := hmac.New(sha256.New, h.csrfKey)
 	m.Write([]byte(cookie))
 	m.Write([]byte{0})
 	m.Write([]byte(purpose))
@@ -123,11 +109,29 @@ func (s *Server) csrfMAC(cookie, purpose string) string {
 
 // validCSRF checks the form's token against the browser's cookie in
 // constant time.
-func (s *Server) validCSRF(r *http.Request, purpose string) bool {
+func (h *Handler) validCSRF(r *http.Request, purpose string) bool {
 	c, err := r.Cookie(csrfCookie)
 	if err != nil || len(c.Value) < 32 {
 		return false
 	}
-	want := s.csrfMAC(c.Value, purpose)
+	want := h.csrfMAC(c.Value, purpose)
 	return hmac.Equal([]byte(want), []byte(r.PostForm.Get(csrfField)))
+}
+
+// randomToken returns n bytes from crypto/rand, base64url-encoded: auth
+// request IDs, session and CSRF cookie values.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms (Go ≥1.24)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// sessionID is how a session cookie is stored: its SHA-256, so that a
+// database leak yields no usable cookie (the same digest op uses for codes
+// and tokens).
+func sessionID(cookie string) string {
+	sum := sha256.Sum256([]byte(cookie))
+	return hex.EncodeToString(sum[:])
 }

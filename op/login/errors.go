@@ -1,0 +1,101 @@
+package login
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/herald-idp/herald/templates"
+)
+
+// This file is the one place the browser flow's errors are defined: the
+// HTML error pages (shown on Herald's own origin whenever the redirect URI
+// cannot be trusted or there is no client to tell) and the OAuth error
+// codes sent back to a verified redirect URI. Page texts never carry Go
+// error text (checklist K2); the request ID lets support find the log lines.
+
+// pageError is an error page: its status, title and message.
+type pageError struct {
+	status         int
+	title, message string
+}
+
+var (
+	errUnavailable = pageError{http.StatusServiceUnavailable, "Please try again",
+		"The sign-in service is temporarily unavailable."}
+	errBusy = pageError{http.StatusServiceUnavailable, "Please try again",
+		"The sign-in service is busy right now. Please try again in a few seconds."}
+	errUnreadableAuthorize = invalidRequest("The authorization request could not be read.")
+	errUnreadableForm      = invalidRequest("The form could not be read.")
+	errUnreadableLogout    = invalidRequest("The sign-out request could not be read.")
+	errUnknownClient       = pageError{http.StatusBadRequest, "Unknown application",
+		"The application that sent you here is not registered."}
+	errUnregisteredRedirect = pageError{http.StatusBadRequest, "Invalid redirect URI",
+		"The application sent you to a redirect address it has not registered."}
+	errMalformedRedirect = pageError{http.StatusBadRequest, "Invalid redirect URI",
+		"The application's redirect address is malformed."}
+	errExpiredRequest = pageError{http.StatusBadRequest, "Sign-in expired",
+		"This sign-in request has expired or is unknown. Return to the application and start again."}
+	errLoginFormExpired = pageError{http.StatusForbidden, "Form expired",
+		"The sign-in form expired. Return to the application and try again."}
+	errConsentFormExpired = pageError{http.StatusForbidden, "Form expired",
+		"The consent form expired. Return to the application and try again."}
+	errLogoutFormExpired = pageError{http.StatusForbidden, "Form expired",
+		"The sign-out form expired. Please try again."}
+	errConsentBeforeLogin = pageError{http.StatusBadRequest, "Sign-in required",
+		"Sign in before granting access. Return to the application and start again."}
+	errSessionEnded = pageError{http.StatusForbidden, "Sign-in required",
+		"Your session ended. Return to the application and start again."}
+	errLogoutCancelled = pageError{http.StatusOK, "Still signed in", "You cancelled signing out."}
+)
+
+func invalidRequest(message string) pageError {
+	return pageError{http.StatusBadRequest, "Invalid request", message}
+}
+
+// invalidLogout describes a rejected logout request; description comes from
+// the provider's validation and is safe to show.
+func invalidLogout(description string) pageError {
+	msg := "The sign-out request is invalid."
+	if description != "" {
+		msg = "The sign-out request is invalid: " + description + "."
+	}
+	return pageError{http.StatusBadRequest, "Invalid sign-out request", msg}
+}
+
+// errorPage shows an error to the user on Herald's own origin, never
+// redirecting.
+func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, e pageError) {
+	if e == errBusy {
+		// The login storm waits for a retry instead of exhausting memory.
+		w.Header().Set("Retry-After", strconv.Itoa(2))
+	}
+	h.render(w, r, e.status, templates.ErrorPage{
+		Branding:  h.branding(r.Context()),
+		Title:     e.title,
+		Message:   e.message,
+		RequestID: h.p.RequestID(r.Context()),
+	})
+}
+
+// OAuth error codes sent back to the client (RFC 6749 §4.1.2.1, OIDC Core
+// §3.1.2.6).
+const (
+	codeInvalidRequest          = "invalid_request"
+	codeUnauthorizedClient      = "unauthorized_client"
+	codeAccessDenied            = "access_denied"
+	codeUnsupportedResponseType = "unsupported_response_type"
+	codeInvalidScope            = "invalid_scope"
+	codeTemporarilyUnavailable  = "temporarily_unavailable"
+	codeLoginRequired           = "login_required"
+	codeConsentRequired         = "consent_required"
+	codeRequestNotSupported     = "request_not_supported"
+	codeRequestURINotSupported  = "request_uri_not_supported"
+)
+
+// authError is an error to send back to the client's (verified) redirect
+// URI.
+type authError struct {
+	code, description string
+}
+
+var errTryLater = &authError{codeTemporarilyUnavailable, "try again later"}

@@ -1,0 +1,145 @@
+package login
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/herald-idp/herald/op/password"
+	"github.com/herald-idp/herald/storage"
+)
+
+// Paths of the browser endpoints, relative to a tenant's issuer.
+const (
+	PathAuthorize  = "/authorize"
+	PathLogin      = "/login"
+	PathConsent    = "/consent"
+	PathEndSession = "/end_session"
+)
+
+// Provider is what the browser flow needs from the OpenID Provider. It is
+// kept small on purpose: everything else the flow does goes through the
+// storage interfaces in Config.Store.
+type Provider interface {
+	// Tenant is the tenant the request was resolved to, with the issuer it
+	// was reached at. Every request routed to Handler has one.
+	Tenant(ctx context.Context) Tenant
+	// Client returns a client of the request's tenant, or an error wrapping
+	// storage.ErrNotFound.
+	Client(ctx context.Context, id string) (*storage.Client, error)
+	// ScopeAllowed reports whether c may request scope.
+	ScopeAllowed(c *storage.Client, scope string) bool
+	// SessionLifetimes are the SSO session's idle and absolute lifetimes
+	// for the request's tenant.
+	SessionLifetimes(ctx context.Context) (idle, absolute time.Duration)
+	// IDTokenHintSubject verifies an id_token_hint issued by the request's
+	// tenant and returns its subject. Expired hints are accepted (OIDC Core
+	// §3.1.2.1: the hint is about who, not about a live token).
+	IDTokenHintSubject(ctx context.Context, hint string) (string, error)
+	// IssueCode stores a single-use authorization code for a finished
+	// request and returns the code to send to the client.
+	IssueCode(ctx context.Context, ar *storage.AuthRequest) (string, error)
+	// ValidateEndSession checks an RP-Initiated Logout request: the
+	// id_token_hint and that post_logout_redirect_uri is registered for the
+	// client. A request the user should be told about fails with a
+	// *RejectedError.
+	ValidateEndSession(ctx context.Context, req EndSessionRequest) (EndSession, error)
+	// RequestID is the ID of the request, shown on error pages so that a
+	// user can quote it.
+	RequestID(ctx context.Context) string
+}
+
+// Tenant is a resolved tenant and where it was reached.
+type Tenant struct {
+	*storage.Tenant
+	// Issuer is the issuer URL the request came to; page and redirect URLs
+	// are built from it.
+	Issuer string
+	// CookiePath scopes cookies to the tenant: /t/{name}/ for path-based
+	// issuers, / for a tenant's own hostname.
+	CookiePath string
+}
+
+// EndSessionRequest is the RP-Initiated Logout 1.0 §2 request.
+type EndSessionRequest struct {
+	IDTokenHint, ClientID, PostLogoutRedirectURI, State, LogoutHint string
+}
+
+// EndSession is a validated logout request.
+type EndSession struct {
+	ClientID string
+	// RedirectURI is the post_logout_redirect_uri, set only when it was
+	// matched against the client's registration.
+	RedirectURI string
+}
+
+// RejectedError is an invalid request whose Description may be shown to
+// the user.
+type RejectedError struct{ Description string }
+
+func (e *RejectedError) Error() string { return "rejected: " + e.Description }
+
+// Config is what the browser flow is built from.
+type Config struct {
+	Provider  Provider
+	Store     storage.Store
+	Passwords *password.Hasher
+	// CSRFKey keys the HMAC of form tokens; every replica shares it.
+	CSRFKey []byte
+	// SecureCookies sets the Secure attribute (the public URL is https).
+	SecureCookies bool
+	// AuthRequestLifetime is how long a request may take from /authorize
+	// to the end of login and consent.
+	AuthRequestLifetime time.Duration
+	Now                 func() time.Time
+}
+
+// Handler serves the browser endpoints of every tenant.
+type Handler struct {
+	p             Provider
+	store         storage.Store
+	passwords     *password.Hasher
+	csrfKey       []byte
+	secureCookies bool
+	arLifetime    time.Duration
+	now           func() time.Time
+}
+
+// New builds the browser flow.
+func New(cfg Config) *Handler {
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Handler{
+		p:             cfg.Provider,
+		store:         cfg.Store,
+		passwords:     cfg.Passwords,
+		csrfKey:       cfg.CSRFKey,
+		secureCookies: cfg.SecureCookies,
+		arLifetime:    cfg.AuthRequestLifetime,
+		now:           now,
+	}
+}
+
+// Routes registers the browser endpoints on a tenant's router (under
+// /t/{tenant} or at a tenant's own hostname). Form POSTs must come from
+// Herald's own origin (Fetch metadata; the CSRF token is the second line).
+func (h *Handler) Routes(r chi.Router) {
+	forms := http.NewCrossOriginProtection()
+	r.Get(PathAuthorize, h.handleAuthorize)
+	r.Post(PathAuthorize, h.handleAuthorize)
+	r.Get(PathLogin, h.handleLoginForm)
+	r.With(forms.Handler).Post(PathLogin, h.handleLogin)
+	r.Get(PathConsent, h.handleConsentForm)
+	r.With(forms.Handler).Post(PathConsent, h.handleConsent)
+	r.Get(PathEndSession, h.handleEndSession)
+	r.Post(PathEndSession, h.handleEndSession)
+}
+
+// tenantURL is the absolute URL of a path under the request's issuer.
+func (h *Handler) tenantURL(ctx context.Context, path string) string {
+	return h.p.Tenant(ctx).Issuer + path
+}

@@ -1,0 +1,147 @@
+package login
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"unicode/utf8"
+
+	"github.com/herald-idp/herald/op/password"
+	"github.com/herald-idp/herald/op/registry"
+	"github.com/herald-idp/herald/storage"
+	"github.com/herald-idp/herald/templates"
+)
+
+const msgInvalidCredentials = "Invalid username or password."
+
+// amrPassword is the authentication method of a password login (RFC 8176).
+const amrPassword = "pwd"
+
+// pendingAuthRequest loads the auth request a login or consent form is
+// about, or shows the user why it cannot continue.
+func (h *Handler) pendingAuthRequest(w http.ResponseWriter, r *http.Request, id string) (*storage.AuthRequest, *storage.Client, bool) {
+	ctx := r.Context()
+	ar, err := h.store.AuthRequests().AuthRequest(ctx, h.p.Tenant(ctx).Name, id)
+	if err == nil {
+		var c *storage.Client
+		if c, err = h.p.Client(ctx, ar.ClientID); err == nil {
+			return ar, c, true
+		}
+	}
+	if errors.Is(err, storage.ErrNotFound) {
+		h.errorPage(w, r, errExpiredRequest)
+		return nil, nil, false
+	}
+	slog.ErrorContext(ctx, "load auth request", "error", err)
+	h.errorPage(w, r, errUnavailable)
+	return nil, nil, false
+}
+
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request, status int, ar *storage.AuthRequest, c *storage.Client, username, msg string) {
+	h.render(w, r, status, templates.LoginPage{
+		Branding:      h.branding(r.Context()),
+		ActionURL:     h.tenantURL(r.Context(), PathLogin),
+		CSRFToken:     h.csrfToken(w, r, "login:"+ar.ID),
+		AuthRequestID: ar.ID,
+		ClientName:    clientName(c),
+		Username:      username,
+		Error:         msg,
+	})
+}
+
+func clientName(c *storage.Client) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.ID
+}
+
+// handleLoginForm shows the login form of a pending auth request.
+func (h *Handler) handleLoginForm(w http.ResponseWriter, r *http.Request) {
+	ar, c, ok := h.pendingAuthRequest(w, r, r.URL.Query().Get("auth_request_id"))
+	if !ok {
+		return
+	}
+	h.loginPage(w, r, http.StatusOK, ar, c, ar.LoginHint, "")
+}
+
+// handleLogin checks the submitted credentials. Unknown users and wrong
+// passwords get the same answer after the same work (a dummy argon2id
+// verification), so the form does not reveal which usernames exist.
+func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if err := r.ParseForm(); err != nil {
+		h.errorPage(w, r, errUnreadableForm)
+		return
+	}
+	ar, c, ok := h.pendingAuthRequest(w, r, r.PostForm.Get("auth_request_id"))
+	if !ok {
+		return
+	}
+	if !h.validCSRF(r, "login:"+ar.ID) {
+		h.errorPage(w, r, errLoginFormExpired)
+		return
+	}
+	username := registry.NormalizeUsername(r.PostForm.Get("username"))
+	pw := r.PostForm.Get("password")
+	if username == "" || pw == "" || len(pw) > password.MaxLength || !utf8.ValidString(username) {
+		h.loginPage(w, r, http.StatusBadRequest, ar, c, username, msgInvalidCredentials)
+		return
+	}
+	user, err := h.store.Users().UserByUsername(ctx, ar.TenantID, username)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		slog.ErrorContext(ctx, "login: load user", "error", err)
+		h.errorPage(w, r, errUnavailable)
+		return
+	}
+	var match, rehash bool
+	if user == nil {
+		_, err = h.passwords.VerifyDummy(ctx, pw)
+	} else {
+		match, rehash, err = h.passwords.Verify(ctx, pw, user.PasswordHash)
+	}
+	if errors.Is(err, password.ErrBusy) {
+		h.errorPage(w, r, errBusy)
+		return
+	}
+	if err != nil {
+		slog.ErrorContext(ctx, "login: verify password", "error", err)
+	}
+	if !match || user.Disabled {
+		slog.InfoContext(ctx, "login failed", "tenant", ar.TenantID)
+		h.loginPage(w, r, http.StatusBadRequest, ar, c, username, msgInvalidCredentials)
+		return
+	}
+	if rehash {
+		h.rehashPassword(r, user, pw)
+	}
+	amr := []string{amrPassword}
+	sess, err := h.startSession(ctx, w, r, user, amr)
+	if err != nil {
+		slog.ErrorContext(ctx, "login: start session", "error", err)
+		h.errorPage(w, r, errUnavailable)
+		return
+	}
+	slog.InfoContext(ctx, "login succeeded", "tenant", ar.TenantID, "user_id", user.ID)
+	ar.UserID, ar.SessionID, ar.AuthTime, ar.AMR = user.ID, sess.ID, sess.AuthTime, slices.Clone(amr)
+	h.continueAuthorization(w, r, ar, c)
+}
+
+// rehashPassword upgrades a bcrypt (imported) or outdated argon2id hash
+// after a successful login. Failure is logged, not shown: the login itself
+// succeeded.
+func (h *Handler) rehashPassword(r *http.Request, user *storage.User, pw string) {
+	ctx := r.Context()
+	hash, err := h.passwords.Hash(ctx, pw)
+	if err == nil {
+		_, err = h.store.Users().UpdateUser(ctx, user.TenantID, user.ID, func(u *storage.User) error {
+			u.PasswordHash = hash
+			u.UpdatedAt = h.now()
+			return nil
+		})
+	}
+	if err != nil {
+		slog.WarnContext(ctx, "login: rehash password", "error", err)
+	}
+}

@@ -1,0 +1,103 @@
+package op
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	zop "github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/herald-idp/herald/op/login"
+	"github.com/herald-idp/herald/storage"
+)
+
+// loginFlow is the one adapter between the browser flow (package
+// op/login) and the provider: it implements login.Provider with the
+// server's tenant resolution, client cache, token machinery and the
+// library's logout validation. When op's caches or its zitadel storage
+// adapter change shape, this file is the only one op/login depends on.
+type loginFlow struct{ s *Server }
+
+var _ login.Provider = loginFlow{}
+
+func (f loginFlow) Tenant(ctx context.Context) login.Tenant {
+	rt := resolvedFromContext(ctx)
+	if rt == nil {
+		return login.Tenant{}
+	}
+	return login.Tenant{Tenant: rt.tenant, Issuer: rt.issuer, CookiePath: rt.cookiePath}
+}
+
+func (f loginFlow) Client(ctx context.Context, id string) (*storage.Client, error) {
+	c, err := f.s.storage.client(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return c.c, nil
+}
+
+func (f loginFlow) ScopeAllowed(c *storage.Client, scope string) bool { return scopeAllowed(c, scope) }
+
+func (f loginFlow) SessionLifetimes(ctx context.Context) (idle, absolute time.Duration) {
+	l := tenantLifetimes(f.s.cfg.Lifetimes, tenantFromContext(ctx))
+	return l.SessionIdle, l.SessionAbsolute
+}
+
+func (f loginFlow) IDTokenHintSubject(ctx context.Context, hint string) (string, error) {
+	claims, err := zop.VerifyIDTokenHint[*oidc.IDTokenClaims](ctx, hint, f.s.provider.IDTokenHintVerifier(ctx))
+	if err != nil && !errors.As(err, &zop.IDTokenHintExpiredError{}) {
+		return "", err
+	}
+	return claims.GetSubject(), nil
+}
+
+// IssueCode stores only the code's hash; grants.go redeems it.
+func (f loginFlow) IssueCode(ctx context.Context, ar *storage.AuthRequest) (string, error) {
+	now := f.s.now()
+	code := randomToken(32)
+	ac := &storage.AuthCode{
+		TenantID:            ar.TenantID,
+		CodeHash:            hashToken(code),
+		GrantID:             randomToken(16),
+		ClientID:            ar.ClientID,
+		RedirectURI:         ar.RedirectURI,
+		UserID:              ar.UserID,
+		SessionID:           ar.SessionID,
+		Scopes:              ar.Scopes,
+		Nonce:               ar.Nonce,
+		CodeChallenge:       ar.CodeChallenge,
+		CodeChallengeMethod: ar.CodeChallengeMethod,
+		AuthTime:            ar.AuthTime,
+		AMR:                 ar.AMR,
+		CreatedAt:           now,
+		ExpiresAt:           now.Add(f.s.cfg.Lifetimes.AuthCode),
+	}
+	if err := f.s.store.AuthCodes().CreateAuthCode(ctx, ac); err != nil {
+		return "", err
+	}
+	return code, nil
+}
+
+// ValidateEndSession lets the library check the id_token_hint and the
+// post_logout_redirect_uri. Its descriptions (other than server_error's)
+// are meant for the user and may be shown.
+func (f loginFlow) ValidateEndSession(ctx context.Context, req login.EndSessionRequest) (login.EndSession, error) {
+	session, err := zop.ValidateEndSessionRequest(ctx, &oidc.EndSessionRequest{
+		IdTokenHint:           req.IDTokenHint,
+		ClientID:              req.ClientID,
+		PostLogoutRedirectURI: req.PostLogoutRedirectURI,
+		State:                 req.State,
+		LogoutHint:            req.LogoutHint,
+	}, f.s.provider)
+	if err != nil {
+		var oe *oidc.Error
+		if errors.As(err, &oe) && oe.ErrorType != oidc.ServerError && oe.Description != "" {
+			return login.EndSession{}, &login.RejectedError{Description: oe.Description}
+		}
+		return login.EndSession{}, err
+	}
+	return login.EndSession{ClientID: session.ClientID, RedirectURI: session.RedirectURI}, nil
+}
+
+func (f loginFlow) RequestID(ctx context.Context) string { return requestIDFromContext(ctx) }
