@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"sync/atomic"
 	"testing"
@@ -68,9 +69,10 @@ type testEnv struct {
 }
 
 type serverConfig struct {
-	lifetimes   op.Lifetimes
-	hashSlots   int
-	hashMaxWait time.Duration
+	lifetimes      op.Lifetimes
+	hashSlots      int
+	hashMaxWait    time.Duration
+	trustedProxies []netip.Prefix
 }
 
 type serverOption func(*serverConfig)
@@ -78,6 +80,15 @@ type serverOption func(*serverConfig)
 // withLifetimes adjusts the server's lifetimes (e.g. a 1 s code lifetime).
 func withLifetimes(adjust func(*op.Lifetimes)) serverOption {
 	return func(c *serverConfig) { adjust(&c.lifetimes) }
+}
+
+// withTrustedProxies sets the networks whose forwarding headers count.
+func withTrustedProxies(networks ...string) serverOption {
+	return func(c *serverConfig) {
+		for _, n := range networks {
+			c.trustedProxies = append(c.trustedProxies, netip.MustParsePrefix(n))
+		}
+	}
 }
 
 // withHasherLimits sets the password hasher's concurrency and wait.
@@ -124,6 +135,7 @@ func newTestServer(t *testing.T, opts ...serverOption) *testEnv {
 	t.Cleanup(ts.Close) // runs before store.Close (LIFO)
 	srv, err := op.New(ctx, op.Config{
 		PublicURL: ts.URL, Store: store, Keys: km, Passwords: hasher, Lifetimes: cfg.lifetimes,
+		TrustedProxies: cfg.trustedProxies,
 	})
 	if err != nil {
 		t.Fatalf("op.New: %v", err)
