@@ -1,9 +1,11 @@
 // Package op is Herald's OpenID Provider: the glue between the zitadel/oidc
-// protocol engine and Herald's storage, plus the browser-facing pages
-// (authorize, login, consent, logout) that the engine leaves to us.
+// protocol engine and Herald's storage. The browser-facing pages
+// (authorize, login, consent, logout) live in op/login; loginflow.go is the
+// one adapter through which they reach the provider.
 //
-// Where to look: tenants.go resolves /t/{tenant} to a tenant; authorize.go
-// validates authorization requests and issues codes; grants.go redeems codes
-// and refresh tokens; tokens.go mints every token; errors.go is the one place
-// a storage error becomes an OAuth error. Only op/... imports zitadel/oidc.
+// Where to look: tenants.go resolves /t/{tenant} to a tenant; grants.go
+// redeems codes and refresh tokens; tokens.go mints every token; errors.go
+// is the one place a storage error becomes an OAuth error; requestlog.go
+// gives every request its ID and access-log line. Only op/... imports
+// zitadel/oidc.
 package op

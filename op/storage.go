@@ -17,7 +17,7 @@ import (
 
 // opStorage is the one type that implements zitadel's op.Storage on top of
 // Herald's storage interfaces. Herald serves the authorize, code, refresh and
-// client_credentials paths itself (authorize.go, grants.go), so the methods
+// client_credentials paths itself (op/login, grants.go), so the methods
 // the library still calls are: client lookup and authentication, keys,
 // userinfo, introspection and revocation. The others answer with an error
 // rather than pretend: nothing in Herald routes to them.
