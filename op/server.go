@@ -124,7 +124,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		CSRFKey:             csrfKey,
 		SecureCookies:       s.secureCookies,
 		AuthRequestLifetime: cfg.Lifetimes.AuthRequest,
-		Now:                 func() time.Time { return s.now() },
+		Now:                 s.now,
 	})
 	s.handler = s.routes()
 	if notified {
