@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/herald-idp/herald/op"
+	"github.com/herald-idp/herald/storage"
 )
 
 // generatedID is what Herald makes up: 128 random bits in hex.
@@ -166,6 +167,17 @@ func TestE2EAccessLog(t *testing.T) {
 	if session == "" {
 		t.Fatal("no session cookie after login")
 	}
+	// The same tenant at a hostname of its own: the route pattern has no
+	// /t/{tenant} prefix, the tenant is still named.
+	e.updateTenant(t, tenantAcme, func(tn *storage.Tenant) { tn.Hostnames = []string{"login.acme.test"} })
+	hosted, err := (&http.Client{Transport: e.hostedTransport()}).Get("http://login.acme.test/authorize?client_id=nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosted.Body.Close()
+	if hosted.StatusCode != http.StatusBadRequest {
+		t.Fatalf("hosted authorize: status %d, want the 400 error page", hosted.StatusCode)
+	}
 
 	type line struct {
 		Msg        string   `json:"msg"`
@@ -212,6 +224,7 @@ func TestE2EAccessLog(t *testing.T) {
 		{http.MethodGet, "/t/{tenant}/login", http.StatusOK},
 		{http.MethodPost, "/t/{tenant}/login", http.StatusSeeOther},
 		{http.MethodPost, "/t/{tenant}/token", http.StatusOK},
+		{http.MethodGet, "/authorize", http.StatusBadRequest}, // at the tenant's hostname
 	} {
 		t.Run(want.method+" "+want.route, func(t *testing.T) {
 			l := find(want.method, want.route)
