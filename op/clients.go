@@ -29,7 +29,7 @@ func (s *Server) lookupClient(ctx context.Context, t *storage.Tenant, id string)
 	if err != nil {
 		return nil, err
 	}
-	return &client{c: c, defaults: tenantLifetimes(s.cfg.Lifetimes, t)}, nil
+	return &client{c: c, tenant: t, defaults: tenantLifetimes(s.cfg.Lifetimes, t)}, nil
 }
 
 // authenticateClient authenticates a confidential client of t by its

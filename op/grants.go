@@ -80,7 +80,7 @@ func basicAuth(h http.Header) (string, string, bool) {
 func (p *protocolServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oidc.AccessTokenRequest]) (*zop.Response, error) {
 	s := p.s
 	c := r.Client.(*client)
-	t := tenantFromContext(ctx)
+	t := c.tenant // the request's tenant, which VerifyClient looked the client up in
 	tenant := t.Name
 	now := s.now()
 	if r.Data.Code == "" {
@@ -176,7 +176,7 @@ func (s *Server) activeUser(ctx context.Context, tenant, id string) (*storage.Us
 func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oidc.RefreshTokenRequest]) (*zop.Response, error) {
 	s := p.s
 	c := r.Client.(*client)
-	t := tenantFromContext(ctx)
+	t := c.tenant // the request's tenant, which VerifyClient looked the client up in
 	tenant := t.Name
 	now := s.now()
 	tokens := s.store.Tokens()
@@ -261,7 +261,7 @@ func (p *protocolServer) ClientCredentialsExchange(ctx context.Context, r *zop.C
 		}
 	}
 	now := s.now()
-	t := tenantFromContext(ctx)
+	t := c.tenant // the request's tenant, which VerifyClient looked the client up in
 	g := &grant{tenant: t, issuer: zop.IssuerFromContext(ctx), client: c, subject: c.GetID(), scopes: scopes}
 	s.prepareGrant(g)
 	at := newAccessToken(g, t.Name, now)

@@ -217,15 +217,15 @@ func trimSentinel(err error) string {
 
 // app is what every command that touches data needs, built from Config.
 // openApp is Herald's one composition root: the store, notifier, key
-// manager, password hasher and registry are built there once, and serve
-// hands them to op.New.
+// manager, password hasher and registry are built there once; the CLI
+// commands use them, and serve hands the registry (which holds the store,
+// keys and hasher) and the notifier to op.New.
 type app struct {
 	cfg      *Config
 	log      *slog.Logger
 	store    storage.Store
 	notifier storage.Notifier // nil: none (SQLite)
 	keys     *keys.Manager
-	hasher   *password.Hasher
 	registry *registry.Registry
 }
 
@@ -258,7 +258,6 @@ func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error
 		store:    store,
 		notifier: notifier,
 		keys:     km,
-		hasher:   hasher,
 		registry: &registry.Registry{
 			Store:     store,
 			Keys:      km,
