@@ -26,7 +26,7 @@ func (s *Server) authenticateAdmin(r *http.Request) (admin.Principal, error) {
 		return admin.Principal{}, admin.ErrUnauthenticated
 	}
 	ctx := r.Context()
-	t, err := s.tenants.byNameLookup(ctx, registry.SystemTenant)
+	t, err := s.caches.tenant(ctx, registry.SystemTenant)
 	if errors.Is(err, storage.ErrNotFound) {
 		return admin.Principal{}, fmt.Errorf("%w: no system tenant (run herald admin bootstrap)", admin.ErrUnauthenticated)
 	}

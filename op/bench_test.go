@@ -83,9 +83,7 @@ func newScalingEnv(b *testing.B, tenants int) *scalingEnv {
 	}
 	insertTenants(b, store, tenants-1)
 
-	srv, err := op.New(ctx, op.Config{
-		PublicURL: benchPublicURL, Store: store, Keys: km, Passwords: hasher, Lifetimes: op.DefaultLifetimes(),
-	})
+	srv, err := op.New(ctx, op.Config{PublicURL: benchPublicURL, Registry: reg, Lifetimes: op.DefaultLifetimes()})
 	if err != nil {
 		b.Fatalf("op.New: %v", err)
 	}

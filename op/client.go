@@ -15,7 +15,10 @@ import (
 // library uses are those of the token, introspection, revocation and logout
 // endpoints.
 type client struct {
-	c        *storage.Client
+	c *storage.Client
+	// tenant is the tenant the client was looked up in: the request's, so
+	// that the grants need not look it up again.
+	tenant   *storage.Tenant
 	defaults Lifetimes
 }
 

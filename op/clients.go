@@ -2,68 +2,47 @@ package op
 
 import (
 	"context"
-	"sync"
-	"time"
+	"errors"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 
+	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 )
 
-// clientCache keeps client registrations in memory: every token request
-// authenticates its client, and a storage round trip per request would be
-// the largest cost of client_credentials after the signature. Entries of a
-// tenant are dropped together when the tenant changes (registry OnChange →
-// Server.TenantChanged, on every replica through the store's notifier);
-// the TTL is the safety net. Unknown client IDs are not cached, so a
-// client registered elsewhere is usable at once.
-type clientCache struct {
-	byTenant *expirable.LRU[string, *tenantClients]
-}
+// This file is Herald's own client service: the token, introspection,
+// userinfo and page handlers look clients up here, with the tenant their
+// request was resolved to, never through the zitadel adapter (storage.go).
 
-type tenantClients struct {
-	mu      sync.Mutex
-	clients map[string]*storage.Client
-}
+// errNoTenant is a wiring bug: a tenant route always resolves its tenant
+// before any handler runs (tenants.go).
+var errNoTenant = errors.New("op: no tenant resolved for this request")
 
-// maxClientsPerTenant bounds one tenant's cached clients (random client IDs
-// are never cached, but a tenant may have many real ones).
-const maxClientsPerTenant = 1024
-
-func newClientCache(ttl time.Duration) *clientCache {
-	return &clientCache{byTenant: expirable.NewLRU[string, *tenantClients](tenantCacheSize, nil, ttl)}
-}
-
-func (cc *clientCache) get(ctx context.Context, store storage.Clients, tenant, id string) (*storage.Client, error) {
-	tc, ok := cc.byTenant.Get(tenant)
-	if ok {
-		tc.mu.Lock()
-		c, hit := tc.clients[id]
-		tc.mu.Unlock()
-		if hit {
-			return c, nil
-		}
+// lookupClient returns client id of tenant t (cached, tenantcache.go) as
+// the op.Client the library and the grants use, with t's token lifetimes
+// as its defaults. An unknown client is storage.ErrNotFound.
+func (s *Server) lookupClient(ctx context.Context, t *storage.Tenant, id string) (*client, error) {
+	if t == nil {
+		return nil, errNoTenant
 	}
-	c, err := store.Client(ctx, tenant, id)
+	c, err := s.caches.client(ctx, t.Name, id)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		tc = &tenantClients{clients: map[string]*storage.Client{}}
-		cc.byTenant.Add(tenant, tc)
-	}
-	tc.mu.Lock()
-	if len(tc.clients) < maxClientsPerTenant {
-		tc.clients[id] = c
-	}
-	tc.mu.Unlock()
-	return c, nil
+	return &client{c: c, tenant: t, defaults: tenantLifetimes(s.cfg.Lifetimes, t)}, nil
 }
 
-func (cc *clientCache) invalidate(tenant string) {
-	if tenant == "" {
-		cc.byTenant.Purge()
-		return
+// authenticateClient authenticates a confidential client of t by its
+// secret. The stored hash is a SHA-256 of a 256-bit random secret, compared
+// in constant time. An unknown client, a public one and a wrong secret are
+// the same invalid_client (RFC 6749 §5.2): nothing tells them apart.
+func (s *Server) authenticateClient(ctx context.Context, t *storage.Tenant, id, secret string) (*client, error) {
+	c, err := s.lookupClient(ctx, t, id)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return nil, storageError(ctx, "client", err)
 	}
-	cc.byTenant.Remove(tenant)
+	if c == nil || c.c.IsPublic() || !registry.VerifyClientSecret(secret, c.c.SecretHash) {
+		return nil, oidc.ErrInvalidClient().WithDescription("client authentication failed")
+	}
+	return c, nil
 }

@@ -8,8 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/herald-idp/herald/keys"
-	"github.com/herald-idp/herald/op/password"
+	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 )
 
@@ -19,9 +18,16 @@ type Config struct {
 	// PublicURL is the externally visible base URL, without a trailing slash
 	// (https://id.example.com). Issuers are PublicURL + "/t/" + tenant.
 	PublicURL string
-	Store     storage.Store
-	Keys      *keys.Manager
-	Passwords *password.Hasher
+	// Registry is the one registry cmd/herald builds (with the store, key
+	// manager and password hasher it opened once): the server serves its
+	// Store, signs with its Keys, checks passwords with its Passwords and
+	// hands it to the admin API, reporting every change it makes to the
+	// server's caches. Its PublicURL must equal PublicURL.
+	Registry *registry.Registry
+	// Notifier carries tenant changes between replicas (Redis pub/sub or
+	// PostgreSQL NOTIFY; cmd/herald chooses). nil: none, and the per-tenant
+	// caches keep entries one second only.
+	Notifier  storage.Notifier
 	Lifetimes Lifetimes
 	// TrustedProxies are the networks whose X-Forwarded-Host is believed
 	// when a tenant is resolved by hostname, and whose X-Request-Id is kept
@@ -64,14 +70,21 @@ func (c *Config) Validate() error {
 	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(c.PublicURL, "/"):
 		errs = append(errs, fmt.Errorf("public URL %q: must have no query, fragment or trailing slash", c.PublicURL))
 	}
-	if c.Store == nil {
-		errs = append(errs, errors.New("store: required"))
-	}
-	if c.Keys == nil {
-		errs = append(errs, errors.New("keys: required"))
-	}
-	if c.Passwords == nil {
-		errs = append(errs, errors.New("passwords: required"))
+	if r := c.Registry; r == nil {
+		errs = append(errs, errors.New("registry: required"))
+	} else {
+		if r.Store == nil {
+			errs = append(errs, errors.New("registry store: required"))
+		}
+		if r.Keys == nil {
+			errs = append(errs, errors.New("registry keys: required"))
+		}
+		if r.Passwords == nil {
+			errs = append(errs, errors.New("registry passwords: required"))
+		}
+		if r.PublicURL != c.PublicURL {
+			errs = append(errs, fmt.Errorf("registry public URL %q: must equal the public URL %q", r.PublicURL, c.PublicURL))
+		}
 	}
 	l := c.Lifetimes
 	for _, d := range []struct {

@@ -90,24 +90,24 @@ func newDiscoveryDocument(issuer string, algs []string) *discoveryDocument {
 func (p *protocolServer) discoveryBody(ctx context.Context) (json.RawMessage, error) {
 	s := p.s
 	issuer := zop.IssuerFromContext(ctx)
-	if body, ok := s.discovery.Get(issuer); ok {
+	if body, ok := s.caches.discovery.Get(issuer); ok {
 		return body, nil
 	}
-	jalgs, err := s.storage.SignatureAlgorithms(ctx)
+	published, err := s.minter.publishedAlgorithms(ctx, tenantName(ctx))
 	if err != nil {
-		return nil, err
+		return nil, storageError(ctx, "key set", err)
 	}
 	algs := []string{defaultAlgorithm}
-	for _, a := range jalgs {
-		if !slices.Contains(algs, string(a)) {
-			algs = append(algs, string(a))
+	for _, a := range published {
+		if !slices.Contains(algs, a) {
+			algs = append(algs, a)
 		}
 	}
 	body, err := json.Marshal(newDiscoveryDocument(issuer, algs))
 	if err != nil {
 		return nil, serverError(ctx, "discovery", err)
 	}
-	s.discovery.Add(issuer, body)
+	s.caches.discovery.Add(issuer, body)
 	return body, nil
 }
 
@@ -116,7 +116,7 @@ func (p *protocolServer) discoveryBody(ctx context.Context) (json.RawMessage, er
 func (p *protocolServer) jwksBody(ctx context.Context) (json.RawMessage, error) {
 	s := p.s
 	name := tenantName(ctx)
-	if body, ok := s.jwks.Get(name); ok {
+	if body, ok := s.caches.jwks.Get(name); ok {
 		return body, nil
 	}
 	resp, err := p.LegacyServer.Keys(ctx, &zop.Request[struct{}]{})
@@ -127,7 +127,7 @@ func (p *protocolServer) jwksBody(ctx context.Context) (json.RawMessage, error) 
 	if err != nil {
 		return nil, serverError(ctx, "jwks", err)
 	}
-	s.jwks.Add(name, body)
+	s.caches.jwks.Add(name, body)
 	return body, nil
 }
 

@@ -60,6 +60,7 @@ type client struct {
 type testEnv struct {
 	ts       *httptest.Server
 	store    storage.Store
+	notifier storage.Notifier // nil on SQLite
 	reg      *registry.Registry
 	issuer   string
 	web, spa client
@@ -122,7 +123,7 @@ func newTestServer(t *testing.T, opts ...serverOption) *testEnv {
 	// The server's background work (change subscriptions) ends with the test.
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	store := newE2EStore(t)
+	store, notifier := newE2EStore(t)
 	km, err := keys.NewManager(store.Keys(), nil)
 	if err != nil {
 		t.Fatalf("key manager: %v", err)
@@ -133,20 +134,21 @@ func newTestServer(t *testing.T, opts ...serverOption) *testEnv {
 	slot := &handlerSlot{}
 	ts := httptest.NewServer(slot)
 	t.Cleanup(ts.Close) // runs before store.Close (LIFO)
+	// One registry, as cmd/herald builds it; the test's changes go through
+	// it and reach the server's caches as the admin API's would.
+	reg := &registry.Registry{Store: store, Keys: km, Passwords: hasher, PublicURL: ts.URL}
 	srv, err := op.New(ctx, op.Config{
-		PublicURL: ts.URL, Store: store, Keys: km, Passwords: hasher, Lifetimes: cfg.lifetimes,
+		PublicURL: ts.URL, Registry: reg, Notifier: notifier, Lifetimes: cfg.lifetimes,
 		TrustedProxies: cfg.trustedProxies,
 	})
 	if err != nil {
 		t.Fatalf("op.New: %v", err)
 	}
+	reg.OnChange = srv.TenantChanged
 	var h http.Handler = srv
 	slot.h.Store(&h)
 
-	e := &testEnv{
-		ts: ts, store: store, issuer: ts.URL + "/t/" + tenantAcme,
-		reg: &registry.Registry{Store: store, Keys: km, Passwords: hasher, PublicURL: ts.URL, OnChange: srv.TenantChanged},
-	}
+	e := &testEnv{ts: ts, store: store, notifier: notifier, issuer: ts.URL + "/t/" + tenantAcme, reg: reg}
 	if _, err := e.reg.CreateTenant(ctx, registry.TenantSpec{Name: tenantAcme, DisplayName: "Acme"}); err != nil {
 		t.Fatalf("create tenant: %v", err)
 	}

@@ -48,7 +48,8 @@ func startReplica(t *testing.T, dbURL, redisURL, prefix string) *replica {
 		t.Fatal(err)
 	}
 	hasher := password.NewHasher(password.Params{MemoryKiB: hashMemoryKiB, Iterations: 1, Parallelism: 1}, 2, 5*time.Second)
-	srv, err := op.New(ctx, op.Config{PublicURL: replicaPublicURL, Store: store, Keys: km, Passwords: hasher, Lifetimes: op.DefaultLifetimes()})
+	reg := &registry.Registry{Store: store, Keys: km, Passwords: hasher, PublicURL: replicaPublicURL}
+	srv, err := op.New(ctx, op.Config{PublicURL: replicaPublicURL, Registry: reg, Notifier: short, Lifetimes: op.DefaultLifetimes()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,8 +43,9 @@ func TestMain(m *testing.M) {
 }
 
 // newE2EStore returns the store for one test, closed (and its database and
-// keys removed) when the test ends.
-func newE2EStore(t *testing.T) storage.Store {
+// keys removed) when the test ends, and the notifier cmd/herald would
+// choose for it (nil for SQLite).
+func newE2EStore(t *testing.T) (storage.Store, storage.Notifier) {
 	t.Helper()
 	switch kind := os.Getenv(e2eStoreEnv); kind {
 	case "", "sqlite":
@@ -53,18 +54,19 @@ func newE2EStore(t *testing.T) storage.Store {
 			t.Fatalf("open sqlite: %v", err)
 		}
 		t.Cleanup(func() { _ = s.Close() })
-		return s
+		return s, nil
 	case e2eStorePostgresPlus:
 		return newPostgresRedisStore(t)
 	default:
 		t.Fatalf("%s=%q: want sqlite or %s", e2eStoreEnv, kind, e2eStorePostgresPlus)
-		return nil
+		return nil, nil
 	}
 }
 
 // newPostgresRedisStore combines a fresh PostgreSQL database with a fresh
-// Redis key prefix, as cmd/herald does for HERALD_REDIS_URL.
-func newPostgresRedisStore(t *testing.T) storage.Store {
+// Redis key prefix, as cmd/herald does for HERALD_REDIS_URL; Redis is the
+// notifier.
+func newPostgresRedisStore(t *testing.T) (storage.Store, storage.Notifier) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -83,7 +85,7 @@ func newPostgresRedisStore(t *testing.T) storage.Store {
 	// Registered after the database's and the prefix's cleanups, so it runs
 	// before them (LIFO): the store lets go first.
 	t.Cleanup(func() { _ = s.Close() })
-	return s
+	return s, short
 }
 
 // newPostgresDatabase creates a database from the migrated template and

@@ -39,8 +39,8 @@ func (e *testEnv) updateTenant(t *testing.T, name string, update func(*storage.T
 	}
 	// Announce the change as the registry would; without a notifier
 	// (SQLite) the tenant cache lives one second.
-	if n, ok := e.store.(storage.Notifier); ok {
-		if err := n.Publish(e.ctx(t), name); err != nil {
+	if e.notifier != nil {
+		if err := e.notifier.Publish(e.ctx(t), name); err != nil {
 			t.Fatal(err)
 		}
 	}

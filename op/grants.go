@@ -44,7 +44,7 @@ func (p *protocolServer) VerifyClient(ctx context.Context, r *zop.Request[zop.Cl
 	if cc.ClientAssertion != "" || cc.ClientAssertionType != "" {
 		return nil, zop.NewStatusError(oidc.ErrInvalidClient().WithDescription("client assertions are not supported"), http.StatusUnauthorized)
 	}
-	c, err := p.s.storage.client(ctx, cc.ClientID)
+	c, err := p.s.lookupClient(ctx, tenantFromContext(ctx), cc.ClientID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, invalidClient()
 	}
@@ -80,7 +80,8 @@ func basicAuth(h http.Header) (string, string, bool) {
 func (p *protocolServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oidc.AccessTokenRequest]) (*zop.Response, error) {
 	s := p.s
 	c := r.Client.(*client)
-	tenant := tenantName(ctx)
+	t := c.tenant // the request's tenant, which VerifyClient looked the client up in
+	tenant := t.Name
 	now := s.now()
 	if r.Data.Code == "" {
 		return nil, oidc.ErrInvalidRequest().WithDescription("code is required")
@@ -104,15 +105,15 @@ func (p *protocolServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[
 	if err := verifyPKCE(code.CodeChallenge, r.Data.CodeVerifier); err != nil {
 		return nil, err
 	}
-	user, err := s.activeUser(ctx, code.UserID)
+	user, err := s.activeUser(ctx, tenant, code.UserID)
 	if err != nil {
 		return nil, err
 	}
 	g := &grant{
-		issuer: zop.IssuerFromContext(ctx), client: c, grantID: code.GrantID, subject: code.UserID,
+		tenant: t, issuer: zop.IssuerFromContext(ctx), client: c, grantID: code.GrantID, subject: code.UserID,
 		sessionID: code.SessionID, scopes: code.Scopes, authTime: code.AuthTime, amr: code.AMR, nonce: code.Nonce,
 	}
-	s.prepareGrant(ctx, g)
+	s.prepareGrant(g)
 	at := newAccessToken(g, tenant, now)
 	var refreshToken string
 	var rt *storage.RefreshToken
@@ -157,8 +158,8 @@ func verifyPKCE(challenge, verifier string) error {
 
 // activeUser loads the user a grant is for; a deleted or disabled user ends
 // the grant.
-func (s *Server) activeUser(ctx context.Context, id string) (*storage.User, error) {
-	u, err := s.store.Users().User(ctx, tenantName(ctx), id)
+func (s *Server) activeUser(ctx context.Context, tenant, id string) (*storage.User, error) {
+	u, err := s.store.Users().User(ctx, tenant, id)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
 		return nil, oidc.ErrInvalidGrant().WithDescription("the user of this grant no longer exists or is disabled")
 	}
@@ -175,7 +176,8 @@ func (s *Server) activeUser(ctx context.Context, id string) (*storage.User, erro
 func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oidc.RefreshTokenRequest]) (*zop.Response, error) {
 	s := p.s
 	c := r.Client.(*client)
-	tenant := tenantName(ctx)
+	t := c.tenant // the request's tenant, which VerifyClient looked the client up in
+	tenant := t.Name
 	now := s.now()
 	tokens := s.store.Tokens()
 	old, err := tokens.RefreshToken(ctx, tenant, hashToken(r.Data.RefreshToken), now)
@@ -198,15 +200,15 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 		}
 		scopes = r.Data.Scopes
 	}
-	user, err := s.activeUser(ctx, old.UserID)
+	user, err := s.activeUser(ctx, tenant, old.UserID)
 	if err != nil {
 		return nil, err
 	}
 	g := &grant{
-		issuer: zop.IssuerFromContext(ctx), client: c, grantID: old.GrantID, subject: old.UserID,
+		tenant: t, issuer: zop.IssuerFromContext(ctx), client: c, grantID: old.GrantID, subject: old.UserID,
 		sessionID: old.SessionID, scopes: scopes, authTime: old.AuthTime, amr: old.AMR,
 	}
-	s.prepareGrant(ctx, g)
+	s.prepareGrant(g)
 	at := newAccessToken(g, tenant, now)
 	refreshToken := r.Data.RefreshToken
 	if c.c.IsPublic() {
@@ -259,9 +261,10 @@ func (p *protocolServer) ClientCredentialsExchange(ctx context.Context, r *zop.C
 		}
 	}
 	now := s.now()
-	g := &grant{issuer: zop.IssuerFromContext(ctx), client: c, subject: c.GetID(), scopes: scopes}
-	s.prepareGrant(ctx, g)
-	at := newAccessToken(g, tenantName(ctx), now)
+	t := c.tenant // the request's tenant, which VerifyClient looked the client up in
+	g := &grant{tenant: t, issuer: zop.IssuerFromContext(ctx), client: c, subject: c.GetID(), scopes: scopes}
+	s.prepareGrant(g)
+	at := newAccessToken(g, t.Name, now)
 	if err := s.store.Tokens().IssueTokens(ctx, at, nil); err != nil {
 		return nil, storageError(ctx, "issue tokens", err)
 	}
@@ -290,9 +293,8 @@ func (p *protocolServer) DeviceToken(ctx context.Context, r *zop.ClientRequest[o
 // AdminAudience is the aud value of tokens for the admin API.
 func (s *Server) AdminAudience() string { return s.cfg.PublicURL + "/admin/v1" }
 
-// prepareGrant completes a grant with what depends on the tenant.
-func (s *Server) prepareGrant(ctx context.Context, g *grant) {
-	g.tenant = tenantFromContext(ctx)
+// prepareGrant completes a grant with what depends on its tenant.
+func (s *Server) prepareGrant(g *grant) {
 	// The admin API (op/admin) accepts tokens of the system tenant that
 	// carry the admin scope and name it as audience.
 	if g.tenant != nil && g.tenant.Name == registry.SystemTenant && slices.Contains(g.scopes, registry.AdminScope) {

@@ -19,7 +19,7 @@ import (
 // revoked JWT is rejected here although it still verifies offline.
 //
 // For a user's token it also returns the (enabled) user.
-func (s *Server) accessTokenRecord(ctx context.Context, token string) (*storage.AccessToken, *storage.User, bool) {
+func (s *Server) accessTokenRecord(ctx context.Context, t *storage.Tenant, token string) (*storage.AccessToken, *storage.User, bool) {
 	var id, subject string
 	if strings.Count(token, ".") == 2 {
 		claims, err := zop.VerifyAccessToken[*oidc.AccessTokenClaims](ctx, token, s.provider.AccessTokenVerifier(ctx))
@@ -38,18 +38,18 @@ func (s *Server) accessTokenRecord(ctx context.Context, token string) (*storage.
 			return nil, nil, false
 		}
 	}
-	at, err := s.store.Tokens().AccessToken(ctx, tenantName(ctx), id, s.now())
+	at, err := s.store.Tokens().AccessToken(ctx, t.Name, id, s.now())
 	if err != nil || at.Subject != subject {
 		return nil, nil, false
 	}
 	// A token outlives neither its client nor its user: deleting or
 	// disabling them ends it (storage cannot list tokens by client).
-	if _, err := s.storage.client(ctx, at.ClientID); err != nil {
+	if _, err := s.lookupClient(ctx, t, at.ClientID); err != nil {
 		return nil, nil, false
 	}
 	var user *storage.User
 	if at.GrantID != "" {
-		if user, err = s.store.Users().User(ctx, tenantName(ctx), at.Subject); err != nil || user.Disabled {
+		if user, err = s.store.Users().User(ctx, t.Name, at.Subject); err != nil || user.Disabled {
 			return nil, nil, false
 		}
 	}
@@ -65,13 +65,14 @@ func (p *protocolServer) Introspect(ctx context.Context, r *zop.Request[zop.Intr
 	if cc.ClientAssertion != "" {
 		return nil, zop.NewStatusError(oidc.ErrInvalidClient().WithDescription("client assertions are not supported"), http.StatusUnauthorized)
 	}
-	if err := s.storage.AuthorizeClientIDSecret(ctx, cc.ClientID, cc.ClientSecret); err != nil {
+	t := tenantFromContext(ctx)
+	if _, err := s.authenticateClient(ctx, t, cc.ClientID, cc.ClientSecret); err != nil {
 		return nil, invalidClient()
 	}
 	resp := &oidc.IntrospectionResponse{}
 	token := r.Data.IntrospectionRequest.Token
 	issuer := zop.IssuerFromContext(ctx)
-	if at, user, ok := s.accessTokenRecord(ctx, token); ok {
+	if at, user, ok := s.accessTokenRecord(ctx, t, token); ok {
 		resp.Active = true
 		resp.TokenType = oidc.BearerToken
 		resp.Scope = at.Scopes
@@ -87,7 +88,7 @@ func (p *protocolServer) Introspect(ctx context.Context, r *zop.Request[zop.Intr
 		}
 		return tokenResponse(resp), nil
 	}
-	rt, err := s.store.Tokens().RefreshToken(ctx, tenantName(ctx), hashToken(token), s.now())
+	rt, err := s.store.Tokens().RefreshToken(ctx, t.Name, hashToken(token), s.now())
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return nil, storageError(ctx, "introspect", err)
 	}
@@ -115,7 +116,8 @@ func invalidToken() error {
 // the scopes the access token carries.
 func (p *protocolServer) UserInfo(ctx context.Context, r *zop.Request[oidc.UserInfoRequest]) (*zop.Response, error) {
 	s := p.s
-	at, u, ok := s.accessTokenRecord(ctx, r.Data.AccessToken)
+	t := tenantFromContext(ctx)
+	at, u, ok := s.accessTokenRecord(ctx, t, r.Data.AccessToken)
 	if !ok || u == nil {
 		return nil, invalidToken()
 	}
@@ -124,6 +126,6 @@ func (p *protocolServer) UserInfo(ctx context.Context, r *zop.Request[oidc.UserI
 	}
 	info := &oidc.UserInfo{}
 	setUserClaims(info, u, at.Scopes)
-	info.Claims = customClaims(tenantFromContext(ctx), u, at.Scopes, targetUserinfo)
+	info.Claims = customClaims(t, u, at.Scopes, targetUserinfo)
 	return tokenResponse(info), nil
 }

@@ -30,7 +30,7 @@ func (f loginFlow) Tenant(ctx context.Context) login.Tenant {
 }
 
 func (f loginFlow) Client(ctx context.Context, id string) (*storage.Client, error) {
-	c, err := f.s.storage.client(ctx, id)
+	c, err := f.s.lookupClient(ctx, tenantFromContext(ctx), id)
 	if err != nil {
 		return nil, err
 	}

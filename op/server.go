@@ -14,10 +14,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/rs/cors"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/herald-idp/herald/keys"
 	"github.com/herald-idp/herald/op/admin"
 	"github.com/herald-idp/herald/op/login"
 	"github.com/herald-idp/herald/op/registry"
@@ -36,16 +36,14 @@ const maxBodyBytes = 64 << 10
 // /readyz and /static/.
 type Server struct {
 	cfg           Config
-	store         storage.Store
-	storage       *opStorage
-	tenants       *tenants
+	store         storage.Store // the registry's
+	keys          *keys.Manager // the registry's
+	storage       *opStorage    // zitadel's adapter; Herald's own code never calls it
+	caches        *tenantCaches // every per-tenant cache (tenantcache.go)
 	registry      *registry.Registry
 	provider      *zop.Provider
 	minter        *minter
 	login         *login.Handler
-	discovery     *expirable.LRU[string, json.RawMessage] // by issuer
-	jwks          *expirable.LRU[string, json.RawMessage] // by tenant
-	origins       *originCache
 	secureCookies bool
 	publicHost    string // lower-case hostname of PublicURL
 	publicScheme  string
@@ -53,15 +51,6 @@ type Server struct {
 	now           func() time.Time
 	handler       http.Handler
 }
-
-// Cache lifetimes: with a storage.Notifier, changes evict cache entries at
-// once and the TTL is only the safety net; without one (a single node on
-// SQLite, where the CLI may write from another process) entries live one
-// second so that changes show within a second either way.
-const (
-	cacheTTLNotified   = 30 * time.Second
-	cacheTTLUnnotified = time.Second
-)
 
 // New validates cfg and builds the provider. ctx bounds the background work
 // the server starts (listening for tenant-change notifications): cancel it
@@ -71,34 +60,29 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	pu, _ := url.Parse(cfg.PublicURL) // validated above
-	notifier, notified := cfg.Store.(storage.Notifier)
-	ttl := cacheTTLUnnotified
-	if notified {
-		ttl = cacheTTLNotified
-	}
+	reg := cfg.Registry
 	s := &Server{
 		cfg:           cfg,
-		store:         cfg.Store,
-		tenants:       newTenants(cfg.Store.Tenants(), ttl),
-		discovery:     expirable.NewLRU[string, json.RawMessage](tenantCacheSize, nil, ttl),
-		jwks:          expirable.NewLRU[string, json.RawMessage](tenantCacheSize, nil, ttl),
-		origins:       newOriginCache(cfg.Store.Clients(), ttl),
+		store:         reg.Store,
+		keys:          reg.Keys,
+		caches:        newTenantCaches(reg.Store, reg.Keys, cfg.Notifier),
 		secureCookies: pu.Scheme == "https",
 		publicHost:    strings.ToLower(pu.Hostname()),
 		publicScheme:  pu.Scheme,
 		publicPort:    pu.Port(),
 		now:           time.Now,
 	}
-	s.registry = &registry.Registry{Store: cfg.Store, Keys: cfg.Keys, Passwords: cfg.Passwords, PublicURL: cfg.PublicURL,
-		OnChange: s.TenantChanged}
-	s.storage = &opStorage{store: cfg.Store, keys: cfg.Keys, lifetimes: cfg.Lifetimes, clients: newClientCache(ttl), now: s.now}
+	// The admin API's registry is cmd/herald's, reporting its changes to
+	// this server's caches (which announce them to the other replicas).
+	s.registry = reg.WithOnChange(s.TenantChanged)
+	s.storage = &opStorage{s: s}
 
 	// Installation-wide secrets shared by every replica through storage.
-	tokenKey, err := cfg.Store.Secrets().Secret(ctx, "opaque-token-key", random32)
+	tokenKey, err := s.store.Secrets().Secret(ctx, "opaque-token-key", random32)
 	if err != nil {
 		return nil, fmt.Errorf("load opaque token key: %w", err)
 	}
-	csrfKey, err := cfg.Store.Secrets().Secret(ctx, "csrf-key", random32)
+	csrfKey, err := s.store.Secrets().Secret(ctx, "csrf-key", random32)
 	if err != nil {
 		return nil, fmt.Errorf("load CSRF key: %w", err)
 	}
@@ -116,24 +100,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build provider: %w", err)
 	}
-	s.minter = newMinter(s.storage, s.provider.Crypto())
+	s.minter = newMinter(s.keys, s.caches, s.provider.Crypto())
 	s.login = login.New(login.Config{
 		Provider:            loginFlow{s},
-		Store:               cfg.Store,
-		Passwords:           cfg.Passwords,
+		Store:               s.store,
+		Passwords:           s.registry.Passwords,
 		CSRFKey:             csrfKey,
 		SecureCookies:       s.secureCookies,
 		AuthRequestLifetime: cfg.Lifetimes.AuthRequest,
 		Now:                 s.now,
 	})
 	s.handler = s.routes()
-	if notified {
-		go func() {
-			if err := notifier.Subscribe(ctx, s.forgetTenant); err != nil && ctx.Err() == nil {
-				slog.Error("tenant change notifications stopped; relying on cache expiry", "error", err)
-			}
-		}()
-	}
+	s.caches.listen(ctx)
 	return s, nil
 }
 
@@ -144,41 +122,10 @@ func random32() ([]byte, error) {
 }
 
 // TenantChanged drops what this replica caches about a tenant and tells the
-// other replicas to do the same (when the store can). The admin API calls it
-// after every change to a tenant, its clients or its keys.
-func (s *Server) TenantChanged(ctx context.Context, name string) {
-	s.forgetTenant(name)
-	if n, ok := s.store.(storage.Notifier); ok {
-		if err := n.Publish(ctx, name); err != nil {
-			slog.WarnContext(ctx, "publish tenant change; other replicas catch up on cache expiry", "tenant", name, "error", err)
-		}
-	}
-}
-
-// forgetTenant drops the caches of one tenant; "" (a notifier that just
-// (re)connected and may have missed announcements) drops them all.
-func (s *Server) forgetTenant(name string) {
-	if name == "" {
-		s.tenants.byName.Purge()
-		s.tenants.byHost.Purge()
-		s.origins.byTenant.Purge()
-		s.storage.clients.invalidate("")
-		s.cfg.Keys.InvalidateAll()
-	} else {
-		s.tenants.invalidate(name)
-		s.origins.invalidate(name)
-		s.storage.clients.invalidate(name)
-		s.cfg.Keys.Invalidate(name)
-	}
-	// Discovery documents are keyed by issuer, and a tenant may be reachable
-	// at several; they are cheap to rebuild.
-	s.discovery.Purge()
-	if name == "" {
-		s.jwks.Purge()
-	} else {
-		s.jwks.Remove(name)
-	}
-}
+// other replicas to do the same (when there is a notifier). The server's
+// registry (the admin API's) calls it after every change to a tenant, its
+// clients or its keys; a registry used elsewhere in the process may too.
+func (s *Server) TenantChanged(ctx context.Context, name string) { s.caches.Changed(ctx, name) }
 
 // issuerFromRequest gives the library the issuer of the tenant the request
 // was resolved to: issuers come from the registry, never from the Host
@@ -208,7 +155,7 @@ func (s *Server) routes() http.Handler {
 	}
 	issuerInterceptor := zop.NewIssuerInterceptor(s.provider.IssuerFromRequest).Handler
 	corsOptions := cors.Options{
-		AllowOriginVaryRequestFunc: s.origins.allowed,
+		AllowOriginVaryRequestFunc: s.allowedOrigin,
 		AllowedMethods:             []string{http.MethodGet, http.MethodPost},
 		AllowedHeaders:             []string{"Authorization", "Content-Type"},
 		MaxAge:                     600,

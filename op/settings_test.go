@@ -57,7 +57,8 @@ func TestCustomClaims(t *testing.T) {
 }
 
 func TestRequestHostTrustsForwardedHostOnlyFromProxies(t *testing.T) {
-	s := &Server{cfg: Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}}
+	s := &Server{}
+	s.cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	for _, tc := range []struct {
 		remote, host, fwd, want string
 	}{

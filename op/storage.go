@@ -3,55 +3,38 @@ package op
 import (
 	"context"
 	"errors"
-	"slices"
-	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/herald-idp/herald/keys"
-	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 )
 
-// opStorage is the one type that implements zitadel's op.Storage on top of
-// Herald's storage interfaces. Herald serves the authorize, code, refresh and
-// client_credentials paths itself (op/login, grants.go), so the methods
-// the library still calls are: client lookup and authentication, keys,
-// userinfo, introspection and revocation. The others answer with an error
-// rather than pretend: nothing in Herald routes to them.
+// opStorage is the thin adapter zitadel's op.Storage needs, and nothing
+// more: Herald's own handlers call Herald's own services (clients.go, the
+// minter in tokens.go, tenantcache.go) with the tenant their request was
+// resolved to. The library still calls, on routes Herald leaves to it:
+//
+//   - GetClientByClientID: end_session (ValidateEndSessionRequest, used by
+//     logout.go);
+//   - KeySet: the JWKS endpoint and every token verifier (id_token_hint,
+//     access tokens at userinfo, introspection and the admin API);
+//   - GetRefreshTokenInfo and RevokeToken: the revocation endpoint;
+//   - Health: the library's /ready probe under a tenant's routes.
+//
+// Every other method is in storage_unrouted.go, saying why it is never
+// called. Each method reads the tenant the request was resolved to from
+// ctx; none fetches it.
 type opStorage struct {
-	store     storage.Store
-	keys      *keys.Manager
-	lifetimes Lifetimes
-	clients   *clientCache
-	now       func() time.Time
+	s *Server
 }
 
 var _ zop.Storage = (*opStorage)(nil)
 
-func errNotRouted() *oidc.Error { return oidc.ErrServerError().WithDescription("not supported") }
-
-func tenantName(ctx context.Context) string {
-	if t := tenantFromContext(ctx); t != nil {
-		return t.Name
-	}
-	return ""
-}
-
-// --- clients ---------------------------------------------------------------
-
-func (s *opStorage) client(ctx context.Context, id string) (*client, error) {
-	c, err := s.clients.get(ctx, s.store.Clients(), tenantName(ctx), id)
-	if err != nil {
-		return nil, err
-	}
-	return &client{c: c, defaults: tenantLifetimes(s.lifetimes, tenantFromContext(ctx))}, nil
-}
-
-func (s *opStorage) GetClientByClientID(ctx context.Context, clientID string) (zop.Client, error) {
-	c, err := s.client(ctx, clientID)
+func (a *opStorage) GetClientByClientID(ctx context.Context, clientID string) (zop.Client, error) {
+	c, err := a.s.lookupClient(ctx, tenantFromContext(ctx), clientID)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
@@ -61,29 +44,6 @@ func (s *opStorage) GetClientByClientID(ctx context.Context, clientID string) (z
 	return c, nil
 }
 
-// AuthorizeClientIDSecret authenticates a confidential client. The stored
-// hash is a SHA-256 of a 256-bit random secret, compared in constant time.
-func (s *opStorage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret string) error {
-	cl, err := s.client(ctx, clientID)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return storageError(ctx, "client", err)
-	}
-	if cl == nil || cl.c.IsPublic() || !registry.VerifyClientSecret(secret, cl.c.SecretHash) {
-		return oidc.ErrInvalidClient().WithDescription("client authentication failed")
-	}
-	return nil
-}
-
-// --- keys ------------------------------------------------------------------
-
-type signingKey struct{ k *keys.Key }
-
-func (k signingKey) SignatureAlgorithm() jose.SignatureAlgorithm {
-	return jose.SignatureAlgorithm(k.k.Algorithm)
-}
-func (k signingKey) Key() any   { return k.k.Private }
-func (k signingKey) ID() string { return k.k.ID }
-
 type publicKey struct{ k *keys.Key }
 
 func (k publicKey) ID() string                         { return k.k.ID }
@@ -91,29 +51,8 @@ func (k publicKey) Algorithm() jose.SignatureAlgorithm { return jose.SignatureAl
 func (k publicKey) Use() string                        { return "sig" }
 func (k publicKey) Key() any                           { return k.k.Public }
 
-// tenantSigningKey is the key new tokens of the tenant are signed with.
-func (s *opStorage) tenantSigningKey(ctx context.Context) (*keys.Key, error) {
-	t := tenantFromContext(ctx)
-	if t == nil {
-		return nil, errors.New("no tenant in context")
-	}
-	alg := t.SigningAlgorithm
-	if alg == "" {
-		alg = defaultAlgorithm
-	}
-	return s.keys.SigningKey(ctx, t.Name, alg)
-}
-
-func (s *opStorage) SigningKey(ctx context.Context) (zop.SigningKey, error) {
-	k, err := s.tenantSigningKey(ctx)
-	if err != nil {
-		return nil, storageError(ctx, "signing key", err)
-	}
-	return signingKey{k}, nil
-}
-
-func (s *opStorage) KeySet(ctx context.Context) ([]zop.Key, error) {
-	ks, err := s.keys.PublicKeys(ctx, tenantName(ctx))
+func (a *opStorage) KeySet(ctx context.Context) ([]zop.Key, error) {
+	ks, err := a.s.keys.PublicKeys(ctx, tenantName(ctx))
 	if err != nil {
 		return nil, storageError(ctx, "key set", err)
 	}
@@ -124,36 +63,10 @@ func (s *opStorage) KeySet(ctx context.Context) ([]zop.Key, error) {
 	return out, nil
 }
 
-func (s *opStorage) SignatureAlgorithms(ctx context.Context) ([]jose.SignatureAlgorithm, error) {
-	ks, err := s.keys.PublicKeys(ctx, tenantName(ctx))
-	if err != nil {
-		return nil, storageError(ctx, "key set", err)
-	}
-	var algs []jose.SignatureAlgorithm
-	for _, k := range ks {
-		if a := jose.SignatureAlgorithm(k.Algorithm); !slices.Contains(algs, a) {
-			algs = append(algs, a)
-		}
-	}
-	return algs, nil
-}
-
-// --- tokens the library looks up ------------------------------------------
-
-// SetUserinfoFromToken is kept for completeness; Herald's UserInfo override
-// (grants.go) answers /userinfo itself so that it can return invalid_token.
-func (s *opStorage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, origin string) error {
-	return errNotRouted()
-}
-
-func (s *opStorage) SetIntrospectionFromToken(ctx context.Context, r *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
-	return errNotRouted()
-}
-
 // GetRefreshTokenInfo lets the library's revocation endpoint recognise a
 // refresh token: it returns the token's record ID (its hash).
-func (s *opStorage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
-	rt, err := s.store.Tokens().RefreshToken(ctx, tenantName(ctx), hashToken(token), s.now())
+func (a *opStorage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
+	rt, err := a.s.store.Tokens().RefreshToken(ctx, tenantName(ctx), hashToken(token), a.s.now())
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return "", "", zop.ErrInvalidRefreshToken
@@ -173,11 +86,12 @@ const refreshIDPrefix = "rt:"
 
 // RevokeToken revokes a refresh token (and with it its whole grant) or an
 // access token. Unknown tokens are not an error (RFC 7009 §2.2).
-func (s *opStorage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
+func (a *opStorage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
 	tenant := tenantName(ctx)
-	tokens := s.store.Tokens()
+	tokens := a.s.store.Tokens()
+	now := a.s.now()
 	if id, ok := cutPrefix(tokenOrID, refreshIDPrefix); ok {
-		rt, err := tokens.RefreshToken(ctx, tenant, id, s.now())
+		rt, err := tokens.RefreshToken(ctx, tenant, id, now)
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil
 		}
@@ -189,7 +103,7 @@ func (s *opStorage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID
 		}
 		return nil
 	}
-	at, err := tokens.AccessToken(ctx, tenant, tokenOrID, s.now())
+	at, err := tokens.AccessToken(ctx, tenant, tokenOrID, now)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	}
@@ -212,40 +126,4 @@ func cutPrefix(s, prefix string) (string, bool) {
 	return "", false
 }
 
-func (s *opStorage) Health(ctx context.Context) error { return s.store.Ping(ctx) }
-
-// --- paths Herald serves itself (never reached) ----------------------------
-
-func (s *opStorage) CreateAuthRequest(context.Context, *oidc.AuthRequest, string) (zop.AuthRequest, error) {
-	return nil, errNotRouted()
-}
-func (s *opStorage) AuthRequestByID(context.Context, string) (zop.AuthRequest, error) {
-	return nil, errNotRouted()
-}
-func (s *opStorage) AuthRequestByCode(context.Context, string) (zop.AuthRequest, error) {
-	return nil, errNotRouted()
-}
-func (s *opStorage) SaveAuthCode(context.Context, string, string) error { return errNotRouted() }
-func (s *opStorage) DeleteAuthRequest(context.Context, string) error    { return errNotRouted() }
-func (s *opStorage) CreateAccessToken(context.Context, zop.TokenRequest) (string, time.Time, error) {
-	return "", time.Time{}, errNotRouted()
-}
-func (s *opStorage) CreateAccessAndRefreshTokens(context.Context, zop.TokenRequest, string) (string, string, time.Time, error) {
-	return "", "", time.Time{}, errNotRouted()
-}
-func (s *opStorage) TokenRequestByRefreshToken(context.Context, string) (zop.RefreshTokenRequest, error) {
-	return nil, errNotRouted()
-}
-func (s *opStorage) TerminateSession(context.Context, string, string) error { return errNotRouted() }
-func (s *opStorage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, string, []string) error {
-	return nil
-}
-func (s *opStorage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
-	return nil, nil
-}
-func (s *opStorage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
-	return nil, oidc.ErrInvalidClient().WithDescription("private_key_jwt is not supported")
-}
-func (s *opStorage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
-	return nil, oidc.ErrUnsupportedGrantType()
-}
+func (a *opStorage) Health(ctx context.Context) error { return a.s.store.Ping(ctx) }

@@ -7,10 +7,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"github.com/herald-idp/herald/storage"
 )
@@ -18,16 +16,6 @@ import (
 // This file is where a request's tenant is resolved: from the path
 // (/t/{tenant}) or from a hostname a tenant registered. Issuers always come
 // from Herald's registry, never from a Host header alone (RFC 9700 §4.13).
-
-const (
-	// tenantCacheSize bounds the tenants kept in memory: idle tenants age
-	// out, so memory does not grow with the number of registered tenants.
-	tenantCacheSize = 4096
-	// Unknown names and hosts are remembered briefly so that a flood of
-	// random Host headers costs one lookup per second each, not one per
-	// request; the LRU bounds how many are remembered.
-	negativeTTL = time.Second
-)
 
 // resolvedTenant is a tenant and the issuer it was reached at.
 type resolvedTenant struct {
@@ -42,12 +30,23 @@ type tenantKey struct{}
 
 // tenantFromContext returns the tenant the request was resolved to. Every
 // handler of a tenant route and every storage call made for it can rely on
-// it.
+// it. The tenant is resolved once per request, by pathMiddleware or
+// hostSwitch: handlers read it here once and pass it down; nothing fetches
+// it again.
 func tenantFromContext(ctx context.Context) *storage.Tenant {
 	if rt := resolvedFromContext(ctx); rt != nil {
 		return rt.tenant
 	}
 	return nil
+}
+
+// tenantName is the name of the request's tenant ("" outside a tenant
+// route).
+func tenantName(ctx context.Context) string {
+	if t := tenantFromContext(ctx); t != nil {
+		return t.Name
+	}
+	return ""
 }
 
 func resolvedFromContext(ctx context.Context) *resolvedTenant {
@@ -60,67 +59,6 @@ func withTenant(ctx context.Context, rt *resolvedTenant) context.Context {
 		info.tenant = rt.tenant.Name // for the access log
 	}
 	return context.WithValue(ctx, tenantKey{}, rt)
-}
-
-// tenantLookup is a cached tenant (nil when the name or host is unknown).
-type tenantLookup struct{ tenant *storage.Tenant }
-
-// tenants resolves tenant names and hostnames through bounded TTL caches,
-// so the per-request cost does not depend on how many tenants exist.
-// Changes announced through a storage.Notifier evict entries at once; the
-// TTL is the safety net when a notification is lost or there is no
-// notifier.
-type tenants struct {
-	store  storage.Tenants
-	byName *expirable.LRU[string, tenantLookup]
-	byHost *expirable.LRU[string, tenantLookup]
-}
-
-func newTenants(store storage.Tenants, ttl time.Duration) *tenants {
-	return &tenants{
-		store:  store,
-		byName: expirable.NewLRU[string, tenantLookup](tenantCacheSize, nil, ttl),
-		byHost: expirable.NewLRU[string, tenantLookup](tenantCacheSize, nil, negativeTTL),
-	}
-}
-
-// invalidate forgets what is cached about a tenant (and every hostname:
-// the tenant's hostnames may have changed).
-func (ts *tenants) invalidate(name string) {
-	ts.byName.Remove(name)
-	ts.byHost.Purge()
-}
-
-// byNameLookup returns the enabled tenant called name, or storage.ErrNotFound.
-func (ts *tenants) byNameLookup(ctx context.Context, name string) (*storage.Tenant, error) {
-	if l, ok := ts.byName.Get(name); ok && l.tenant != nil {
-		return enabled(l.tenant)
-	}
-	t, err := ts.store.Tenant(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	ts.byName.Add(name, tenantLookup{t})
-	return enabled(t)
-}
-
-func (ts *tenants) byHostLookup(ctx context.Context, host string) (*storage.Tenant, error) {
-	if l, ok := ts.byHost.Get(host); ok {
-		if l.tenant == nil {
-			return nil, storage.ErrNotFound
-		}
-		return enabled(l.tenant)
-	}
-	t, err := ts.store.TenantByHostname(ctx, host)
-	if errors.Is(err, storage.ErrNotFound) {
-		ts.byHost.Add(host, tenantLookup{})
-		return nil, err
-	}
-	if err != nil {
-		return nil, err
-	}
-	ts.byHost.Add(host, tenantLookup{t})
-	return enabled(t)
 }
 
 func enabled(t *storage.Tenant) (*storage.Tenant, error) {
@@ -138,7 +76,7 @@ func enabled(t *storage.Tenant) (*storage.Tenant, error) {
 func (s *Server) pathMiddleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := chi.URLParam(r, "tenant")
-		t, err := s.tenants.byNameLookup(r.Context(), name)
+		t, err := s.caches.tenant(r.Context(), name)
 		if !s.tenantFound(w, r, err) {
 			return
 		}
@@ -170,7 +108,7 @@ func (s *Server) hostSwitch(main, tenantRoot http.Handler) http.Handler {
 			main.ServeHTTP(w, r)
 			return
 		}
-		t, err := s.tenants.byHostLookup(r.Context(), host)
+		t, err := s.caches.tenantByHost(r.Context(), host)
 		if errors.Is(err, storage.ErrNotFound) {
 			writeJSONError(w, http.StatusNotFound, "not_found", "no tenant is registered for this host")
 			return

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
@@ -44,45 +43,50 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// minter signs tokens. jose.Signer values are built once per key and reused,
-// so a token costs one signature and no key parsing. The signers live in a
-// bounded LRU like every other per-tenant cache: keys of idle tenants age
-// out instead of accumulating.
+// minter signs tokens with the keys of the request's tenant. jose.Signer
+// values are built once per key and kept with the tenant's other caches
+// (tenantcache.go), so a token costs one signature and no key parsing.
 type minter struct {
-	storage *opStorage
-	crypto  zop.Crypto
-	signers *expirable.LRU[string, jose.Signer] // kid + "|" + typ
+	keys   *keys.Manager
+	caches *tenantCaches
+	crypto zop.Crypto
 }
 
-// signerTTL only bounds how long an idle key's signer is kept; a signer of
-// a retired key is never asked for again.
-const signerTTL = time.Hour
-
-func newMinter(s *opStorage, crypto zop.Crypto) *minter {
-	return &minter{storage: s, crypto: crypto,
-		signers: expirable.NewLRU[string, jose.Signer](2*tenantCacheSize, nil, signerTTL)}
+func newMinter(km *keys.Manager, caches *tenantCaches, crypto zop.Crypto) *minter {
+	return &minter{keys: km, caches: caches, crypto: crypto}
 }
 
-func (m *minter) signer(k *keys.Key, typ string) (jose.Signer, error) {
-	id := k.ID + "|" + typ
-	if s, ok := m.signers.Get(id); ok {
-		return s, nil
+// signingKey is the key new tokens of tenant t are signed with: the
+// newest active key of the algorithm t chose.
+func (m *minter) signingKey(ctx context.Context, t *storage.Tenant) (*keys.Key, error) {
+	if t == nil {
+		return nil, errNoTenant
 	}
-	// Two requests may build the same signer at once; both are equivalent
-	// and the later Add wins.
-	s, err := jose.NewSigner(jose.SigningKey{
-		Algorithm: jose.SignatureAlgorithm(k.Algorithm),
-		Key:       jose.JSONWebKey{Key: k.Private, KeyID: k.ID},
-	}, (&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
+	alg := t.SigningAlgorithm
+	if alg == "" {
+		alg = defaultAlgorithm
+	}
+	return m.keys.SigningKey(ctx, t.Name, alg)
+}
+
+// publishedAlgorithms lists, once each, the algorithms of every key the
+// tenant publishes (active and retired), newest key first.
+func (m *minter) publishedAlgorithms(ctx context.Context, tenant string) ([]string, error) {
+	ks, err := m.keys.PublicKeys(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
-	m.signers.Add(id, s)
-	return s, nil
+	var algs []string
+	for _, k := range ks {
+		if !slices.Contains(algs, k.Algorithm) {
+			algs = append(algs, k.Algorithm)
+		}
+	}
+	return algs, nil
 }
 
-func (m *minter) sign(k *keys.Key, typ string, claims any) (string, error) {
-	s, err := m.signer(k, typ)
+func (m *minter) sign(tenant string, k *keys.Key, typ string, claims any) (string, error) {
+	s, err := m.caches.signer(tenant, k, typ)
 	if err != nil {
 		return "", err
 	}
@@ -154,7 +158,7 @@ func newRefreshToken(g *grant, tenant string, now time.Time) (string, *storage.R
 // tokenResponse mints the access token (and, for user grants, the ID token)
 // for a stored access-token record.
 func (m *minter) tokenResponse(ctx context.Context, g *grant, at *storage.AccessToken, refreshToken string, user *storage.User, now time.Time) (*oidc.AccessTokenResponse, error) {
-	key, err := m.storage.tenantSigningKey(ctx)
+	key, err := m.signingKey(ctx, g.tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +181,7 @@ func (m *minter) tokenResponse(ctx context.Context, g *grant, at *storage.Access
 			claims.AuthenticationMethodsReferences = g.amr
 			claims.Claims = customClaims(g.tenant, user, g.scopes, targetAccessToken)
 		}
-		accessToken, err = m.sign(key, typAccessToken, claims)
+		accessToken, err = m.sign(g.tenant.Name, key, typAccessToken, claims)
 	} else {
 		accessToken, err = zop.CreateBearerToken(at.ID, at.Subject, m.crypto)
 	}
@@ -219,7 +223,7 @@ func (m *minter) idToken(key *keys.Key, g *grant, user *storage.User, accessToke
 	claims.UserInfoProfile = info.UserInfoProfile
 	claims.UserInfoEmail = info.UserInfoEmail
 	claims.Claims = customClaims(g.tenant, user, g.scopes, targetIDToken)
-	return m.sign(key, typIDToken, claims)
+	return m.sign(g.tenant.Name, key, typIDToken, claims)
 }
 
 // publicSessionID is the `sid` claim: derived from the stored session key

@@ -22,26 +22,10 @@ type ShortLived interface {
 // sessions in shortLived and everything else (audit log included) in
 // durable (PostgreSQL + Redis in production).
 //
-// The result implements Notifier when either store does, preferring
-// shortLived's (Redis pub/sub spares PostgreSQL a listening connection per
-// replica): test with `n, ok := store.(Notifier)`.
+// The result is no Notifier, whatever its parts are: whoever opens the
+// stores chooses the notifier and passes it on (cmd/herald, op.Config).
 func Combine(durable Store, shortLived ShortLived, durableName, shortLivedName string) Store {
-	c := &combined{Store: durable, short: shortLived, durableName: durableName, shortName: shortLivedName}
-	if n, ok := shortLived.(Notifier); ok {
-		return &notifyingCombined{combined: c, Notifier: n}
-	}
-	if n, ok := durable.(Notifier); ok {
-		return &notifyingCombined{combined: c, Notifier: n}
-	}
-	return c
-}
-
-// notifyingCombined is a combined store that can also announce changes.
-// (combined embeds the Store interface, whose method set has no Publish or
-// Subscribe, so the Notifier's methods are not ambiguous.)
-type notifyingCombined struct {
-	*combined
-	Notifier
+	return &combined{Store: durable, short: shortLived, durableName: durableName, shortName: shortLivedName}
 }
 
 type combined struct {

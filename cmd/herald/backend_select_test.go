@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -177,33 +178,41 @@ func TestSingleStoreNamesItself(t *testing.T) {
 	}
 }
 
-// TestStoreKeepsNotifier: op finds the change notifier by a type assertion
-// on the store; the wrappers openStore adds must not hide it.
-func TestStoreKeepsNotifier(t *testing.T) {
+// TestStoreChoosesNotifier: openStore chooses the notifier op and the
+// CLI announce tenant changes through — Redis pub/sub when Redis is
+// configured, else PostgreSQL NOTIFY, else none — and hands it over
+// explicitly; the store itself is no Notifier for anyone to find by a type
+// assertion.
+func TestStoreChoosesNotifier(t *testing.T) {
 	testEnv(t)
 	dbURL := testPostgresDatabase(t)
 	mustJSON(t, "", "migrate", "--database-url", dbURL)
 	redisURL, prefix := testRedis(t)
-	_, pgNotifies := any(&postgres.Store{}).(storage.Notifier)
-	_, redisNotifies := any(&redisstore.Store{}).(storage.Notifier)
 	for _, tc := range []struct {
-		name     string
-		redisURL string
-		want     bool
+		name, dbURL, redisURL string
+		want                  string // the notifier's type, "" for none
 	}{
-		{"postgres", "", pgNotifies},
-		{"postgres+redis", redisURL, pgNotifies || redisNotifies},
+		{"postgres", dbURL, "", fmt.Sprintf("%T", &postgres.Store{})},
+		{"postgres+redis", dbURL, redisURL, fmt.Sprintf("%T", &redisstore.Store{})},
+		{"sqlite", "sqlite:" + filepath.Join(t.TempDir(), "h.db"), "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := defaultConfig()
-			cfg.DatabaseURL, cfg.RedisURL, cfg.RedisPrefix = dbURL, tc.redisURL, prefix
-			s, err := openStore(context.Background(), cfg)
+			cfg.DatabaseURL, cfg.RedisURL, cfg.RedisPrefix = tc.dbURL, tc.redisURL, prefix
+			s, n, err := openStore(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			if _, ok := s.(storage.Notifier); ok != tc.want {
-				t.Fatalf("store implements storage.Notifier: %v, want %v", ok, tc.want)
+			got := ""
+			if n != nil {
+				got = fmt.Sprintf("%T", n)
+			}
+			if got != tc.want {
+				t.Fatalf("notifier %q, want %q", got, tc.want)
+			}
+			if _, ok := s.(storage.Notifier); ok {
+				t.Fatalf("the store (%T) is a storage.Notifier; the notifier must be passed explicitly", s)
 			}
 			if err := s.Ping(context.Background()); err != nil {
 				t.Fatalf("Ping: %v", err)

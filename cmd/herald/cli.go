@@ -216,12 +216,16 @@ func trimSentinel(err error) string {
 }
 
 // app is what every command that touches data needs, built from Config.
+// openApp is Herald's one composition root: the store, notifier, key
+// manager, password hasher and registry are built there once; the CLI
+// commands use them, and serve hands the registry (which holds the store,
+// keys and hasher) and the notifier to op.New.
 type app struct {
 	cfg      *Config
 	log      *slog.Logger
 	store    storage.Store
+	notifier storage.Notifier // nil: none (SQLite)
 	keys     *keys.Manager
-	hasher   *password.Hasher
 	registry *registry.Registry
 }
 
@@ -238,7 +242,7 @@ func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error
 		logger.Warn("signing keys are stored unencrypted; set HERALD_KEY_ENCRYPTION_KEY",
 			"hint", "or HERALD_KEY_ENCRYPTION_KEY_FILE: the base64 of 32 random bytes (openssl rand -base64 32), the same on every replica")
 	}
-	store, err := openStore(ctx, cfg)
+	store, notifier, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -249,18 +253,19 @@ func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error
 	}
 	hasher := password.NewHasher(cfg.passwordParams(), cfg.HashConcurrency, cfg.HashMaxWait)
 	return &app{
-		cfg:    cfg,
-		log:    logger,
-		store:  store,
-		keys:   km,
-		hasher: hasher,
+		cfg:      cfg,
+		log:      logger,
+		store:    store,
+		notifier: notifier,
+		keys:     km,
 		registry: &registry.Registry{
 			Store:     store,
 			Keys:      km,
 			Passwords: hasher,
 			PublicURL: cfg.PublicURL,
 			// The audit actor stays the registry's default, registry.CLI.
-			OnChange: publishChanges(store, logger),
+			// A server's admin API reports to its caches instead (op.New).
+			OnChange: publishChanges(notifier, logger),
 		},
 	}, nil
 }

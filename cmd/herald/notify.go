@@ -13,18 +13,17 @@ import (
 const publishTimeout = 5 * time.Second
 
 // publishChanges returns the registry's OnChange for a command-line
-// process: it announces each changed tenant through the store's
-// storage.Notifier (Redis pub/sub or PostgreSQL NOTIFY), so that running
+// process: it announces each changed tenant through n, the notifier
+// openStore chose (Redis pub/sub or PostgreSQL NOTIFY), so that running
 // servers drop what they cache about it at once instead of when their
-// caches expire. It returns nil for a store without a notifier (SQLite:
-// servers there cache tenants for one second only).
+// caches expire. It returns nil when there is no notifier (SQLite: servers
+// there cache tenants for one second only).
 //
 // A failed announcement is logged, never returned: the change has been
 // made, and the servers' caches still expire on their own (30 s at most
 // with a notifier).
-func publishChanges(store storage.Store, log *slog.Logger) func(ctx context.Context, tenant string) {
-	n, ok := store.(storage.Notifier)
-	if !ok {
+func publishChanges(n storage.Notifier, log *slog.Logger) func(ctx context.Context, tenant string) {
+	if n == nil {
 		return nil
 	}
 	return func(ctx context.Context, tenant string) {

@@ -81,9 +81,8 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	warnOpenProxies(a.log, proxies)
 	provider, err := op.New(ctx, op.Config{
 		PublicURL:      cfg.PublicURL,
-		Store:          a.store,
-		Keys:           a.keys,
-		Passwords:      a.hasher,
+		Registry:       a.registry,
+		Notifier:       a.notifier,
 		Lifetimes:      cfg.lifetimes(),
 		TrustedProxies: proxies,
 	})

@@ -33,7 +33,9 @@ type backend struct {
 	// check validates the URL without connecting; raw is the whole URL,
 	// rest what follows "scheme:". Errors never quote the URL.
 	check func(raw, rest string) error
-	open  func(ctx context.Context, cfg *Config, raw, rest string) (storage.Store, error)
+	// open returns the store and, when the backend can announce tenant
+	// changes to other replicas (PostgreSQL NOTIFY), its notifier.
+	open func(ctx context.Context, cfg *Config, raw, rest string) (storage.Store, storage.Notifier, error)
 	// migrate brings the schema up to date (idempotent).
 	migrate func(ctx context.Context, raw, rest string) error
 	// kekDir returns where a generated key-encryption key may be kept next
@@ -107,45 +109,30 @@ func containsFold(list []string, s string) bool {
 // openStore opens the durable store HERALD_DATABASE_URL names and, when
 // HERALD_REDIS_URL is set, puts the short-lived records in Redis. Either
 // way, Ping errors name the dependency that is down (for /readyz).
-func openStore(ctx context.Context, cfg *Config) (storage.Store, error) {
+//
+// It also chooses the notifier that carries tenant changes between
+// replicas and command-line processes: Redis pub/sub when Redis is
+// configured (it spares PostgreSQL a listening connection per replica),
+// else PostgreSQL NOTIFY, else none (SQLite: one node, short cache TTLs).
+// The notifier lives as long as the store; closing the store closes it.
+func openStore(ctx context.Context, cfg *Config) (storage.Store, storage.Notifier, error) {
 	b, rest, err := splitDatabaseURL(cfg.DatabaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("HERALD_DATABASE_URL (--database-url): %w", err)
+		return nil, nil, fmt.Errorf("HERALD_DATABASE_URL (--database-url): %w", err)
 	}
-	durable, err := b.open(ctx, cfg, cfg.DatabaseURL, rest)
+	durable, notifier, err := b.open(ctx, cfg, cfg.DatabaseURL, rest)
 	if err != nil {
-		return nil, fmt.Errorf("HERALD_DATABASE_URL (--database-url): %w", err)
+		return nil, nil, fmt.Errorf("HERALD_DATABASE_URL (--database-url): %w", err)
 	}
 	if cfg.RedisURL == "" {
-		return keepNotifier(namedStore{Store: durable, name: b.name}, durable), nil
+		return namedStore{Store: durable, name: b.name}, notifier, nil
 	}
 	short, err := redisstore.Open(ctx, cfg.RedisURL, redisstore.Options{Prefix: cfg.RedisPrefix})
 	if err != nil {
 		_ = durable.Close()
-		return nil, fmt.Errorf("HERALD_REDIS_URL (--redis-url): %w", err)
+		return nil, nil, fmt.Errorf("HERALD_REDIS_URL (--redis-url): %w", err)
 	}
-	return keepNotifier(storage.Combine(durable, short, b.name, "redis"), short, durable), nil
-}
-
-// keepNotifier returns s, which wraps other stores, with the
-// storage.Notifier of the first of sources that has one: op finds the
-// notifier by a type assertion on the store, which a wrapper would
-// otherwise hide (caches would then fall back to their short TTL).
-func keepNotifier(s storage.Store, sources ...any) storage.Store {
-	if _, ok := s.(storage.Notifier); ok {
-		return s
-	}
-	for _, src := range sources {
-		if n, ok := src.(storage.Notifier); ok {
-			return notifierStore{Store: s, Notifier: n}
-		}
-	}
-	return s
-}
-
-type notifierStore struct {
-	storage.Store
-	storage.Notifier
+	return storage.Combine(durable, short, b.name, "redis"), short, nil
 }
 
 // migrateDatabase brings the schema of HERALD_DATABASE_URL up to date.
@@ -203,12 +190,12 @@ func checkSQLiteURL(raw, rest string) error {
 	return nil
 }
 
-func openSQLite(ctx context.Context, _ *Config, _, rest string) (storage.Store, error) {
+func openSQLite(ctx context.Context, _ *Config, _, rest string) (storage.Store, storage.Notifier, error) {
 	s, err := sqlite.Open(ctx, sqlitePath(rest))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return s, nil
+	return s, nil, nil // one process serves a SQLite file: nobody to tell
 }
 
 // migrateSQLite opens the database, which applies any missing migration.
@@ -247,15 +234,15 @@ func checkPostgresURL(_, rest string) error {
 	return nil
 }
 
-func openPostgres(ctx context.Context, cfg *Config, raw, _ string) (storage.Store, error) {
+func openPostgres(ctx context.Context, cfg *Config, raw, _ string) (storage.Store, storage.Notifier, error) {
 	s, err := postgres.Open(ctx, raw, postgres.Options{MaxConns: cfg.DatabaseMaxConns, OpTimeout: cfg.DatabaseTimeout})
 	if errors.Is(err, postgres.ErrNotMigrated) {
-		return nil, &notMigratedError{err}
+		return nil, nil, &notMigratedError{err}
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return s, nil
+	return s, s, nil // LISTEN/NOTIFY
 }
 
 func migratePostgres(ctx context.Context, raw, _ string) error {

@@ -70,13 +70,7 @@ const (
 // The event is written after the change (so that every event is a change
 // that really happened). If it cannot be written the operation reports the
 // failure, naming the change, instead of succeeding unaudited.
-//
-// It also calls OnChange (before the audit write, so that caches are
-// dropped even if the audit log fails).
 func (r *Registry) audit(ctx context.Context, action, tenant, targetType, targetID string, details map[string]any) error {
-	if r.OnChange != nil && targetType != TargetUser {
-		r.OnChange(context.WithoutCancel(ctx), tenant)
-	}
 	id, err := uuid.NewRandom()
 	if err != nil {
 		return fmt.Errorf("%s %s %q made but not audited: %w", action, targetType, targetID, err)

@@ -84,6 +84,7 @@ func (r *Registry) CreateClient(ctx context.Context, tenant string, spec ClientS
 	if err := r.Store.Clients().CreateClient(ctx, c); err != nil {
 		return nil, "", storeError(err, "client %q in tenant %q", c.ID, tenant)
 	}
+	r.changed(ctx, tenant)
 	if err := r.audit(ctx, ActionClientCreate, tenant, TargetClient, c.ID, map[string]any{
 		"public": c.IsPublic(), "grant_types": c.GrantTypes, "scopes": c.Scopes, "redirect_uris": c.RedirectURIs,
 	}); err != nil {
@@ -117,6 +118,7 @@ func (r *Registry) RotateClientSecret(ctx context.Context, tenant, clientID stri
 	if err != nil {
 		return "", storeError(err, "client %q in tenant %q", clientID, tenant)
 	}
+	r.changed(ctx, tenant)
 	if err := r.audit(ctx, ActionClientRotateSecret, tenant, TargetClient, clientID, nil); err != nil {
 		return "", err
 	}

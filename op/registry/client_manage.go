@@ -153,6 +153,7 @@ func (r *Registry) UpdateClient(ctx context.Context, tenant, id string, u Client
 	if err != nil {
 		return nil, storeError(err, "client %q in tenant %q", id, tenant)
 	}
+	r.changed(ctx, tenant)
 	if err := r.audit(ctx, ActionClientUpdate, tenant, TargetClient, id, map[string]any{"changed": changed}); err != nil {
 		return nil, err
 	}
@@ -175,5 +176,6 @@ func (r *Registry) DeleteClient(ctx context.Context, tenant, id string) error {
 	if err := r.Store.Clients().DeleteClient(ctx, tenant, id); err != nil {
 		return storeError(err, "client %q in tenant %q", id, tenant)
 	}
+	r.changed(ctx, tenant)
 	return r.audit(ctx, ActionClientDelete, tenant, TargetClient, id, nil)
 }

@@ -28,8 +28,8 @@ type Registry struct {
 	Now func() time.Time
 	// OnChange, if set, is called after every change to a tenant or one of
 	// its clients (or keys), with the tenant's name, so that the server can
-	// drop what it caches and tell other replicas. User changes do not
-	// call it: users are read fresh on every use.
+	// drop what it caches and tell other replicas (see changes.go). User
+	// changes do not call it: users are read fresh on every use.
 	OnChange func(ctx context.Context, tenant string)
 
 	// actor is recorded in the audit log (see As); zero means CLI.

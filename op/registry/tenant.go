@@ -83,6 +83,7 @@ func (r *Registry) createTenant(ctx context.Context, spec TenantSpec) (*storage.
 		_ = r.Store.Tenants().DeleteTenant(context.WithoutCancel(ctx), t.Name)
 		return nil, fmt.Errorf("create signing keys for tenant %q: %w", t.Name, err)
 	}
+	r.changed(ctx, t.Name)
 	err := r.audit(ctx, ActionTenantCreate, t.Name, TargetTenant, t.Name, map[string]any{
 		"display_name": t.DisplayName, "signing_alg": t.SigningAlgorithm, "hostnames": t.Hostnames,
 	})
@@ -226,6 +227,7 @@ func (r *Registry) UpdateTenant(ctx context.Context, name string, u TenantUpdate
 			action = ActionTenantDisable
 		}
 	}
+	r.changed(ctx, name)
 	if err := r.audit(ctx, action, name, TargetTenant, name, details); err != nil {
 		return nil, err
 	}
@@ -260,6 +262,7 @@ func (r *Registry) DeleteTenant(ctx context.Context, name string) error {
 	if r.Keys != nil {
 		r.Keys.Invalidate(name)
 	}
+	r.changed(ctx, name)
 	return r.audit(ctx, ActionTenantDelete, name, TargetTenant, name, nil)
 }
 

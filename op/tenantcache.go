@@ -1,0 +1,275 @@
+package op
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/hashicorp/golang-lru/v2/expirable"
+
+	"github.com/herald-idp/herald/keys"
+	"github.com/herald-idp/herald/storage"
+)
+
+// This file is the one home of everything Herald keeps in memory about a
+// tenant. A new per-tenant cache belongs in tenantCaches, and Forget must
+// drop it: that is what makes a change made on one replica visible on all.
+
+const (
+	// tenantCacheSize bounds the tenants kept in each cache: idle tenants
+	// age out, so memory does not grow with the number of registered
+	// tenants.
+	tenantCacheSize = 4096
+	// Unknown hosts are remembered briefly so that a flood of random Host
+	// headers costs one lookup per second each, not one per request; the
+	// LRU bounds how many are remembered.
+	negativeTTL = time.Second
+	// Cache lifetimes: with a storage.Notifier, changes evict entries at
+	// once and the TTL is only the safety net; without one (a single node
+	// on SQLite, where the CLI may write from another process) entries live
+	// one second so that changes show within a second either way.
+	cacheTTLNotified   = 30 * time.Second
+	cacheTTLUnnotified = time.Second
+	// signerTTL only bounds how long an idle tenant's signers are kept.
+	signerTTL = time.Hour
+	// maxClientsPerTenant bounds one tenant's cached clients (unknown
+	// client IDs are never cached, but a tenant may have many real ones).
+	maxClientsPerTenant = 1024
+	// maxSignersPerTenant bounds one tenant's signers (two token types per
+	// key; retired keys' signers are dropped when the bound is reached).
+	maxSignersPerTenant = 16
+)
+
+// tenantCaches holds every per-tenant cache of a Server and the
+// cross-replica invalidation that keeps them honest:
+//
+//   - tenants by name and by hostname (op/tenants.go resolves requests
+//     through them);
+//   - client registrations (every token request authenticates its client;
+//     a storage round trip per request would be the largest cost of
+//     client_credentials after the signature);
+//   - the CORS origins a tenant's clients registered (cors.go);
+//   - the serialised discovery document (by issuer) and JWKS (by tenant);
+//   - jose.Signers built from the tenant's keys (tokens.go);
+//   - the key manager's parsed keys (keys.Manager keeps them; Forget
+//     invalidates them).
+//
+// Registry changes reach Changed (Server.TenantChanged), which forgets the
+// tenant here and announces it through the notifier; every replica's
+// subscription (listen) forgets it too. The TTLs are the safety net when an
+// announcement is lost or there is no notifier.
+type tenantCaches struct {
+	store    storage.Store
+	keys     *keys.Manager
+	notifier storage.Notifier // nil: no cross-replica announcements
+
+	byName    *expirable.LRU[string, tenantLookup] // enabled or not; unknown names are not cached
+	byHost    *expirable.LRU[string, tenantLookup] // unknown hosts cached as nil for negativeTTL
+	clients   *expirable.LRU[string, *tenantClients]
+	origins   *expirable.LRU[string, []string]
+	discovery *expirable.LRU[string, json.RawMessage] // by issuer: a tenant may have several
+	jwks      *expirable.LRU[string, json.RawMessage]
+	signers   *expirable.LRU[string, *tenantSigners]
+}
+
+// tenantLookup is a cached tenant (nil when the name or host is unknown).
+type tenantLookup struct{ tenant *storage.Tenant }
+
+// tenantClients is one tenant's cached client registrations.
+type tenantClients struct {
+	mu      sync.Mutex
+	clients map[string]*storage.Client
+}
+
+// tenantSigners is one tenant's signers, by kid + "|" + typ.
+type tenantSigners struct {
+	mu      sync.Mutex
+	signers map[string]jose.Signer
+}
+
+func newTenantCaches(store storage.Store, km *keys.Manager, notifier storage.Notifier) *tenantCaches {
+	ttl := cacheTTLUnnotified
+	if notifier != nil {
+		ttl = cacheTTLNotified
+	}
+	return &tenantCaches{
+		store:     store,
+		keys:      km,
+		notifier:  notifier,
+		byName:    expirable.NewLRU[string, tenantLookup](tenantCacheSize, nil, ttl),
+		byHost:    expirable.NewLRU[string, tenantLookup](tenantCacheSize, nil, negativeTTL),
+		clients:   expirable.NewLRU[string, *tenantClients](tenantCacheSize, nil, ttl),
+		origins:   expirable.NewLRU[string, []string](tenantCacheSize, nil, ttl),
+		discovery: expirable.NewLRU[string, json.RawMessage](tenantCacheSize, nil, ttl),
+		jwks:      expirable.NewLRU[string, json.RawMessage](tenantCacheSize, nil, ttl),
+		signers:   expirable.NewLRU[string, *tenantSigners](tenantCacheSize, nil, signerTTL),
+	}
+}
+
+// Forget drops everything cached about tenant; "" (a notifier that just
+// (re)connected and may have missed announcements) drops every tenant's.
+func (c *tenantCaches) Forget(tenant string) {
+	if tenant == "" {
+		c.byName.Purge()
+		c.clients.Purge()
+		c.origins.Purge()
+		c.jwks.Purge()
+		c.signers.Purge()
+		c.keys.InvalidateAll()
+	} else {
+		c.byName.Remove(tenant)
+		c.clients.Remove(tenant)
+		c.origins.Remove(tenant)
+		c.jwks.Remove(tenant)
+		c.signers.Remove(tenant)
+		c.keys.Invalidate(tenant)
+	}
+	// Every hostname: the tenant's hostnames may have changed. Discovery
+	// documents are keyed by issuer, and a tenant may be reachable at
+	// several; both are cheap to rebuild.
+	c.byHost.Purge()
+	c.discovery.Purge()
+}
+
+// Changed forgets tenant here and tells the other replicas to do the same
+// (when there is a notifier). The registry calls it (through
+// Server.TenantChanged) after every change to a tenant, its clients or its
+// keys.
+func (c *tenantCaches) Changed(ctx context.Context, tenant string) {
+	c.Forget(tenant)
+	if c.notifier == nil {
+		return
+	}
+	if err := c.notifier.Publish(ctx, tenant); err != nil {
+		slog.WarnContext(ctx, "publish tenant change; other replicas catch up on cache expiry", "tenant", tenant, "error", err)
+	}
+}
+
+// listen forgets what other replicas announce until ctx ends.
+func (c *tenantCaches) listen(ctx context.Context) {
+	if c.notifier == nil {
+		return
+	}
+	go func() {
+		if err := c.notifier.Subscribe(ctx, c.Forget); err != nil && ctx.Err() == nil {
+			slog.Error("tenant change notifications stopped; relying on cache expiry", "error", err)
+		}
+	}()
+}
+
+// tenant returns the enabled tenant called name, or storage.ErrNotFound.
+func (c *tenantCaches) tenant(ctx context.Context, name string) (*storage.Tenant, error) {
+	if l, ok := c.byName.Get(name); ok && l.tenant != nil {
+		return enabled(l.tenant)
+	}
+	t, err := c.store.Tenants().Tenant(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	c.byName.Add(name, tenantLookup{t})
+	return enabled(t)
+}
+
+// tenantByHost returns the enabled tenant that registered host, or
+// storage.ErrNotFound.
+func (c *tenantCaches) tenantByHost(ctx context.Context, host string) (*storage.Tenant, error) {
+	if l, ok := c.byHost.Get(host); ok {
+		if l.tenant == nil {
+			return nil, storage.ErrNotFound
+		}
+		return enabled(l.tenant)
+	}
+	t, err := c.store.Tenants().TenantByHostname(ctx, host)
+	if errors.Is(err, storage.ErrNotFound) {
+		c.byHost.Add(host, tenantLookup{})
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.byHost.Add(host, tenantLookup{t})
+	return enabled(t)
+}
+
+// client returns client id of tenant. Unknown client IDs are not cached,
+// so a client registered on another replica is usable at once.
+func (c *tenantCaches) client(ctx context.Context, tenant, id string) (*storage.Client, error) {
+	tc, ok := c.clients.Get(tenant)
+	if ok {
+		tc.mu.Lock()
+		cl, hit := tc.clients[id]
+		tc.mu.Unlock()
+		if hit {
+			return cl, nil
+		}
+	}
+	cl, err := c.store.Clients().Client(ctx, tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		tc = &tenantClients{clients: map[string]*storage.Client{}}
+		c.clients.Add(tenant, tc)
+	}
+	tc.mu.Lock()
+	if len(tc.clients) < maxClientsPerTenant {
+		tc.clients[id] = cl
+	}
+	tc.mu.Unlock()
+	return cl, nil
+}
+
+// corsOrigins returns every origin a client of tenant registered.
+func (c *tenantCaches) corsOrigins(ctx context.Context, tenant string) ([]string, error) {
+	if origins, ok := c.origins.Get(tenant); ok {
+		return origins, nil
+	}
+	clients, err := c.store.Clients().ListClients(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	origins := []string{}
+	for _, cl := range clients {
+		origins = append(origins, cl.CORSOrigins...)
+	}
+	c.origins.Add(tenant, origins)
+	return origins, nil
+}
+
+// signer returns the jose.Signer for key k of tenant and token type typ,
+// building it once: a token then costs one signature and no key parsing.
+func (c *tenantCaches) signer(tenant string, k *keys.Key, typ string) (jose.Signer, error) {
+	id := k.ID + "|" + typ
+	ts, ok := c.signers.Get(tenant)
+	if ok {
+		ts.mu.Lock()
+		s, hit := ts.signers[id]
+		ts.mu.Unlock()
+		if hit {
+			return s, nil
+		}
+	} else {
+		ts = &tenantSigners{signers: map[string]jose.Signer{}}
+		// Two requests may add a tenant's entry at once; the later wins
+		// and the earlier's signer is merely built again next time.
+		c.signers.Add(tenant, ts)
+	}
+	s, err := jose.NewSigner(jose.SigningKey{
+		Algorithm: jose.SignatureAlgorithm(k.Algorithm),
+		Key:       jose.JSONWebKey{Key: k.Private, KeyID: k.ID},
+	}, (&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
+	if err != nil {
+		return nil, err
+	}
+	ts.mu.Lock()
+	if len(ts.signers) >= maxSignersPerTenant {
+		clear(ts.signers) // retired keys' signers are never asked for again
+	}
+	ts.signers[id] = s
+	ts.mu.Unlock()
+	return s, nil
+}
