@@ -107,12 +107,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if !s.secureCookies {
 		opts = append(opts, zop.WithAllowInsecure())
 	}
+	opts = append(opts, verifierOptions()...)
 	s.provider, err = zop.NewProvider(zcfg, s.storage, s.issuerFromRequest, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("build provider: %w", err)
 	}
 	s.minter = newMinter(s.storage, s.provider.Crypto())
 	s.handler = s.routes()
+	go s.runKeyMaintenance(ctx)
 	if notified {
 		go func() {
 			if err := notifier.Subscribe(ctx, s.forgetTenant); err != nil && ctx.Err() == nil {
