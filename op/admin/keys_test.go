@@ -99,7 +99,7 @@ func TestRotateAndRevokeKeys(t *testing.T) {
 	a.call(t, http.MethodPost, "/tenants/acme/keys/no-such-kid/revoke", nil).want(t, 404)
 	a.call(t, http.MethodPost, "/tenants/nope/keys/"+active+"/revoke", nil).want(t, 404)
 	// Other tenants' admins cannot reach it.
-	a.send(t, http.MethodPost, "/tenants/acme/keys/rotate", nil, "", tokenOtherTenant).want(t, 403)
+	a.send(t, http.MethodPost, "/tenants/acme/keys/rotate", nil, "", tokenOtherTenant).want(t, 401)
 	events := a.call(t, http.MethodGet, "/audit?tenant=acme&limit=2", nil).want(t, 200).json(t)["events"].([]any)
 	if e := events[0].(map[string]any); e["action"] != registry.ActionKeyRevoke || e["target_id"] != active {
 		t.Fatalf("newest audit event %v", e)
