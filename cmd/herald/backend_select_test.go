@@ -101,6 +101,7 @@ func TestConnectionPasswordsNeverPrinted(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			testEnv(t)
 			t.Setenv("HERALD_DATABASE_TIMEOUT", "2s")
+			t.Setenv("HERALD_KEY_ENCRYPTION_KEY", testKEK) // PostgreSQL needs one before it connects
 			t.Setenv(tc.env, tc.value)
 			r := herald(t, "", "tenant", "list", "--log-level", "debug")
 			if r.code != 1 || r.stderr == "" {
