@@ -489,3 +489,123 @@ func (r *replica) jwksKids(t *testing.T) []string {
 	}
 	return kids
 }
+
+// TestE2ERewrapWhileServing: two replicas serve token and JWKS requests
+// while every key is re-sealed under a new KEK (they accept the new one as
+// previous, the runbook's first roll); no request fails, their caches are
+// reloaded throughout, and afterwards the new KEK alone opens everything.
+// (Without the new KEK as previous, about half the requests fail: checked
+// by hand when this test was written.)
+func TestE2ERewrapWhileServing(t *testing.T) {
+	dbURL := newPostgresDatabase(t)
+	redisURL, prefix := newRedisPrefix(t)
+	oldKEK, newKEK := make([]byte, keys.KEKSize), make([]byte, keys.KEKSize)
+	for i := range oldKEK {
+		oldKEK[i], newKEK[i] = byte(i), byte(255-i)
+	}
+	ctx := t.Context()
+	setup := openReplicaStore(t, dbURL, redisURL, prefix)
+	km, err := keys.NewManager(setup.Keys(), oldKEK, keys.WithSecrets(setup.Secrets()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := &registry.Registry{Store: setup, Keys: km, PublicURL: replicaPublicURL}
+	for _, name := range []string{tenantAcme, "beta"} {
+		if _, err := reg.CreateTenant(ctx, registry.TenantSpec{Name: name, SigningAlgorithm: keys.ES256}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := km.CheckKEK(ctx, []string{tenantAcme, "beta"}); err != nil {
+		t.Fatal(err)
+	}
+	cl, secret, err := reg.CreateClient(ctx, tenantAcme, registry.ClientSpec{ID: "svc", RedirectURIs: []string{webRedirect},
+		GrantTypes: []string{registry.GrantClientCredentials}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replicas []*replica
+	for range 2 {
+		store := openReplicaStore(t, dbURL, redisURL, prefix)
+		// A key cache of a millisecond: every request reloads and opens the
+		// keys, whichever KEK sealed them at that moment.
+		rkm, err := keys.NewManager(store.Keys(), oldKEK, keys.WithPreviousKEK(newKEK), keys.WithCacheTTL(time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hasher := password.NewHasher(password.Params{MemoryKiB: hashMemoryKiB, Iterations: 1, Parallelism: 1}, 2, 5*time.Second)
+		srvCtx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		srv, err := op.New(srvCtx, op.Config{PublicURL: replicaPublicURL, Store: store, Keys: rkm, Passwords: hasher,
+			Lifetimes: op.DefaultLifetimes(), KeyMaintenance: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewServer(srv)
+		t.Cleanup(ts.Close)
+		addr := ts.Listener.Addr().String()
+		var d net.Dialer
+		tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, "tcp", addr)
+		}}
+		replicas = append(replicas, &replica{ts: ts, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}})
+	}
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	requests, failures := 0, 0
+	for i := range 4 {
+		r := replicas[i%2]
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest(http.MethodPost, replicaPublicURL+"/t/acme/token", nil)
+				setFormBody(req, url.Values{"grant_type": {"client_credentials"}}.Encode())
+				req.SetBasicAuth(cl.ID, secret)
+				resp, err := r.client.Do(req)
+				ok := err == nil && resp.StatusCode == http.StatusOK
+				if err == nil {
+					resp.Body.Close()
+				}
+				mu.Lock()
+				requests++
+				if !ok {
+					failures++
+				}
+				mu.Unlock()
+				r.status(t, http.MethodGet, "/t/beta/jwks", "", nil)
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	rewrapper, err := keys.NewManager(setup.Keys(), newKEK, keys.WithSecrets(setup.Secrets()), keys.WithPreviousKEK(oldKEK))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := rewrapper.Rewrap(ctx, []string{tenantAcme, "beta"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if failures != 0 || requests < 10 {
+		t.Fatalf("%d of %d token requests failed during the rewrap", failures, requests)
+	}
+	if res.Resealed != 8 || !res.Check {
+		t.Fatalf("rewrap = %+v, want 8 keys (2 tenants × RS256 and ES256 × active and next) and the check value", res)
+	}
+	onlyNew, _ := keys.NewManager(setup.Keys(), newKEK, keys.WithSecrets(setup.Secrets()))
+	if err := onlyNew.CheckKEK(ctx, []string{tenantAcme, "beta"}); err != nil {
+		t.Fatalf("the new KEK alone after the rewrap: %v", err)
+	}
+	onlyOld, _ := keys.NewManager(setup.Keys(), oldKEK, keys.WithSecrets(setup.Secrets()))
+	if err := onlyOld.CheckKEK(ctx, nil); err == nil {
+		t.Fatal("the old KEK alone passes the check after the rewrap")
+	}
+	t.Logf("%d token requests, none failed, during the rewrap", requests)
+}
