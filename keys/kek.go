@@ -130,17 +130,18 @@ func (m *Manager) openCheck(stored []byte, allowPlain bool) ([]byte, error) {
 type RewrapResult struct {
 	Resealed  int  `json:"resealed"`  // keys sealed anew under the current KEK
 	Unchanged int  `json:"unchanged"` // keys already sealed under it
+	Secrets   int  `json:"secrets_resealed"`
 	Check     bool `json:"check_value_resealed"`
 }
 
-// Rewrap re-encrypts every key of tenants (and the KEK check value) under
-// the current KEK, opening them with the current or a previous KEK, or
+// Rewrap re-encrypts every key of tenants, the SealedSecret entries called
+// secretNames, and the KEK check value under the current KEK, opening them with the current or a previous KEK, or
 // reading them unencrypted. Each key is rewritten in its own transaction
 // (UpdateKey), so replicas keep serving throughout: a replica that reads a
 // key mid-way opens it with whichever of its KEKs matches, and its cached
 // keys are unaffected. Run it again after a failure: keys done already are
 // skipped.
-func (m *Manager) Rewrap(ctx context.Context, tenants []string) (*RewrapResult, error) {
+func (m *Manager) Rewrap(ctx context.Context, tenants []string, secretNames ...string) (*RewrapResult, error) {
 	if m.sealer.aead == nil {
 		return nil, errors.New("keys: rewrap needs a key-encryption key to seal under")
 	}
@@ -189,6 +190,22 @@ func (m *Manager) Rewrap(ctx context.Context, tenants []string) (*RewrapResult, 
 			}
 		}
 		m.Invalidate(tenant)
+	}
+	for _, name := range secretNames {
+		stored, err := m.secrets.Secret(ctx, sealedSecretPrefix+name, func() ([]byte, error) { return nil, errNoLegacySecret })
+		if errors.Is(err, errNoLegacySecret) {
+			continue // never created: nothing to rewrap
+		}
+		if err != nil {
+			return res, fmt.Errorf("keys: secret %q: %w", name, err)
+		}
+		changed, err := m.rewrapSecret(ctx, stored, sealedSecretPrefix+name, secretAD(name))
+		if err != nil {
+			return res, fmt.Errorf("keys: rewrap secret %q: %w", name, err)
+		}
+		if changed {
+			res.Secrets++
+		}
 	}
 	// The check value last: once it opens only under the new KEK, a replica
 	// started with just the old one refuses to start, which is right now

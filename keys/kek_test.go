@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"errors"
 	"testing"
@@ -147,4 +148,54 @@ func mustList(t *testing.T, store storage.Store, tenant string) []*storage.Signi
 		t.Fatal(err)
 	}
 	return recs
+}
+
+func TestSealedSecret(t *testing.T) {
+	ctx := t.Context()
+	store := newSQLite(t)
+	ss := store.Secrets()
+	oldKEK, newKEK := testKEK(t), testKEK(t)
+	m := kekManager(t, store, oldKEK)
+
+	v, err := m.SealedSecret(ctx, ss, "csrf-key", 32)
+	if err != nil || len(v) != 32 {
+		t.Fatalf("SealedSecret = %x, %v", v, err)
+	}
+	again, err := kekManager(t, store, oldKEK).SealedSecret(ctx, ss, "csrf-key", 32)
+	if err != nil || !bytes.Equal(again, v) {
+		t.Fatalf("another replica got %x, %v; want the same secret", again, err)
+	}
+	raw, err := ss.Secret(ctx, "sealed/csrf-key", func() ([]byte, error) { return nil, errors.New("absent") })
+	if err != nil || raw[0] != formatSealed || bytes.Contains(raw, v) {
+		t.Fatalf("stored form %x, %v: want it sealed, not containing the secret", raw, err)
+	}
+	if _, err := ss.Secret(ctx, "csrf-key", func() ([]byte, error) { return nil, errors.New("absent") }); err == nil {
+		t.Fatal("SealedSecret left an unsealed copy")
+	}
+	if _, err := kekManager(t, store, newKEK).SealedSecret(ctx, ss, "csrf-key", 32); !errors.Is(err, ErrWrongKEK) {
+		t.Fatalf("SealedSecret with the wrong KEK = %v, want ErrWrongKEK", err)
+	}
+
+	// An installation that kept the secret unsealed keeps its value.
+	legacy := bytes.Repeat([]byte{7}, 32)
+	if _, err := ss.Secret(ctx, "opaque-token-key", func() ([]byte, error) { return legacy, nil }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.SealedSecret(ctx, ss, "opaque-token-key", 32)
+	if err != nil || !bytes.Equal(got, legacy) {
+		t.Fatalf("SealedSecret over a legacy value = %x, %v; want the legacy value", got, err)
+	}
+
+	// Rewrap moves the sealed secrets to the new KEK.
+	res, err := kekManager(t, store, newKEK, oldKEK).Rewrap(ctx, nil, "csrf-key", "opaque-token-key", "never-created")
+	if err != nil || res.Secrets != 2 {
+		t.Fatalf("Rewrap = %+v, %v; want 2 secrets resealed", res, err)
+	}
+	got, err = kekManager(t, store, newKEK).SealedSecret(ctx, ss, "csrf-key", 32)
+	if err != nil || !bytes.Equal(got, v) {
+		t.Fatalf("after rewrap the new KEK reads %x, %v; want the same secret", got, err)
+	}
+	if _, err := m.SealedSecret(ctx, ss, "csrf-key", 32); !errors.Is(err, ErrWrongKEK) {
+		t.Fatalf("after rewrap the old KEK alone = %v, want ErrWrongKEK", err)
+	}
 }

@@ -586,7 +586,7 @@ func TestE2ERewrapWhileServing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := rewrapper.Rewrap(ctx, []string{tenantAcme, "beta"})
+	res, err := rewrapper.Rewrap(ctx, []string{tenantAcme, "beta"}, op.SealedSecrets...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -596,8 +596,8 @@ func TestE2ERewrapWhileServing(t *testing.T) {
 	if failures != 0 || requests < 10 {
 		t.Fatalf("%d of %d token requests failed during the rewrap", failures, requests)
 	}
-	if res.Resealed != 8 || !res.Check {
-		t.Fatalf("rewrap = %+v, want 8 keys (2 tenants × RS256 and ES256 × active and next) and the check value", res)
+	if res.Resealed != 8 || res.Secrets != len(op.SealedSecrets) || !res.Check {
+		t.Fatalf("rewrap = %+v, want 8 keys (2 tenants × RS256 and ES256 × active and next), the server's secrets and the check value", res)
 	}
 	onlyNew, _ := keys.NewManager(setup.Keys(), newKEK, keys.WithSecrets(setup.Secrets()))
 	if err := onlyNew.CheckKEK(ctx, []string{tenantAcme, "beta"}); err != nil {

@@ -2,7 +2,6 @@ package op
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,12 +88,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		OnChange: s.TenantChanged}
 	s.storage = &opStorage{store: cfg.Store, keys: cfg.Keys, lifetimes: cfg.Lifetimes, clients: newClientCache(ttl), now: s.now}
 
-	// Installation-wide secrets shared by every replica through storage.
-	tokenKey, err := cfg.Store.Secrets().Secret(ctx, "opaque-token-key", random32)
+	// Installation-wide secrets shared by every replica through storage,
+	// sealed under the KEK like the signing keys (keys.go).
+	tokenKey, err := cfg.Keys.SealedSecret(ctx, cfg.Store.Secrets(), secretOpaqueTokenKey, 32)
 	if err != nil {
 		return nil, fmt.Errorf("load opaque token key: %w", err)
 	}
-	if s.csrfKey, err = cfg.Store.Secrets().Secret(ctx, "csrf-key", random32); err != nil {
+	if s.csrfKey, err = cfg.Keys.SealedSecret(ctx, cfg.Store.Secrets(), secretCSRFKey, 32); err != nil {
 		return nil, fmt.Errorf("load CSRF key: %w", err)
 	}
 	zcfg := &zop.Config{
@@ -123,12 +123,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}()
 	}
 	return s, nil
-}
-
-func random32() ([]byte, error) {
-	b := make([]byte, 32)
-	_, err := rand.Read(b)
-	return b, err
 }
 
 // TenantChanged drops what this replica caches about a tenant and tells the

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/herald-idp/herald/keys"
+	"github.com/herald-idp/herald/op"
 	"github.com/herald-idp/herald/op/admin"
 	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
@@ -79,7 +80,8 @@ func runKeysRewrap(ctx context.Context, c *cli, args []string) error {
 			"  KEK (as HERALD_KEY_ENCRYPTION_KEY_PREVIOUS) before you run it.\n"+
 			"  Without: seal under the configured KEK, opening with HERALD_KEY_ENCRYPTION_KEY_PREVIOUS\n"+
 			"  (or reading unencrypted keys: how an installation without a KEK gets one).\n"+
-			"Prints {\"tenants\",\"resealed\",\"unchanged\",\"check_value_resealed\"}. Safe to run again.\n"+
+			"Prints {\"tenants\",\"resealed\",\"unchanged\",\"secrets_resealed\",\"check_value_resealed\"}.\n"+
+			"Safe to run again.\n"+
 			"See the KEK runbook in docs/keys.md.")
 	var newKeyFile string
 	d.fs.StringVar(&newKeyFile, "new-key-file", "", "`file` with the base64 of the new 32-byte KEK (default: the configured KEK)")
@@ -109,7 +111,7 @@ func runKeysRewrap(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return nil, err
 		}
-		res, err := km.Rewrap(ctx, tenants)
+		res, err := km.Rewrap(ctx, tenants, op.SealedSecrets...)
 		if err != nil {
 			return nil, kekStartupError(err)
 		}
