@@ -285,30 +285,58 @@ func dedupe(c *storage.KeySetChange) *storage.KeySetChange {
 	return c
 }
 
+// RetainFunc returns how long a retired key must stay published: the
+// longest lifetime of any token the tenant issues (per-client overrides
+// included). Maintain calls it only when a retired key may be due for
+// removal.
+type RetainFunc func(ctx context.Context) (time.Duration, error)
+
 // Maintain runs the scheduled part of the lifecycle for one tenant: it
 // publishes a next key where one is missing, rotates each algorithm whose
 // active key has signed for the rotation period (and whose next key is
 // ready), and removes retired and revoked keys once retain plus the retire
-// margin has passed since they stopped signing (retain: the tenant's
-// longest token lifetime). It reads the cache first and takes the store's
-// lock only when something is due, so calling it every minute for every
-// tenant is cheap. It reports whether it changed anything; the caller then
-// announces the change to the other replicas.
-func (m *Manager) Maintain(ctx context.Context, tenant string, retain time.Duration) (bool, error) {
+// margin has passed since they stopped signing. It reads the cache first
+// and takes the store's lock only when something is due, so calling it
+// every few minutes for every tenant is cheap. It reports whether it
+// changed anything; the caller then announces the change to the other
+// replicas.
+func (m *Manager) Maintain(ctx context.Context, tenant string, retain RetainFunc) (bool, error) {
 	keys, err := m.tenantKeys(ctx, tenant)
 	if err != nil {
 		return false, err
 	}
+	now := m.now()
+	var (
+		retention time.Duration
+		known     bool
+	)
 	algs := map[string]bool{}
 	for _, k := range keys {
-		if m.due(k, keys, retain) {
-			algs[k.Algorithm] = true
+		switch k.Status {
+		case storage.KeyActive:
+			if m.rotationDue(k, keys, now) {
+				algs[k.Algorithm] = true
+			}
+		case storage.KeyRetired, storage.KeyRevoked:
+			// Cheap lower bound first: nothing is removed within the margin.
+			if now.Before(k.RetiredAt.Add(m.policy.RetireMargin)) {
+				continue
+			}
+			if !known {
+				if retention, err = retain(ctx); err != nil {
+					return false, err
+				}
+				known = true
+			}
+			if !now.Before(k.RetiredAt.Add(retention + m.policy.RetireMargin)) {
+				algs[k.Algorithm] = true
+			}
 		}
 	}
 	changed := false
 	for alg := range algs {
 		err := m.updateSet(ctx, tenant, alg, 1, func(keys []*storage.SigningKey, fresh func() *storage.SigningKey) (*storage.KeySetChange, error) {
-			c, err := m.maintainSet(keys, retain, fresh)
+			c, err := m.maintainSet(keys, retention, known, fresh)
 			changed = changed || c != nil
 			return c, err
 		})
@@ -319,28 +347,24 @@ func (m *Manager) Maintain(ctx context.Context, tenant string, retain time.Durat
 	return changed, nil
 }
 
-// due is the cheap pre-check of Maintain on cached keys.
-func (m *Manager) due(k *Key, all []*Key, retain time.Duration) bool {
-	now := m.now()
-	switch k.Status {
-	case storage.KeyActive:
-		hasNext := false
-		for _, o := range all {
-			hasNext = hasNext || (o.Algorithm == k.Algorithm && o.Status == storage.KeyNext)
+// rotationDue is Maintain's pre-check of an active key on cached keys: its
+// set lacks a next key, or it has signed for the rotation period.
+func (m *Manager) rotationDue(k *Key, all []*Key, now time.Time) bool {
+	for _, o := range all {
+		if o.Algorithm == k.Algorithm && o.Status == storage.KeyNext {
+			return !now.Before(activatedAt(k.ActivatedAt, k.CreatedAt).Add(m.policy.RotationPeriod))
 		}
-		return !hasNext || !now.Before(activatedAt(k.ActivatedAt, k.CreatedAt).Add(m.policy.RotationPeriod))
-	case storage.KeyRetired, storage.KeyRevoked:
-		return !now.Before(k.RetiredAt.Add(retain + m.policy.RetireMargin))
 	}
-	return false
+	return true
 }
 
 // maintainSet decides Maintain's change for one key set under the lock.
-func (m *Manager) maintainSet(keys []*storage.SigningKey, retain time.Duration, fresh func() *storage.SigningKey) (*storage.KeySetChange, error) {
+// Retired keys are removed only when retain is known.
+func (m *Manager) maintainSet(keys []*storage.SigningKey, retain time.Duration, known bool, fresh func() *storage.SigningKey) (*storage.KeySetChange, error) {
 	now := m.now().UTC()
 	change := &storage.KeySetChange{}
 	for _, k := range keys {
-		if (k.Status == storage.KeyRetired || k.Status == storage.KeyRevoked) &&
+		if known && (k.Status == storage.KeyRetired || k.Status == storage.KeyRevoked) &&
 			!now.Before(k.RetiredAt.Add(retain+m.policy.RetireMargin)) {
 			change.Delete = append(change.Delete, k.ID)
 		}

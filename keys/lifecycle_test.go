@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -131,14 +132,14 @@ func TestRotateLifecycle(t *testing.T) {
 	// expired (retain) plus the margin, then Maintain removes it.
 	const retain = time.Hour
 	clock.Advance(retain + DefaultRetireMargin - DefaultPrePublish - time.Second)
-	if changed, err := m.Maintain(ctx, "acme", retain); err != nil || changed {
+	if changed, err := m.Maintain(ctx, "acme", retainFor(retain)); err != nil || changed {
 		t.Fatalf("Maintain before expiry = %v, %v; want no change", changed, err)
 	}
 	if pub := published(t, m, "acme"); !slices.Contains(pub, first.ID) {
 		t.Fatalf("retired key left the JWKS early: %v", pub)
 	}
 	clock.Advance(DefaultPrePublish + time.Second)
-	if changed, err := m.Maintain(ctx, "acme", retain); err != nil || !changed {
+	if changed, err := m.Maintain(ctx, "acme", retainFor(retain)); err != nil || !changed {
 		t.Fatalf("Maintain after expiry = %v, %v; want a change", changed, err)
 	}
 	if got := statuses(t, m, "acme"); len(got) != 2 || got[first.ID] != "" {
@@ -195,7 +196,7 @@ func TestRevoke(t *testing.T) {
 	}
 	// Revoked keys are removed like retired ones once their tokens expired.
 	clock.Advance(time.Hour + DefaultRetireMargin)
-	if _, err := m.Maintain(ctx, "acme", time.Hour); err != nil {
+	if _, err := m.Maintain(ctx, "acme", retainFor(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if got := statuses(t, m, "acme"); len(got) != 2 {
@@ -216,7 +217,7 @@ func TestScheduledRotationTwoReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if changed, err := b.Maintain(ctx, "acme", time.Hour); err != nil || changed {
+	if changed, err := b.Maintain(ctx, "acme", retainFor(time.Hour)); err != nil || changed {
 		t.Fatalf("Maintain with nothing due = %v, %v", changed, err)
 	}
 	clock.Advance(DefaultRotationPeriod)
@@ -224,7 +225,7 @@ func TestScheduledRotationTwoReplicas(t *testing.T) {
 	changed := make([]bool, 2)
 	errs := make([]error, 2)
 	for i, m := range []*Manager{a, b} {
-		wg.Go(func() { changed[i], errs[i] = m.Maintain(ctx, "acme", time.Hour) })
+		wg.Go(func() { changed[i], errs[i] = m.Maintain(ctx, "acme", retainFor(time.Hour)) })
 	}
 	wg.Wait()
 	if errs[0] != nil || errs[1] != nil {
@@ -276,4 +277,8 @@ func TestMaintainPublishesMissingNext(t *testing.T) {
 	if st, err := m.Rotate(ctx, "acme", ES256, RotateOptions{}); err != nil || !st.Rotated {
 		t.Fatalf("Rotate after the window = %+v, %v", st, err)
 	}
+}
+
+func retainFor(d time.Duration) RetainFunc {
+	return func(context.Context) (time.Duration, error) { return d, nil }
 }

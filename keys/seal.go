@@ -61,11 +61,6 @@ func WithPreviousKEK(kek []byte) Option {
 	}
 }
 
-func newAEAD(kek []byte) (cipher.AEAD, error) {
-	s, err := newSealer(kek)
-	return s.aead, err
-}
-
 func newSealer(kek []byte) (sealer, error) {
 	if kek == nil {
 		return sealer{}, nil

@@ -93,7 +93,7 @@ func newKeysEnv(t *testing.T, alg string, lifetimes op.Lifetimes) *keysEnv {
 // kidOf returns the kid and alg in a JWS header.
 func kidOf(t *testing.T, token string) (kid, alg string) {
 	t.Helper()
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
 	if err != nil {
 		t.Fatalf("not a JWS: %v", err)
 	}
@@ -608,4 +608,49 @@ func TestE2ERewrapWhileServing(t *testing.T) {
 		t.Fatal("the old KEK alone passes the check after the rewrap")
 	}
 	t.Logf("%d token requests, none failed, during the rewrap", requests)
+}
+
+// TestE2ERetiredKeyOutlivesClientTokens: a client whose access tokens live
+// longer than the tenant's keeps a retired key in the JWKS until those
+// tokens have expired too.
+func TestE2ERetiredKeyOutlivesClientTokens(t *testing.T) {
+	t.Parallel()
+	e := newKeysEnv(t, keys.ES256, op.DefaultLifetimes())
+	e.createClient(t, tenantAcme, registry.ClientSpec{ID: "long-lived", RedirectURIs: []string{webRedirect},
+		GrantTypes: []string{registry.GrantClientCredentials}, AccessTokenLifetime: 3 * time.Hour})
+	before := e.jwksKids(t)
+	e.clock.Advance(testPolicy.PrePublish)
+	st, err := e.reg.RotateKeys(t.Context(), tenantAcme, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var retired string
+	for _, kid := range before {
+		if kid != st.Active && slices.Contains(e.jwksKids(t), kid) {
+			k, _ := e.store.Keys().ListKeys(t.Context(), tenantAcme)
+			for _, r := range k {
+				if r.ID == kid && r.Status == storage.KeyRetired {
+					retired = kid
+				}
+			}
+		}
+	}
+	if retired == "" {
+		t.Fatalf("no retired ES256 key after the rotation (JWKS before %v)", before)
+	}
+	// Past the tenant's token lifetimes, but not the client's.
+	e.clock.Advance(op.DefaultLifetimes().AccessToken + testPolicy.RetireMargin)
+	if err := e.srv.MaintainKeys(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(e.jwksKids(t), retired) {
+		t.Fatal("the retired key left the JWKS while a client's tokens signed with it may still be valid")
+	}
+	e.clock.Advance(3 * time.Hour)
+	if err := e.srv.MaintainKeys(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(e.jwksKids(t), retired) {
+		t.Fatal("the retired key is still published after every token it signed has expired")
+	}
 }

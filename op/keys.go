@@ -8,6 +8,7 @@ import (
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/herald-idp/herald/keys"
+	"github.com/herald-idp/herald/storage"
 )
 
 // signingAlgorithms is every JWS alg a tenant may sign with. The library's
@@ -77,8 +78,7 @@ func (s *Server) MaintainKeys(ctx context.Context) error {
 	}
 	var firstErr error
 	for _, t := range tenants {
-		l := tenantLifetimes(s.cfg.Lifetimes, t)
-		changed, err := s.cfg.Keys.Maintain(ctx, t.Name, max(l.IDToken, l.AccessToken))
+		changed, err := s.cfg.Keys.Maintain(ctx, t.Name, s.retention(t))
 		if err != nil {
 			slog.WarnContext(ctx, "key maintenance of a tenant", "tenant", t.Name, "error", err)
 			if firstErr == nil {
@@ -92,4 +92,22 @@ func (s *Server) MaintainKeys(ctx context.Context) error {
 		}
 	}
 	return firstErr
+}
+
+// retention is how long tokens of tenant t live at most: its ID-token and
+// access-token lifetimes, or a client's longer override. Only signed tokens
+// count; refresh tokens are opaque.
+func (s *Server) retention(t *storage.Tenant) keys.RetainFunc {
+	return func(ctx context.Context) (time.Duration, error) {
+		l := tenantLifetimes(s.cfg.Lifetimes, t)
+		longest := max(l.IDToken, l.AccessToken)
+		clients, err := s.store.Clients().ListClients(ctx, t.Name)
+		if err != nil {
+			return 0, err
+		}
+		for _, c := range clients {
+			longest = max(longest, c.IDTokenLifetime, c.AccessTokenLifetime)
+		}
+		return longest, nil
+	}
 }

@@ -87,7 +87,7 @@ func (s *Store) ListKeys(ctx context.Context, tenant string) ([]*storage.Signing
 }
 
 // UpdateKey applies update to the stored key in one transaction (used to
-// retire a key). The tenant and kid cannot be changed.
+// re-seal a key under a new KEK). The tenant and kid cannot be changed.
 func (s *Store) UpdateKey(ctx context.Context, tenant, id string, update func(*storage.SigningKey) error) (*storage.SigningKey, error) {
 	what := keyWhat(tenant, id)
 	var out *storage.SigningKey
