@@ -125,6 +125,9 @@ func (m *Manager) Rotate(ctx context.Context, tenant, alg string, opts RotateOpt
 			}
 			return nil, nil
 		}
+		if active == nil && next == nil {
+			return nil, fmt.Errorf("%w: tenant %q has no %s keys to rotate", ErrKeyNotFound, tenant, alg)
+		}
 		if next == nil {
 			// Only keys created before the lifecycle existed lack a next
 			// key; publish one now and let the caller retry later.

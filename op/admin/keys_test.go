@@ -85,6 +85,7 @@ func TestRotateAndRevokeKeys(t *testing.T) {
 	}
 	a.call(t, http.MethodPost, "/tenants/acme/keys/rotate?alg=HS256", nil).wantField(t, "alg")
 	a.call(t, http.MethodPost, "/tenants/nope/keys/rotate", nil).want(t, 404)
+	a.call(t, http.MethodPost, "/tenants/acme/keys/rotate?alg=EdDSA", nil).want(t, 404) // acme has no EdDSA keys
 
 	// Emergency revocation of the active key: the next key takes over.
 	active := rot["active"].(string)

@@ -42,6 +42,9 @@ func (r *Registry) RotateKeys(ctx context.Context, tenant, alg string) (*keys.Ke
 		return nil, &ValidationError{Field: "alg", Message: "must be RS256, ES256 or EdDSA"}
 	}
 	st, err := r.Keys.Rotate(ctx, tenant, alg, keys.RotateOptions{})
+	if errors.Is(err, keys.ErrKeyNotFound) {
+		return nil, fmt.Errorf("%s signing keys of tenant %q: %w", alg, tenant, storage.ErrNotFound)
+	}
 	if err != nil {
 		if errors.Is(err, keys.ErrNextNotReady) {
 			// A next key may have been published just now (keys from
