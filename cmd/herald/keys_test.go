@@ -107,6 +107,17 @@ func TestKEKChecks(t *testing.T) {
 	if r := herald(t, "", "keys", "list", "--tenant", "acme"); r.code != 1 || !strings.Contains(r.stderr, "does not match") {
 		t.Fatalf("wrong KEK: exit %d, stderr %q; want a refusal", r.code, r.stderr)
 	}
+	// herald serve refuses too, before it listens.
+	done := make(chan result, 1)
+	go func() { done <- herald(t, "", "serve", "--addr", "127.0.0.1:0") }()
+	select {
+	case r := <-done:
+		if r.code != 1 || !strings.Contains(r.stderr, "does not match") {
+			t.Fatalf("serve with the wrong KEK: exit %d, stderr %q; want a refusal", r.code, r.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("herald serve with the wrong KEK is still running")
+	}
 	t.Setenv("HERALD_KEY_ENCRYPTION_KEY", "")
 	t.Setenv("HERALD_ALLOW_PLAINTEXT_KEYS", "true")
 	if r := herald(t, "", "keys", "list", "--tenant", "acme"); r.code != 1 || !strings.Contains(r.stderr, "encrypted but no key-encryption key") {
