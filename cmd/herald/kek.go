@@ -97,20 +97,21 @@ func newKeyManager(ctx context.Context, cfg *Config, store storage.Store, kek []
 	if err != nil {
 		return nil, err
 	}
+	if checkKEK {
+		tenants, err := tenantNames(ctx, store)
+		if err != nil {
+			return nil, err
+		}
+		if err := km.CheckKEK(ctx, tenants); err != nil {
+			return nil, kekStartupError(err)
+		}
+	}
 	if kek == nil {
+		// After the check: on a database whose keys are sealed the check
+		// refuses, and this warning would be false.
 		logger.Warn("DEVELOPMENT ONLY: signing keys are stored unencrypted (HERALD_ALLOW_PLAINTEXT_KEYS=true); "+
 			"anyone who can read the database can sign tokens",
 			"hint", "set HERALD_KEY_ENCRYPTION_KEY or HERALD_KEY_ENCRYPTION_KEY_FILE, then run herald keys rewrap")
-	}
-	if !checkKEK {
-		return km, nil
-	}
-	tenants, err := tenantNames(ctx, store)
-	if err != nil {
-		return nil, err
-	}
-	if err := km.CheckKEK(ctx, tenants); err != nil {
-		return nil, kekStartupError(err)
 	}
 	return km, nil
 }

@@ -120,7 +120,8 @@ func TestKEKChecks(t *testing.T) {
 	}
 	t.Setenv("HERALD_KEY_ENCRYPTION_KEY", "")
 	t.Setenv("HERALD_ALLOW_PLAINTEXT_KEYS", "true")
-	if r := herald(t, "", "keys", "list", "--tenant", "acme"); r.code != 1 || !strings.Contains(r.stderr, "encrypted but no key-encryption key") {
+	if r := herald(t, "", "keys", "list", "--tenant", "acme"); r.code != 1 || !strings.Contains(r.stderr, "encrypted but no key-encryption key") ||
+		strings.Contains(r.stderr, "stored unencrypted") {
 		t.Fatalf("no KEK for encrypted keys: exit %d, stderr %q; want a refusal", r.code, r.stderr)
 	}
 	t.Setenv("HERALD_ALLOW_PLAINTEXT_KEYS", "")
