@@ -96,15 +96,17 @@ func TestGenerateSignVerify(t *testing.T) {
 				// The stored record is in the expected format and never the
 				// bare DER.
 				recs := store.records("acme")
-				if len(recs) != 1 {
-					t.Fatalf("stored %d records, want 1", len(recs))
+				if len(recs) != 2 {
+					t.Fatalf("stored %d records, want 2 (active and next)", len(recs))
 				}
 				wantFormat := formatPlain
 				if withKEK {
 					wantFormat = formatSealed
 				}
-				if recs[0].PrivateKey[0] != wantFormat {
-					t.Errorf("stored format byte = %d, want %d", recs[0].PrivateKey[0], wantFormat)
+				for _, rec := range recs {
+					if rec.PrivateKey[0] != wantFormat {
+						t.Errorf("stored format byte = %d, want %d", rec.PrivateKey[0], wantFormat)
+					}
 				}
 
 				// A fresh manager (another replica, after a restart) reads the
@@ -114,10 +116,10 @@ func TestGenerateSignVerify(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(pub) != 1 || pub[0].ID != k.ID {
-					t.Fatalf("reloaded keys = %v, want [%s]", pub, k.ID)
+				if len(pub) != 2 || pub[1].ID != k.ID || pub[0].Status != storage.KeyNext {
+					t.Fatalf("reloaded keys = %v, want [next, %s]", pub, k.ID)
 				}
-				if err := signAndVerify(t, k, pub[0].Public); err != nil {
+				if err := signAndVerify(t, k, pub[1].Public); err != nil {
 					t.Fatalf("verify with reloaded public key: %v", err)
 				}
 				reloaded, err := m2.SigningKey(t.Context(), "acme", alg)
@@ -227,44 +229,14 @@ func TestOpenStoredKey(t *testing.T) {
 				if err != nil {
 					t.Fatalf("open: %v", err)
 				}
-				if len(keys) != 1 || !keys[0].Public.(*ecdsa.PublicKey).Equal(created.Public) {
-					t.Fatal("opened key differs from the created one")
+				found := false
+				for _, k := range keys {
+					found = found || (k.ID == created.ID && k.Public.(*ecdsa.PublicKey).Equal(created.Public))
+				}
+				if len(keys) != 2 || !found {
+					t.Fatal("opened keys differ from the created ones")
 				}
 			}
 		})
-	}
-}
-
-func TestReseal(t *testing.T) {
-	store := newFakeKeys()
-	ctx := t.Context()
-	created, err := newTestManager(t, store, nil).SigningKey(ctx, "acme", EdDSA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kek := testKEK(t)
-	m := newTestManager(t, store, kek)
-	if _, err := m.PublicKeys(ctx, "acme"); !errors.Is(err, ErrPlainKeyWithKEK) {
-		t.Fatalf("plain key with KEK configured: %v, want ErrPlainKeyWithKEK", err)
-	}
-	if _, err := newTestManager(t, store, nil).Reseal(ctx, "acme"); err == nil {
-		t.Fatal("Reseal without a KEK succeeded")
-	}
-	n, err := m.Reseal(ctx, "acme")
-	if err != nil || n != 1 {
-		t.Fatalf("Reseal = %d, %v; want 1, nil", n, err)
-	}
-	if n, err := m.Reseal(ctx, "acme"); err != nil || n != 0 {
-		t.Fatalf("second Reseal = %d, %v; want 0, nil", n, err)
-	}
-	if rec := store.records("acme")[0]; rec.PrivateKey[0] != formatSealed || rec.ID != created.ID {
-		t.Fatalf("record after Reseal: format %d, kid %s", rec.PrivateKey[0], rec.ID)
-	}
-	k, err := m.SigningKey(ctx, "acme", EdDSA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if k.ID != created.ID || !k.Public.(ed25519.PublicKey).Equal(created.Public) {
-		t.Fatal("Reseal changed the key")
 	}
 }

@@ -59,10 +59,14 @@ type Key struct {
 	// keys PublicKeys returns.
 	Private crypto.Signer
 	// Public is *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey.
-	Public    crypto.PublicKey
-	CreatedAt time.Time
-	// Active keys sign; retired keys are only published to verify tokens
-	// they signed earlier.
+	Public      crypto.PublicKey
+	CreatedAt   time.Time // first published
+	ActivatedAt time.Time // zero unless it was ever active
+	RetiredAt   time.Time // zero while next or active
+	// Status is storage.KeyNext, KeyActive, KeyRetired or KeyRevoked.
+	Status string
+	// Active keys sign; the others are only published (next, retired) or
+	// neither (revoked).
 	Active bool
 }
 

@@ -79,6 +79,49 @@ func (f *fakeKeys) UpdateKey(_ context.Context, tenant, id string, update func(*
 	return nil, storage.ErrNotFound
 }
 
+// UpdateKeySet applies the change under the fake's mutex (the real
+// backends' locking is covered by storage/storagetest).
+func (f *fakeKeys) UpdateKeySet(_ context.Context, tenant, alg string, update func([]*storage.SigningKey) (*storage.KeySetChange, error)) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var set []*storage.SigningKey
+	for _, k := range f.keys[tenant] {
+		if k.Algorithm == alg {
+			set = append(set, copyRecord(k))
+		}
+	}
+	slices.SortStableFunc(set, func(a, b *storage.SigningKey) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	change, err := update(set)
+	if err != nil || change == nil {
+		return err
+	}
+	if err := change.Check(tenant, alg, set); err != nil {
+		return err
+	}
+	for _, k := range change.Create {
+		for _, old := range f.keys[tenant] {
+			if old.ID == k.ID {
+				return storage.ErrAlreadyExists
+			}
+		}
+	}
+	for _, k := range change.Create {
+		f.keys[tenant] = append(f.keys[tenant], copyRecord(k))
+		f.creates++
+	}
+	for _, k := range change.Update {
+		for i, old := range f.keys[tenant] {
+			if old.ID == k.ID {
+				f.keys[tenant][i] = copyRecord(k)
+			}
+		}
+	}
+	f.keys[tenant] = slices.DeleteFunc(f.keys[tenant], func(k *storage.SigningKey) bool {
+		return slices.Contains(change.Delete, k.ID)
+	})
+	return nil
+}
+
 // edit changes stored records of a tenant in place (simulates tampering or
 // another replica's work).
 func (f *fakeKeys) edit(tenant string, fn func(*storage.SigningKey)) {
@@ -215,48 +258,31 @@ func TestEnsureKeys(t *testing.T) {
 	}
 	var algs []string
 	for _, k := range keys {
-		algs = append(algs, k.Algorithm)
-		if !k.Active {
-			t.Errorf("key %s is not active", k.ID)
-		}
+		algs = append(algs, k.Algorithm+"/"+k.Status)
 	}
 	slices.Sort(algs)
-	if want := []string{EdDSA, RS256}; !slices.Equal(algs, want) {
+	if want := []string{"EdDSA/active", "EdDSA/next", "RS256/active", "RS256/next"}; !slices.Equal(algs, want) {
 		t.Errorf("keys after EnsureKeys(EdDSA) twice = %v, want %v (RS256 always, no duplicates)", algs, want)
 	}
 	if err := m.EnsureKeys(ctx, "other"); err != nil {
 		t.Fatal(err)
 	}
-	if recs := store.records("other"); len(recs) != 1 || recs[0].Algorithm != RS256 {
-		t.Errorf("EnsureKeys with no algs stored %d keys, want one RS256 key", len(recs))
+	if recs := store.records("other"); len(recs) != 2 || recs[0].Algorithm != RS256 || recs[1].Algorithm != RS256 {
+		t.Errorf("EnsureKeys with no algs stored %d keys, want an active and a next RS256 key", len(recs))
 	}
 }
 
-func TestRetiredKeys(t *testing.T) {
+func TestPublicKeysHidePrivateParts(t *testing.T) {
 	store := newFakeKeys()
-	clock := &fakeClock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-	m := newTestManager(t, store, nil, WithClock(clock.Now))
+	m := newTestManager(t, store, nil)
 	ctx := t.Context()
 	first, err := m.SigningKey(ctx, "acme", ES256)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store.edit("acme", func(k *storage.SigningKey) { k.Status = storage.KeyRetired })
-	m.Invalidate("acme")
-	clock.Advance(time.Second)
-	second, err := m.SigningKey(ctx, "acme", ES256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if second.ID == first.ID {
-		t.Fatal("SigningKey returned the retired key")
-	}
 	keys, err := m.PublicKeys(ctx, "acme")
 	if err != nil {
 		t.Fatal(err)
-	}
-	if len(keys) != 2 || keys[0].ID != second.ID || keys[1].ID != first.ID || keys[1].Active {
-		t.Fatalf("PublicKeys = %v, want new active key then the retired one", keys)
 	}
 	for _, k := range keys {
 		if k.Private != nil {
@@ -267,10 +293,10 @@ func TestRetiredKeys(t *testing.T) {
 		}
 	}
 	// Mutating a returned key must not change what the cache serves.
-	keys[0].Active = false
+	keys[0].Active, keys[1].Active = false, false
 	again, err := m.SigningKey(ctx, "acme", ES256)
-	if err != nil || again.ID != second.ID {
-		t.Fatalf("SigningKey after caller mutation = %v, %v; want %s", again, err, second.ID)
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("SigningKey after caller mutation = %v, %v; want %s", again, err, first.ID)
 	}
 }
 
@@ -302,8 +328,8 @@ func TestConcurrentFirstUseCreatesOneKey(t *testing.T) {
 			t.Fatalf("caller %d got key %s, caller 0 got %s", i, ids[i], ids[0])
 		}
 	}
-	if creates, _ := store.counts(); creates != 1 {
-		t.Fatalf("%d concurrent first calls created %d keys, want 1", callers, creates)
+	if creates, _ := store.counts(); creates != 2 {
+		t.Fatalf("%d concurrent first calls created %d keys, want 2 (one active, one next)", callers, creates)
 	}
 }
 
@@ -344,24 +370,24 @@ func TestCacheTTL(t *testing.T) {
 		return len(keys)
 	}
 	clock.Advance(DefaultCacheTTL - time.Second)
-	if n := countKeys(); n != 1 {
-		t.Fatalf("before TTL replica A sees %d keys, want the cached 1", n)
+	if n := countKeys(); n != 2 {
+		t.Fatalf("before TTL replica A sees %d keys, want the cached 2", n)
 	}
 	clock.Advance(time.Second)
-	if n := countKeys(); n != 2 {
-		t.Fatalf("after TTL replica A sees %d keys, want 2", n)
+	if n := countKeys(); n != 4 {
+		t.Fatalf("after TTL replica A sees %d keys, want 4", n)
 	}
 
 	// Invalidate makes a change visible at once.
 	if _, err := replicaB.SigningKey(ctx, "acme", EdDSA); err != nil {
 		t.Fatal(err)
 	}
-	if n := countKeys(); n != 2 {
-		t.Fatalf("replica A sees %d keys before Invalidate, want 2", n)
+	if n := countKeys(); n != 4 {
+		t.Fatalf("replica A sees %d keys before Invalidate, want 4", n)
 	}
 	replicaA.Invalidate("acme")
-	if n := countKeys(); n != 3 {
-		t.Fatalf("replica A sees %d keys after Invalidate, want 3", n)
+	if n := countKeys(); n != 6 {
+		t.Fatalf("replica A sees %d keys after Invalidate, want 6", n)
 	}
 }
 

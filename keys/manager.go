@@ -2,7 +2,6 @@ package keys
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"slices"
@@ -41,16 +40,19 @@ func WithClock(now func() time.Time) Option {
 // Manager generates, persists and caches the signing keys of every tenant.
 // It is safe for concurrent use.
 type Manager struct {
-	store  storage.Keys
-	sealer sealer
-	ttl    time.Duration
-	now    func() time.Time
+	store   storage.Keys
+	secrets storage.Secrets // for the KEK check value; nil: no check
+	sealer  sealer
+	policy  Policy
+	ttl     time.Duration
+	now     func() time.Time
 
 	mu        sync.Mutex
 	cache     map[string]cacheEntry      // tenant -> parsed keys, newest first
 	locks     [lockStripes]chan struct{} // 1-slot locks (ctx-aware), by tenant hash
 	epoch     uint64                     // bumped by Invalidate; stale loads are not cached
 	lastSweep time.Time
+	optErr    error // from an Option
 }
 
 // NewManager returns a Manager over store. kek is the key-encryption key
@@ -70,6 +72,7 @@ func NewManager(store storage.Keys, kek []byte, opts ...Option) (*Manager, error
 	m := &Manager{
 		store:  store,
 		sealer: s,
+		policy: DefaultPolicy(),
 		ttl:    DefaultCacheTTL,
 		now:    time.Now,
 		cache:  make(map[string]cacheEntry),
@@ -80,19 +83,27 @@ func NewManager(store storage.Keys, kek []byte, opts ...Option) (*Manager, error
 	for _, opt := range opts {
 		opt(m)
 	}
+	if m.optErr != nil {
+		return nil, m.optErr
+	}
+	if err := m.policy.Validate(); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
-// SigningKey returns the tenant's newest active key for alg. If there is
-// none it generates one, persists it and returns it. Within one process
-// concurrent first calls create exactly one key; two replicas racing may each
-// create one, which is harmless because PublicKeys publishes both.
+// Policy returns the lifecycle timing in force.
+func (m *Manager) Policy() Policy { return m.policy }
+
+// SigningKey returns the tenant's active key for alg. If the tenant has
+// none for alg (a new tenant, or one that just switched algorithms) it
+// promotes the next key or, when there is none either, creates an active
+// and a next key, under the store's lock so that replicas racing create one
+// set. Such a first key signs without pre-publication: nobody can have
+// cached a JWKS without it for an algorithm the tenant never used.
 func (m *Manager) SigningKey(ctx context.Context, tenant, alg string) (*Key, error) {
-	if !ValidAlgorithm(alg) {
-		return nil, ErrUnsupportedAlgorithm
-	}
-	if tenant == "" {
-		return nil, errors.New("keys: tenant is empty")
+	if err := checkTenantAlg(tenant, alg); err != nil {
+		return nil, err
 	}
 	keys, err := m.tenantKeys(ctx, tenant)
 	if err != nil {
@@ -101,56 +112,89 @@ func (m *Manager) SigningKey(ctx context.Context, tenant, alg string) (*Key, err
 	if k := newestActive(keys, alg); k != nil {
 		return k.clone(), nil
 	}
-
 	unlock, err := m.lockTenant(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	// Another goroutine may have created the key while we waited for the
-	// lock; it put it in the cache before releasing.
+	// Another goroutine may have created the set while we waited.
 	if keys, ok := m.cached(tenant); ok {
 		if k := newestActive(keys, alg); k != nil {
+			unlock()
 			return k.clone(), nil
 		}
 	}
-	// Read the store, not the cache: another replica may have created it.
-	epoch := m.currentEpoch()
-	keys, err = m.load(ctx, tenant)
+	err = m.ensureSet(ctx, tenant, alg)
+	unlock()
+	if err != nil {
+		return nil, err
+	}
+	keys, err = m.tenantKeys(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
 	if k := newestActive(keys, alg); k != nil {
-		m.put(tenant, keys, epoch)
 		return k.clone(), nil
 	}
-	k, err := m.create(ctx, tenant, alg)
-	if err != nil {
-		return nil, err
-	}
-	m.put(tenant, append([]*Key{k}, keys...), epoch)
-	return k.clone(), nil
+	return nil, fmt.Errorf("keys: tenant %q has no active %s key", tenant, alg)
 }
 
-// PublicKeys returns every key of the tenant, active and retired, newest
-// first, for its JWKS. Private is nil in the returned keys so that a JWKS
-// built from them cannot leak private parts (checklist F4).
+// ensureSet makes sure the tenant's key set of alg has an active and a next
+// key.
+func (m *Manager) ensureSet(ctx context.Context, tenant, alg string) error {
+	return m.updateSet(ctx, tenant, alg, 2, func(keys []*storage.SigningKey, fresh func() *storage.SigningKey) (*storage.KeySetChange, error) {
+		now := m.now().UTC()
+		active, next := current(keys)
+		change := &storage.KeySetChange{}
+		if active == nil && next != nil {
+			c, _, err := promote(keys, next, fresh, now)
+			return c, err
+		}
+		if active == nil {
+			a := fresh()
+			if a == nil {
+				return nil, errNeedKey
+			}
+			a.Status, a.ActivatedAt = storage.KeyActive, now
+			change.Create = append(change.Create, a)
+		}
+		if next == nil {
+			n := fresh()
+			if n == nil {
+				return nil, errNeedKey
+			}
+			n.Status = storage.KeyNext
+			change.Create = append(change.Create, n)
+		}
+		if len(change.Create) == 0 {
+			return nil, nil
+		}
+		return change, nil
+	})
+}
+
+// PublicKeys returns the keys of the tenant's JWKS, newest first: next,
+// active and retired keys, never revoked ones (revocation removes a key
+// from the JWKS at once). Private is nil in the returned keys so that a
+// JWKS built from them cannot leak private parts (checklist F4).
 func (m *Manager) PublicKeys(ctx context.Context, tenant string) ([]*Key, error) {
 	keys, err := m.tenantKeys(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Key, len(keys))
-	for i, k := range keys {
+	out := make([]*Key, 0, len(keys))
+	for _, k := range keys {
+		if k.Status == storage.KeyRevoked {
+			continue
+		}
 		c := k.clone()
 		c.Private = nil
-		out[i] = c
+		out = append(out, c)
 	}
 	return out, nil
 }
 
-// EnsureKeys makes sure the tenant has an active key for each alg; call it
-// when a tenant is created. RS256 is always included: OpenID Connect
+// EnsureKeys makes sure the tenant has an active and a next key for each
+// alg; call it when a tenant is created. RS256 is always included: OpenID Connect
 // Discovery 1.0 §3 requires RS256 among id_token_signing_alg_values_supported,
 // so every tenant publishes an RS256 key whatever alg it signs with.
 func (m *Manager) EnsureKeys(ctx context.Context, tenant string, algs ...string) error {
@@ -163,8 +207,13 @@ func (m *Manager) EnsureKeys(ctx context.Context, tenant string, algs ...string)
 			want = append(want, alg)
 		}
 	}
+	unlock, err := m.lockTenant(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	for _, alg := range want {
-		if _, err := m.SigningKey(ctx, tenant, alg); err != nil {
+		if err := m.ensureSet(ctx, tenant, alg); err != nil {
 			return err
 		}
 	}
@@ -187,57 +236,6 @@ func (m *Manager) InvalidateAll() {
 	defer m.mu.Unlock()
 	clear(m.cache)
 	m.epoch++
-}
-
-// Reseal encrypts with the configured KEK every key of the tenant that is
-// stored unencrypted (created before a KEK was configured) and returns how
-// many it changed. Unencrypted keys are refused while a KEK is configured,
-// so that nobody with write access to the database alone can plant a
-// signing key (ErrPlainKeyWithKEK).
-func (m *Manager) Reseal(ctx context.Context, tenant string) (int, error) {
-	if m.sealer.aead == nil {
-		return 0, errors.New("keys: reseal needs a key-encryption key")
-	}
-	records, err := m.store.ListKeys(ctx, tenant)
-	if err != nil {
-		return 0, fmt.Errorf("keys: list keys of tenant %q: %w", tenant, err)
-	}
-	changed := 0
-	for _, rec := range records {
-		if len(rec.PrivateKey) == 0 || rec.PrivateKey[0] != formatPlain {
-			continue
-		}
-		resealed := false
-		_, err := m.store.UpdateKey(ctx, tenant, rec.ID, func(k *storage.SigningKey) error {
-			// Re-check inside the update: a concurrent reseal may have won.
-			resealed = false
-			if len(k.PrivateKey) == 0 || k.PrivateKey[0] != formatPlain {
-				return nil
-			}
-			der, err := m.sealer.open(tenant, k.ID, k.PrivateKey, true)
-			if err != nil {
-				return err
-			}
-			if _, err := parseSigner(k.Algorithm, der); err != nil {
-				return fmt.Errorf("keys: key %q of tenant %q: %w", k.ID, tenant, err)
-			}
-			sealed, err := m.sealer.seal(tenant, k.ID, der)
-			if err != nil {
-				return err
-			}
-			k.PrivateKey = sealed
-			resealed = true
-			return nil
-		})
-		if err != nil {
-			return changed, fmt.Errorf("keys: reseal key %q of tenant %q: %w", rec.ID, tenant, err)
-		}
-		if resealed {
-			changed++
-		}
-	}
-	m.Invalidate(tenant)
-	return changed, nil
 }
 
 // tenantKeys returns the tenant's parsed keys from the cache, or loads them
@@ -281,7 +279,14 @@ func (m *Manager) load(ctx context.Context, tenant string) ([]*Key, error) {
 	}
 	// The store promises newest first; sort anyway, because "newest active"
 	// decides which key signs.
-	slices.SortStableFunc(keys, func(a, b *Key) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	// A new set's active and next keys share a creation time; list the
+	// next key first, as if it were newer.
+	slices.SortStableFunc(keys, func(a, b *Key) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return statusRank(a.Status) - statusRank(b.Status)
+	})
 	return keys, nil
 }
 
@@ -295,52 +300,15 @@ func (m *Manager) parse(tenant string, rec *storage.SigningKey) (*Key, error) {
 		return nil, fmt.Errorf("keys: key %q of tenant %q: %w", rec.ID, tenant, err)
 	}
 	return &Key{
-		ID:        rec.ID,
-		Algorithm: rec.Algorithm,
-		Private:   signer,
-		Public:    signer.Public(),
-		CreatedAt: rec.CreatedAt,
-		Active:    rec.Status == storage.KeyActive,
-	}, nil
-}
-
-// create generates a key for alg, stores it sealed and returns it parsed.
-func (m *Manager) create(ctx context.Context, tenant, alg string) (*Key, error) {
-	signer, err := generateSigner(alg)
-	if err != nil {
-		return nil, fmt.Errorf("keys: generate %s key: %w", alg, err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(signer)
-	if err != nil {
-		return nil, fmt.Errorf("keys: encode %s key: %w", alg, err)
-	}
-	kid, err := newKeyID()
-	if err != nil {
-		return nil, err
-	}
-	stored, err := m.sealer.seal(tenant, kid, der)
-	clear(der) // hygiene: the plaintext DER is no longer needed
-	if err != nil {
-		return nil, err
-	}
-	rec := &storage.SigningKey{
-		TenantID:   tenant,
-		ID:         kid,
-		Algorithm:  alg,
-		PrivateKey: stored,
-		Status:     storage.KeyActive,
-		CreatedAt:  m.now().UTC(),
-	}
-	if err := m.store.CreateKey(ctx, rec); err != nil {
-		return nil, fmt.Errorf("keys: store %s key for tenant %q: %w", alg, tenant, err)
-	}
-	return &Key{
-		ID:        kid,
-		Algorithm: alg,
-		Private:   signer,
-		Public:    signer.Public(),
-		CreatedAt: rec.CreatedAt,
-		Active:    true,
+		ID:          rec.ID,
+		Algorithm:   rec.Algorithm,
+		Private:     signer,
+		Public:      signer.Public(),
+		CreatedAt:   rec.CreatedAt,
+		ActivatedAt: rec.ActivatedAt,
+		RetiredAt:   rec.RetiredAt,
+		Status:      rec.Status,
+		Active:      rec.Status == storage.KeyActive,
 	}, nil
 }
 
@@ -359,4 +327,16 @@ func newestActive(keys []*Key, alg string) *Key {
 func (k *Key) clone() *Key {
 	c := *k
 	return &c
+}
+
+func statusRank(status string) int {
+	switch status {
+	case storage.KeyNext:
+		return 0
+	case storage.KeyActive:
+		return 1
+	case storage.KeyRetired:
+		return 2
+	}
+	return 3
 }

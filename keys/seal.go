@@ -34,9 +34,31 @@ var (
 )
 
 // sealer seals and opens PKCS#8 DER. A nil aead means no KEK: DER is stored
-// with the plain format byte.
+// with the plain format byte. previous holds KEKs that are still accepted
+// for opening but never used to seal: during a KEK change every replica
+// must open what any other replica sealed (docs/keys.md, rewrap runbook).
+// Opening tries the current KEK first, then each previous one: GCM
+// authentication tells a wrong key apart without a key ID in the record.
 type sealer struct {
-	aead cipher.AEAD
+	aead     cipher.AEAD
+	previous []cipher.AEAD
+}
+
+// WithPreviousKEK adds a key-encryption key that opens keys sealed before a
+// KEK change (HERALD_KEY_ENCRYPTION_KEY_PREVIOUS). It never seals. nil or
+// empty is ignored.
+func WithPreviousKEK(kek []byte) Option {
+	return func(m *Manager) {
+		if len(kek) == 0 {
+			return
+		}
+		s, err := newSealer(kek)
+		if err != nil {
+			m.optErr = fmt.Errorf("previous %w", err)
+			return
+		}
+		m.sealer.previous = append(m.sealer.previous, s.aead)
+	}
 }
 
 func newSealer(kek []byte) (sealer, error) {
@@ -75,16 +97,21 @@ func (s sealer) seal(tenant, kid string, der []byte) ([]byte, error) {
 	if s.aead == nil {
 		return append([]byte{formatPlain}, der...), nil
 	}
+	return s.sealAD(der, additionalData(tenant, kid))
+}
+
+// sealAD seals plain with the current KEK under additional data ad.
+func (s sealer) sealAD(plain, ad []byte) ([]byte, error) {
 	// A random 96-bit nonce per key: a KEK seals at most a few keys per
 	// tenant, far below the 2^32 messages NIST SP 800-38D allows for random
 	// nonces under one key.
 	nonceSize := s.aead.NonceSize()
-	out := make([]byte, 1+nonceSize, 1+nonceSize+len(der)+s.aead.Overhead())
+	out := make([]byte, 1+nonceSize, 1+nonceSize+len(plain)+s.aead.Overhead())
 	out[0] = formatSealed
 	if _, err := rand.Read(out[1:]); err != nil {
 		return nil, fmt.Errorf("keys: generate nonce: %w", err)
 	}
-	return s.aead.Seal(out, out[1:], der, additionalData(tenant, kid)), nil
+	return s.aead.Seal(out, out[1:], plain, ad), nil
 }
 
 // open returns the PKCS#8 DER inside stored. allowPlain lets Reseal read
@@ -100,19 +127,40 @@ func (s sealer) open(tenant, kid string, stored []byte, allowPlain bool) ([]byte
 		}
 		return stored[1:], nil
 	case formatSealed:
-		if s.aead == nil {
-			return nil, ErrSealedKeyNoKEK
-		}
-		nonceSize := s.aead.NonceSize()
-		if len(stored) < 1+nonceSize+s.aead.Overhead() {
-			return nil, ErrOpenFailed
-		}
-		nonce, ciphertext := stored[1:1+nonceSize], stored[1+nonceSize:]
-		der, err := s.aead.Open(nil, nonce, ciphertext, additionalData(tenant, kid))
-		if err != nil {
-			return nil, ErrOpenFailed
-		}
-		return der, nil
+		der, _, err := s.openSealed(stored, additionalData(tenant, kid))
+		return der, err
 	}
 	return nil, fmt.Errorf("keys: unknown private key format version %d", stored[0])
+}
+
+// openSealed opens a formatSealed record with the current KEK or, failing
+// that, a previous one; current reports which.
+func (s sealer) openSealed(stored, ad []byte) (plain []byte, current bool, err error) {
+	if s.aead == nil && len(s.previous) == 0 {
+		return nil, false, ErrSealedKeyNoKEK
+	}
+	for i, aead := range append([]cipher.AEAD{s.aead}, s.previous...) {
+		if aead == nil {
+			continue
+		}
+		nonceSize := aead.NonceSize()
+		if len(stored) < 1+nonceSize+aead.Overhead() {
+			return nil, false, ErrOpenFailed
+		}
+		nonce, ciphertext := stored[1:1+nonceSize], stored[1+nonceSize:]
+		if der, err := aead.Open(nil, nonce, ciphertext, ad); err == nil {
+			return der, i == 0, nil
+		}
+	}
+	return nil, false, ErrOpenFailed
+}
+
+// sealedUnderCurrent reports whether stored is sealed with the current KEK
+// (nothing to rewrap).
+func (s sealer) sealedUnderCurrent(stored, ad []byte) bool {
+	if s.aead == nil || len(stored) == 0 || stored[0] != formatSealed {
+		return false
+	}
+	_, current, err := s.openSealed(stored, ad)
+	return err == nil && current
 }

@@ -33,6 +33,11 @@ type Config struct {
 	// when a tenant is resolved by hostname, and whose X-Request-Id is kept
 	// (requestlog.go). Empty: both headers are ignored.
 	TrustedProxies []netip.Prefix
+	// KeyMaintenance is how often the server runs the scheduled part of the
+	// key lifecycle for every tenant (keys.Manager.Maintain: rotation when
+	// due, removal of expired retired keys). 0: DefaultKeyMaintenance;
+	// negative: never (tests, or a deployment that rotates by cron).
+	KeyMaintenance time.Duration
 }
 
 // Lifetimes of the records the provider issues. Clients may override the

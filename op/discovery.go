@@ -2,13 +2,19 @@ package op
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/herald-idp/herald/keys"
 	"github.com/herald-idp/herald/op/login"
 )
 
@@ -132,8 +138,11 @@ func (p *protocolServer) jwksBody(ctx context.Context) (json.RawMessage, error) 
 }
 
 // metadataCacheControl lets relying parties and gateways cache discovery and
-// JWKS for five minutes (they refetch JWKS on an unknown kid).
-const metadataCacheControl = "public, max-age=300"
+// JWKS for keys.JWKSMaxAge (five minutes; they refetch JWKS on an unknown
+// kid). It must stay shorter than the window a next key is published before
+// it signs (keys.DefaultPrePublish), so that no cached JWKS lacks the key
+// a token is signed with; TestJWKSCaching holds that.
+var metadataCacheControl = fmt.Sprintf("public, max-age=%d", int(keys.JWKSMaxAge/time.Second))
 
 // Discovery and Keys answer through the library's router too; Herald's own
 // routes (serveMetadata) normally answer first.
@@ -156,6 +165,8 @@ func (p *protocolServer) Keys(ctx context.Context, r *zop.Request[struct{}]) (*z
 // serveMetadata writes the cached bytes of discovery or JWKS directly:
 // these two documents are requested far more often than anything else, and
 // going through the library's router would re-encode them on every request.
+// A strong ETag (a hash of the bytes) lets a client revalidate with
+// If-None-Match and get 304 Not Modified (RFC 9110 §13.1.2, §15.4.5).
 func serveMetadata(body func(context.Context) (json.RawMessage, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		b, err := body(r.Context())
@@ -164,8 +175,35 @@ func serveMetadata(body func(context.Context) (json.RawMessage, error)) http.Han
 			return
 		}
 		h := w.Header()
-		h.Set("Content-Type", "application/json")
+		etag := entityTag(b)
+		h.Set("ETag", etag)
 		h.Set("Cache-Control", metadataCacheControl)
+		if etagMatches(r.Header.Get("If-None-Match"), etag) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		h.Set("Content-Type", "application/json")
 		_, _ = w.Write(b)
 	}
+}
+
+// entityTag is a strong validator of body: 128 bits of its SHA-256.
+func entityTag(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`
+}
+
+// etagMatches applies If-None-Match's weak comparison (RFC 9110 §13.1.2):
+// "*" or any listed tag equal to etag, with or without W/.
+func etagMatches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	for _, tag := range strings.Split(header, ",") {
+		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		if tag == "*" || tag == etag {
+			return true
+		}
+	}
+	return false
 }

@@ -2,7 +2,6 @@ package op
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,12 +76,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.registry = reg.WithOnChange(s.TenantChanged)
 	s.storage = &opStorage{s: s}
 
-	// Installation-wide secrets shared by every replica through storage.
-	tokenKey, err := s.store.Secrets().Secret(ctx, "opaque-token-key", random32)
+	// Installation-wide secrets shared by every replica through storage,
+	// sealed under the KEK like the signing keys (keys.go).
+	tokenKey, err := s.keys.SealedSecret(ctx, s.store.Secrets(), secretOpaqueTokenKey, 32)
 	if err != nil {
 		return nil, fmt.Errorf("load opaque token key: %w", err)
 	}
-	csrfKey, err := s.store.Secrets().Secret(ctx, "csrf-key", random32)
+	csrfKey, err := s.keys.SealedSecret(ctx, s.store.Secrets(), secretCSRFKey, 32)
 	if err != nil {
 		return nil, fmt.Errorf("load CSRF key: %w", err)
 	}
@@ -96,6 +96,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if !s.secureCookies {
 		opts = append(opts, zop.WithAllowInsecure())
 	}
+	opts = append(opts, verifierOptions()...)
 	s.provider, err = zop.NewProvider(zcfg, s.storage, s.issuerFromRequest, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("build provider: %w", err)
@@ -111,14 +112,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Now:                 s.now,
 	})
 	s.handler = s.routes()
+	go s.runKeyMaintenance(ctx)
 	s.caches.listen(ctx)
 	return s, nil
-}
-
-func random32() ([]byte, error) {
-	b := make([]byte, 32)
-	_, err := rand.Read(b)
-	return b, err
 }
 
 // TenantChanged drops what this replica caches about a tenant and tells the

@@ -1,6 +1,9 @@
 package storage
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Tenant is one issuer: its own clients, users, keys and sessions.
 type Tenant struct {
@@ -122,10 +125,15 @@ type User struct {
 	UpdatedAt  time.Time
 }
 
-// Key states.
+// Key states, in lifecycle order (see docs/keys.md). A key is created as
+// KeyNext, promoted to KeyActive by a rotation, retired by the next rotation
+// and deleted once every token it signed has expired. KeyRevoked takes a key
+// out of service at once (compromise): never published, never signs.
 const (
+	KeyNext    = "next"    // published, not yet signing (pre-publication)
 	KeyActive  = "active"  // signs new tokens and is published
 	KeyRetired = "retired" // published only, to verify tokens it signed
+	KeyRevoked = "revoked" // neither published nor signing; kept for the record
 )
 
 // SigningKey is a tenant's private signing key.
@@ -136,8 +144,49 @@ type SigningKey struct {
 	// PrivateKey is the PKCS#8 DER of the private key, sealed by the keys
 	// package (AEAD with the configured key-encryption key) when one is set.
 	PrivateKey []byte
-	Status     string // KeyActive or KeyRetired
-	CreatedAt  time.Time
+	Status     string // KeyNext, KeyActive, KeyRetired or KeyRevoked
+	// CreatedAt is when the key was created and first published (every key
+	// is published from creation, as next or active).
+	CreatedAt time.Time
+	// ActivatedAt is when the key was promoted to active; zero if never.
+	ActivatedAt time.Time
+	// RetiredAt is when the key stopped signing (retired or revoked); zero
+	// while it is next or active.
+	RetiredAt time.Time
+}
+
+// KeySetChange is what a storage.Keys UpdateKeySet closure asks to write.
+type KeySetChange struct {
+	Create []*SigningKey // new keys (ErrAlreadyExists if a kid is taken)
+	Update []*SigningKey // changed keys; tenant, kid and algorithm must not change
+	Delete []string      // kids to delete
+}
+
+// Check refuses a change that would leave its tenant and algorithm, update
+// or delete a key that is not in current, or store an empty private key.
+// Backends call it before writing.
+func (c *KeySetChange) Check(tenant, alg string, current []*SigningKey) error {
+	known := make(map[string]bool, len(current))
+	for _, k := range current {
+		known[k.ID] = true
+	}
+	for i, k := range append(append([]*SigningKey(nil), c.Create...), c.Update...) {
+		if k == nil || k.TenantID != tenant || k.Algorithm != alg || k.ID == "" {
+			return fmt.Errorf("tenant %q: %s key set change: key %d is outside the set or has no kid", tenant, alg, i)
+		}
+		if len(k.PrivateKey) == 0 {
+			return fmt.Errorf("tenant %q: signing key %q: private key must not be empty", tenant, k.ID)
+		}
+		if i >= len(c.Create) && !known[k.ID] {
+			return fmt.Errorf("tenant %q: signing key %q: %w", tenant, k.ID, ErrNotFound)
+		}
+	}
+	for _, id := range c.Delete {
+		if !known[id] {
+			return fmt.Errorf("tenant %q: signing key %q: %w", tenant, id, ErrNotFound)
+		}
+	}
+	return nil
 }
 
 // AuthRequest is an authorization request waiting for login and consent.

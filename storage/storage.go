@@ -84,6 +84,18 @@ type Keys interface {
 	// ListKeys returns the tenant's keys, newest first.
 	ListKeys(ctx context.Context, tenant string) ([]*SigningKey, error)
 	UpdateKey(ctx context.Context, tenant, id string, update func(*SigningKey) error) (*SigningKey, error)
+	// UpdateKeySet is the one way to move keys through their lifecycle
+	// (rotate, revoke, remove). It reads the tenant's keys of alg, newest
+	// first, and calls update with them while holding a lock that serialises
+	// every UpdateKeySet of that tenant and algorithm across all replicas
+	// (PostgreSQL: a transaction-scoped advisory lock; SQLite: the write
+	// transaction). The change update returns (nil: none) is written in the
+	// same transaction: either all of it or nothing. Because update sees the
+	// state left by the previous caller, two replicas that both decide "a
+	// rotation is due" produce exactly one new key. update's error is
+	// returned unchanged with nothing stored. update must not block (no
+	// key generation inside the lock).
+	UpdateKeySet(ctx context.Context, tenant, alg string, update func(keys []*SigningKey) (*KeySetChange, error)) error
 }
 
 // Secrets holds installation-wide secrets that every replica must share
@@ -93,6 +105,11 @@ type Secrets interface {
 	// the value generate returns and returns that. When two replicas race, both
 	// get the value of the one that stored first.
 	Secret(ctx context.Context, name string, generate func() ([]byte, error)) ([]byte, error)
+	// SwapSecret replaces the secret called name with new if its stored value
+	// is still old (compare-and-set; used to re-encrypt a sealed secret under
+	// a new key-encryption key). It reports whether it replaced it; a missing
+	// secret is ErrNotFound.
+	SwapSecret(ctx context.Context, name string, old, new []byte) (bool, error)
 }
 
 // AuthRequests holds authorization requests between /authorize and the

@@ -56,20 +56,26 @@ func TestMigrateFlagOverridesEnvironment(t *testing.T) {
 	}
 }
 
-// TestPostgresWithoutKEKWarns: with PostgreSQL no KEK file is generated
-// (replicas could not share it); Herald warns that keys are unencrypted.
-func TestPostgresWithoutKEKWarns(t *testing.T) {
+// TestPostgresRequiresKEK: with PostgreSQL no KEK file is generated
+// (replicas could not share it), so a KEK is required; only the explicit
+// development switch allows unencrypted keys, with a warning.
+func TestPostgresRequiresKEK(t *testing.T) {
 	dir := testEnv(t)
 	t.Setenv("HERALD_DATABASE_URL", testPostgresDatabase(t))
 	t.Setenv("HERALD_MIGRATE", "true") // honoured by serve only
 	r := herald(t, "", "tenant", "create", "--name", "acme")
+	if r.code != 1 || !strings.Contains(r.stderr, "HERALD_KEY_ENCRYPTION_KEY") || !strings.Contains(r.stderr, "HERALD_ALLOW_PLAINTEXT_KEYS") {
+		t.Fatalf("exit %d, stderr %q; want a refusal naming HERALD_KEY_ENCRYPTION_KEY", r.code, r.stderr)
+	}
+	t.Setenv("HERALD_ALLOW_PLAINTEXT_KEYS", "true")
+	r = herald(t, "", "tenant", "create", "--name", "acme")
 	if r.code != 1 || !strings.Contains(r.stderr, "herald migrate") {
 		t.Fatalf("HERALD_MIGRATE must not make tenant create migrate: exit %d, stderr %q", r.code, r.stderr)
 	}
 	mustJSON(t, "", "migrate")
 	r = herald(t, "", "tenant", "create", "--name", "acme")
-	if r.code != 0 || !strings.Contains(r.stderr, "signing keys are stored unencrypted; set HERALD_KEY_ENCRYPTION_KEY") {
-		t.Fatalf("exit %d, stderr %q; want success with the unencrypted-keys warning", r.code, r.stderr)
+	if r.code != 0 || !strings.Contains(r.stderr, "DEVELOPMENT ONLY: signing keys are stored unencrypted") {
+		t.Fatalf("exit %d, stderr %q; want success with the development-only warning", r.code, r.stderr)
 	}
 	cwd, _ := os.Getwd()
 	for _, d := range []string{dir, cwd} {
@@ -96,6 +102,7 @@ func TestConnectionPasswordsNeverPrinted(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			testEnv(t)
 			t.Setenv("HERALD_DATABASE_TIMEOUT", "2s")
+			t.Setenv("HERALD_KEY_ENCRYPTION_KEY", testKEK) // PostgreSQL needs one before it connects
 			t.Setenv(tc.env, tc.value)
 			r := herald(t, "", "tenant", "list", "--log-level", "debug")
 			if r.code != 1 || r.stderr == "" {

@@ -236,17 +236,11 @@ func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error
 	if err != nil {
 		return nil, err
 	}
-	if kek == nil {
-		// PostgreSQL: no local file to generate one in, and replicas must
-		// share it. Whoever reads the database can then sign tokens.
-		logger.Warn("signing keys are stored unencrypted; set HERALD_KEY_ENCRYPTION_KEY",
-			"hint", "or HERALD_KEY_ENCRYPTION_KEY_FILE: the base64 of 32 random bytes (openssl rand -base64 32), the same on every replica")
-	}
 	store, notifier, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	km, err := keys.NewManager(store.Keys(), kek)
+	km, err := newKeyManager(ctx, cfg, store, kek, logger, !cfg.skipKEKCheck)
 	if err != nil {
 		_ = store.Close()
 		return nil, err

@@ -50,6 +50,15 @@ type Config struct {
 	DatabaseURL          string `env:"DATABASE_URL" flag:"database-url"`
 	KeyEncryptionKey     string `env:"KEY_ENCRYPTION_KEY"` // base64; never a flag (visible in ps)
 	KeyEncryptionKeyFile string `env:"KEY_ENCRYPTION_KEY_FILE" flag:"key-encryption-key-file"`
+	// The KEK before a change, accepted for opening only (docs/keys.md,
+	// rewrap runbook); see kek.go.
+	KeyEncryptionKeyPrevious     string `env:"KEY_ENCRYPTION_KEY_PREVIOUS"`
+	KeyEncryptionKeyPreviousFile string `env:"KEY_ENCRYPTION_KEY_PREVIOUS_FILE"`
+	// AllowPlaintextKeys lets PostgreSQL run without a KEK: development only.
+	AllowPlaintextKeys bool `env:"ALLOW_PLAINTEXT_KEYS"`
+	// KeyRotationPeriod: scheduled signing-key rotation (keys.DefaultRotationPeriod).
+	KeyRotationPeriod time.Duration `env:"KEY_ROTATION_PERIOD"`
+	skipKEKCheck      bool          // keys rewrap: it repairs what the check refuses
 
 	// PostgreSQL pool size and per-call deadline (ignored for SQLite).
 	DatabaseMaxConns int32         `env:"DATABASE_MAX_CONNS"`
@@ -325,9 +334,11 @@ func parseLogLevel(s string) (slog.Level, error) {
 // HERALD_KEY_ENCRYPTION_KEY, from HERALD_KEY_ENCRYPTION_KEY_FILE, or — for a
 // SQLite database only — from herald.kek next to the database file, which is
 // generated on first use. With a database that has no local directory
-// (PostgreSQL) and no configured KEK it returns nil, nil: keys are stored
-// unencrypted and the caller warns. A generated file would not do there:
-// every replica must share one KEK. Errors never contain key material.
+// (PostgreSQL) and no configured KEK it fails naming
+// HERALD_KEY_ENCRYPTION_KEY, unless HERALD_ALLOW_PLAINTEXT_KEYS allows
+// unencrypted keys (development only; nil, nil). A generated file would not
+// do there: every replica must share one KEK. Errors never contain key
+// material.
 func (c *Config) keyEncryptionKey() ([]byte, error) {
 	switch {
 	case c.KeyEncryptionKey != "":
@@ -350,7 +361,7 @@ func (c *Config) keyEncryptionKey() ([]byte, error) {
 	dir, ephemeral, ok := localKEKDir(c.DatabaseURL)
 	switch {
 	case !ok:
-		return nil, nil
+		return nil, c.plaintextKeysAllowed()
 	case ephemeral:
 		return randomBytes(kekSize)
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 
+	"github.com/herald-idp/herald/keys"
+	"github.com/herald-idp/herald/op"
 	"github.com/herald-idp/herald/op/admin"
 	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
@@ -10,7 +12,10 @@ import (
 
 func keysCommands() map[string]command {
 	return map[string]command{
-		"list": {"list a tenant's signing keys (IDs and states, never key material)", runKeysList},
+		"list":   {"list a tenant's signing keys (IDs and states, never key material)", runKeysList},
+		"rotate": {"rotate a tenant's signing keys now (the published next key starts signing)", runKeysRotate},
+		"revoke": {"emergency: remove a key from the JWKS at once; tokens it signed stop verifying", runKeysRevoke},
+		"rewrap": {"re-encrypt every signing key under a new key-encryption key", runKeysRewrap},
 	}
 }
 
@@ -30,6 +35,90 @@ func runKeysList(ctx context.Context, c *cli, args []string) error {
 	return d.run(ctx, args, func(a *app) (any, error) {
 		ks, err := a.registry.ListKeys(ctx, tenant)
 		return renderedList("keys", ks, err, admin.RenderKey)
+	})
+}
+
+func runKeysRotate(ctx context.Context, c *cli, args []string) error {
+	d := newAppCommand(c, "keys rotate", "--tenant TENANT [--alg ALG] [flags]",
+		"Rotates the tenant's signing keys now: the next key, published in the JWKS since the\n"+
+			"previous rotation, signs from now on; the active key is retired (it stays in the JWKS\n"+
+			"until every token it signed has expired) and a fresh next key is published. Prints\n"+
+			"{\"alg\",\"active\",\"next\"}. Running servers switch at once (change notification;\n"+
+			"within a second on SQLite). Fails while the next key has been published for less than\n"+
+			"the pre-publication window (docs/keys.md).")
+	var tenant, alg string
+	d.tenantFlag(&tenant)
+	d.fs.StringVar(&alg, "alg", "", "key set to rotate: RS256, ES256 or EdDSA (default: the tenant's signing algorithm)")
+	return d.run(ctx, args, func(a *app) (any, error) {
+		st, err := a.registry.RotateKeys(ctx, tenant, alg)
+		return rendered(st, err, admin.RenderRotation)
+	})
+}
+
+func runKeysRevoke(ctx context.Context, c *cli, args []string) error {
+	d := newAppCommand(c, "keys revoke", "--tenant TENANT --kid KID [flags]",
+		"Emergency revocation of a compromised key: it leaves the JWKS at once, so every token it\n"+
+			"signed fails verification (at /userinfo and /introspect at once, at relying parties when\n"+
+			"they refetch the JWKS), and it never signs again. Revoking the active key promotes the\n"+
+			"next key immediately. Prints what happened, including a \"message\".")
+	var tenant, kid string
+	d.tenantFlag(&tenant)
+	d.requiredString(&kid, "kid", "key ID to revoke (required; see herald keys list)")
+	return d.run(ctx, args, func(a *app) (any, error) {
+		res, err := a.registry.RevokeKey(ctx, tenant, kid)
+		return rendered(res, err, admin.RenderRevocation)
+	})
+}
+
+func runKeysRewrap(ctx context.Context, c *cli, args []string) error {
+	d := newAppCommand(c, "keys rewrap", "[--new-key-file FILE] [flags]",
+		"Re-encrypts every tenant's signing keys (and the KEK check value) under a key-encryption\n"+
+			"key, while servers keep running: each key is rewritten in its own transaction and\n"+
+			"servers open keys with their current or previous KEK.\n"+
+			"  With --new-key-file: seal under the KEK in FILE; the configured KEK (and\n"+
+			"  HERALD_KEY_ENCRYPTION_KEY_PREVIOUS) open. Every server must already accept the new\n"+
+			"  KEK (as HERALD_KEY_ENCRYPTION_KEY_PREVIOUS) before you run it.\n"+
+			"  Without: seal under the configured KEK, opening with HERALD_KEY_ENCRYPTION_KEY_PREVIOUS\n"+
+			"  (or reading unencrypted keys: how an installation without a KEK gets one).\n"+
+			"Prints {\"tenants\",\"resealed\",\"unchanged\",\"secrets_resealed\",\"check_value_resealed\"}.\n"+
+			"Safe to run again.\n"+
+			"See the KEK runbook in docs/keys.md.")
+	var newKeyFile string
+	d.fs.StringVar(&newKeyFile, "new-key-file", "", "`file` with the base64 of the new 32-byte KEK (default: the configured KEK)")
+	d.cfg.skipKEKCheck = true
+	return d.run(ctx, args, func(a *app) (any, error) {
+		km := a.keys
+		if newKeyFile != "" {
+			newKEK, err := readKEKFile("--new-key-file", newKeyFile)
+			if err != nil {
+				return nil, err
+			}
+			current, err := a.cfg.keyEncryptionKey()
+			if err != nil {
+				return nil, err
+			}
+			prev, err := a.cfg.previousKEK()
+			if err != nil {
+				return nil, err
+			}
+			km, err = keys.NewManager(a.store.Keys(), newKEK, keys.WithSecrets(a.store.Secrets()),
+				keys.WithPreviousKEK(current), keys.WithPreviousKEK(prev))
+			if err != nil {
+				return nil, err
+			}
+		}
+		tenants, err := tenantNames(ctx, a.store)
+		if err != nil {
+			return nil, err
+		}
+		res, err := km.Rewrap(ctx, tenants, op.SealedSecrets...)
+		if err != nil {
+			return nil, kekStartupError(err)
+		}
+		return struct {
+			Tenants int `json:"tenants"`
+			*keys.RewrapResult
+		}{len(tenants), res}, nil
 	})
 }
 

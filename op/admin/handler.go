@@ -69,6 +69,8 @@ func newRouter(reg *registry.Registry, auth func(*http.Request) (Principal, erro
 	r.Post("/tenants/{tenant}/disable", h.disableTenant)
 	r.Post("/tenants/{tenant}/enable", h.enableTenant)
 	r.Get("/tenants/{tenant}/keys", h.listKeys)
+	r.Post("/tenants/{tenant}/keys/rotate", h.rotateKeys)
+	r.Post("/tenants/{tenant}/keys/{kid}/revoke", h.revokeKey)
 
 	r.Post("/tenants/{tenant}/clients", h.createClient)
 	r.Get("/tenants/{tenant}/clients", h.listClients)

@@ -180,6 +180,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"UserUpdate":          reflect.TypeFor[updateUserRequest](),
 		"PasswordSet":         reflect.TypeFor[setPasswordRequest](),
 		"Key":                 reflect.TypeFor[KeyJSON](),
+		"KeyRotation":         reflect.TypeFor[RotateKeysJSON](),
+		"KeyRevocation":       reflect.TypeFor[RevokeKeyJSON](),
 		"AuditEvent":          reflect.TypeFor[AuditEventJSON](),
 	} {
 		schema, _ := schemas[name].(map[string]any)

@@ -208,7 +208,7 @@ func TestListKeysShowsNoKeyMaterial(t *testing.T) {
 		t.Fatalf("ListKeys = %v, %v", ks, err)
 	}
 	for _, k := range ks {
-		if k.ID == "" || k.Algorithm != "RS256" || k.Status != storage.KeyActive || !k.CreatedAt.After(time.Time{}) {
+		if k.ID == "" || k.Algorithm != "RS256" || (k.Status != storage.KeyActive && k.Status != storage.KeyNext) || !k.CreatedAt.After(time.Time{}) {
 			t.Fatalf("key %+v", k)
 		}
 	}

@@ -11,20 +11,37 @@ import (
 )
 
 var keysTable = table{name: "signing_keys", keys: 2, cols: []string{
-	"tenant_id", "id", "algorithm", "private_key", "status", "created_at"}}
+	"tenant_id", "id", "algorithm", "private_key", "status", "created_at", "activated_at", "retired_at"}}
 
 func scanKey(sc scanner) (*storage.SigningKey, error) {
 	var k storage.SigningKey
-	err := sc.Scan(&k.TenantID, &k.ID, &k.Algorithm, &k.PrivateKey, &k.Status, timeCol{&k.CreatedAt})
+	var activated, retired *time.Time
+	err := sc.Scan(&k.TenantID, &k.ID, &k.Algorithm, &k.PrivateKey, &k.Status, timeCol{&k.CreatedAt},
+		nullTimeCol{&activated}, nullTimeCol{&retired})
 	if err != nil {
 		return nil, err
+	}
+	if activated != nil {
+		k.ActivatedAt = *activated
+	}
+	if retired != nil {
+		k.RetiredAt = *retired
 	}
 	return &k, nil
 }
 
-// keyArgs lists k's column values in keysTable order.
+// keyArgs lists k's column values in keysTable order; unset lifecycle
+// times are NULL.
 func keyArgs(k *storage.SigningKey) []any {
-	return []any{k.TenantID, k.ID, k.Algorithm, k.PrivateKey, k.Status, encTime(k.CreatedAt)}
+	return []any{k.TenantID, k.ID, k.Algorithm, k.PrivateKey, k.Status, encTime(k.CreatedAt),
+		encOptTime(k.ActivatedAt), encOptTime(k.RetiredAt)}
+}
+
+func encOptTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return encTime(t)
 }
 
 func keyWhat(tenant, id string) string {
@@ -70,7 +87,7 @@ func (s *Store) ListKeys(ctx context.Context, tenant string) ([]*storage.Signing
 }
 
 // UpdateKey applies update to the stored key in one transaction (used to
-// retire a key). The tenant and kid cannot be changed.
+// re-seal a key under a new KEK). The tenant and kid cannot be changed.
 func (s *Store) UpdateKey(ctx context.Context, tenant, id string, update func(*storage.SigningKey) error) (*storage.SigningKey, error) {
 	what := keyWhat(tenant, id)
 	var out *storage.SigningKey
@@ -100,6 +117,82 @@ func (s *Store) UpdateKey(ctx context.Context, tenant, id string, update func(*s
 		return nil, err
 	}
 	return out, nil
+}
+
+// UpdateKeySet runs update on the tenant's keys of alg inside one write
+// transaction. The store has a single writer connection and BEGIN IMMEDIATE
+// (_txlock=immediate) takes the database write lock at once, so concurrent
+// callers, in this process or another, run one after the other and each
+// sees what the previous one wrote.
+func (s *Store) UpdateKeySet(ctx context.Context, tenant, alg string, update func([]*storage.SigningKey) (*storage.KeySetChange, error)) error {
+	what := fmt.Sprintf("tenant %q: %s signing keys", tenant, alg)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, keysTable.selectSQL()+
+			` WHERE tenant_id = ? AND algorithm = ? ORDER BY created_at DESC, id DESC`, tenant, alg)
+		if err != nil {
+			return mapErr(err, what)
+		}
+		var current []*storage.SigningKey
+		for rows.Next() {
+			k, err := scanKey(rows)
+			if err != nil {
+				rows.Close()
+				return mapErr(err, what)
+			}
+			current = append(current, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return mapErr(err, what)
+		}
+		change, err := update(current)
+		if err != nil || change == nil {
+			return err
+		}
+		if err := change.Check(tenant, alg, current); err != nil {
+			return err
+		}
+		for _, k := range change.Create {
+			if _, err := tx.ExecContext(ctx, keysTable.insertSQL(), keyArgs(k)...); err != nil {
+				return mapErr(err, keyWhat(tenant, k.ID))
+			}
+		}
+		for _, k := range change.Update {
+			res, err := tx.ExecContext(ctx, keysTable.updateSQL(), keysTable.updateArgs(keyArgs(k))...)
+			if err != nil {
+				return mapErr(err, keyWhat(tenant, k.ID))
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return fmt.Errorf("%s: %w", keyWhat(tenant, k.ID), storage.ErrNotFound)
+			}
+		}
+		for _, id := range change.Delete {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM signing_keys WHERE tenant_id = ? AND id = ? AND algorithm = ?`,
+				tenant, id, alg); err != nil {
+				return mapErr(err, keyWhat(tenant, id))
+			}
+		}
+		return nil
+	})
+}
+
+// SwapSecret replaces the secret name with new if it still holds old.
+func (s *Store) SwapSecret(ctx context.Context, name string, old, new []byte) (bool, error) {
+	what := fmt.Sprintf("secret %q", name)
+	if len(new) == 0 {
+		return false, fmt.Errorf("%s: new value is empty", what)
+	}
+	res, err := s.write.ExecContext(ctx, `UPDATE secrets SET value = ? WHERE name = ? AND value = ?`, new, name, old)
+	if err != nil {
+		return false, mapErr(err, what)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return true, nil
+	}
+	if _, err := getSecret(ctx, s.write, name); err != nil {
+		return false, mapErr(err, what)
+	}
+	return false, nil
 }
 
 // Secret returns the installation-wide secret called name, generating and
