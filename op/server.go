@@ -154,15 +154,12 @@ func (s *Server) routes() http.Handler {
 		JwksURI:       zop.NewEndpoint(pathJWKS),
 	}
 	issuerInterceptor := zop.NewIssuerInterceptor(s.provider.IssuerFromRequest).Handler
-	corsOptions := cors.Options{
-		AllowOriginVaryRequestFunc: s.allowedOrigin,
-		AllowedMethods:             []string{http.MethodGet, http.MethodPost},
-		AllowedHeaders:             []string{"Authorization", "Content-Type"},
-		MaxAge:                     600,
-	}
 	ps := &protocolServer{LegacyServer: zop.NewLegacyServer(s.provider, endpoints), s: s}
-	protocol := zop.RegisterServer(ps, endpoints, zop.WithServerCORSOptions(&corsOptions))
-	metadataCORS := cors.New(corsOptions).Handler
+	// No library CORS: it would wrap every path of the mount, browser
+	// pages' preflights included. apiCORS (cors.go) answers for the API
+	// endpoints only.
+	protocol := zop.RegisterServer(ps, endpoints, zop.WithServerCORSOptions(nil))
+	metadataCORS := cors.New(s.corsOptions()).Handler
 	// The routes of one tenant, the same whether it is reached at
 	// /t/{tenant} or at a hostname of its own.
 	tenantRoutes := func(r chi.Router) {
@@ -170,7 +167,7 @@ func (s *Server) routes() http.Handler {
 		r.With(metadataCORS).Get(pathDiscovery, serveMetadata(ps.discoveryBody))
 		r.With(metadataCORS).Get(pathJWKS, serveMetadata(ps.jwksBody))
 		s.login.Routes(r)
-		r.With(authChallenge, requireClientCredentials).Mount("/", protocol)
+		r.With(s.apiCORS, authChallenge, requireClientCredentials).Mount("/", protocol)
 	}
 	notFound := func(w http.ResponseWriter, _ *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", "no such endpoint")
