@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -212,13 +214,48 @@ func limitBody(next http.Handler) http.Handler {
 	})
 }
 
+// staticFiles serves the embedded files, and only files: a directory (with
+// or without a trailing slash), an unclean path or a missing file is a 404,
+// never a listing or a redirect (http.FileServer would do both). Mounted
+// behind http.StripPrefix, so r.URL.Path is the file's name.
 func staticFiles() http.Handler {
-	files := http.FileServerFS(templates.Static)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeJSONError(w, http.StatusMethodNotAllowed, "method_not_allowed", "static files are read with GET")
+			return
+		}
+		name := r.URL.Path
+		// fs.ValidPath refuses "", ".", "..", empty elements and trailing
+		// slashes: only a file's plain name gets through.
+		content, modTime, ok := openStatic(name)
+		if !ok {
+			writeJSONError(w, http.StatusNotFound, "not_found", "no such file")
+			return
+		}
+		defer content.Close()
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		files.ServeHTTP(w, r)
+		http.ServeContent(w, r, name, modTime, content)
 	})
+}
+
+// openStatic opens the embedded regular file name.
+func openStatic(name string) (io.ReadSeekCloser, time.Time, bool) {
+	if !fs.ValidPath(name) || name == "." {
+		return nil, time.Time{}, false
+	}
+	f, err := templates.Static.Open(name)
+	if err != nil {
+		return nil, time.Time{}, false
+	}
+	info, err := f.Stat()
+	rs, seekable := f.(io.ReadSeekCloser)
+	if err != nil || !info.Mode().IsRegular() || !seekable {
+		_ = f.Close()
+		return nil, time.Time{}, false
+	}
+	return rs, info.ModTime(), true
 }
 
 // handleReady reports whether storage answers (for load balancers), and
