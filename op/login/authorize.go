@@ -101,7 +101,7 @@ func redirectURIRegistered(c *storage.Client, uri string) bool {
 		return false
 	}
 	u, err := url.Parse(uri)
-	if err != nil || u.Scheme != "http" || (u.Hostname() != "127.0.0.1" && u.Hostname() != "::1") {
+	if err != nil || u.Scheme != "http" || (u.Hostname() != "127.0.0.1" && u.Hostname() != "::1") || !validLoopbackPort(u) {
 		return false
 	}
 	for _, reg := range c.RedirectURIs {
@@ -112,6 +112,20 @@ func redirectURIRegistered(c *storage.Client, uri string) bool {
 		}
 	}
 	return false
+}
+
+// validLoopbackPort: the port a native app listens on is its choice, but
+// it must be a real one. url.Parse only checks that a port is digits, so
+// 0, 99999 and an empty port ("127.0.0.1:") would pass; leading zeros
+// would let one port be spelled many ways. Absent (port 80) or 1-65535 in
+// canonical decimal.
+func validLoopbackPort(u *url.URL) bool {
+	p := u.Port()
+	if p == "" {
+		return !strings.HasSuffix(u.Host, ":")
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535 && strconv.Itoa(n) == p
 }
 
 // parseAuthRequest validates everything after the redirect URI; its
