@@ -3,7 +3,6 @@ package op
 import (
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/rs/cors"
 )
@@ -44,16 +43,9 @@ func (s *Server) apiCORS(next http.Handler) http.Handler {
 	})
 }
 
-// isCORSPath reports whether r is for one of corsPaths of its tenant: the
-// path relative to the tenant's root (/t/{tenant}/ or, at a tenant's own
-// hostname, /) is compared exactly.
+// isCORSPath reports whether r is for one of corsPaths of its tenant.
 func isCORSPath(r *http.Request) bool {
-	rt := resolvedFromContext(r.Context())
-	if rt == nil {
-		return false
-	}
-	rel, ok := strings.CutPrefix(r.URL.Path, rt.cookiePath)
-	return ok && slices.Contains(corsPaths, "/"+rel)
+	return slices.Contains(corsPaths, tenantRoutePath(r))
 }
 
 // allowedOrigin answers CORS for corsPaths: an origin is allowed when a

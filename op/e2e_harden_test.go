@@ -124,6 +124,10 @@ func TestE2ERepeatedParameters(t *testing.T) {
 			}
 		})
 	}
+	t.Run("Basic and a body client_secret are two methods", func(t *testing.T) {
+		r := post("/token", "", &e.web, url.Values{"client_secret": {e.web.secret}, "grant_type": {"client_credentials"}})
+		r.requireError(t, http.StatusBadRequest, "invalid_request")
+	})
 	t.Run("Basic and the same client_id in the body is fine", func(t *testing.T) {
 		post("/token", "", &e.web, url.Values{"client_id": {e.web.id}, "grant_type": {"client_credentials"}}).requireStatus(t, http.StatusOK)
 	})

@@ -24,9 +24,14 @@ const maxParamLength = 2048
 
 var codeChallengePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 
-// singleParams may appear at most once (RFC 6749 §3.1).
+// singleParams may appear at most once (RFC 6749 §3.1): every parameter
+// RFC 6749, RFC 7636 and OIDC Core §3.1.2.1 define for this endpoint,
+// including the ones Herald refuses or ignores (request, request_uri,
+// display…), counted across the query and a POST body. Unknown parameters
+// are ignored, repeated or not (RFC 6749 §3.1).
 var singleParams = []string{"client_id", "redirect_uri", "response_type", "response_mode", "scope", "state",
-	"nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "id_token_hint", "login_hint"}
+	"nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "id_token_hint", "login_hint",
+	"request", "request_uri", "display", "ui_locales", "claims_locales", "acr_values", "claims", "registration"}
 
 // grantAuthorizationCode is the grant a client must be registered for to
 // use this endpoint.

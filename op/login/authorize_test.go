@@ -100,6 +100,8 @@ func TestCheckParams(t *testing.T) {
 		{"repeated state", url.Values{"state": {"a", "b"}}, "state was sent more than once"},
 		{"long scope", url.Values{"scope": {strings.Repeat("a", maxParamLength+1)}}, "scope is too long"},
 		{"longest allowed", url.Values{"nonce": {strings.Repeat("a", maxParamLength)}}, ""},
+		{"repeated request_uri", url.Values{"request_uri": {"https://a.example/r", "https://a.example/r"}}, "request_uri was sent more than once"},
+		{"repeated acr_values", url.Values{"acr_values": {"1", "2"}}, "acr_values was sent more than once"},
 		{"unknown parameter may repeat", url.Values{"x": {"1", "2"}}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
