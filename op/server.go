@@ -190,7 +190,7 @@ func (s *Server) routes() http.Handler {
 	hosted.NotFound(notFound)
 
 	root := chi.NewRouter()
-	root.Use(s.requestLog, middleware.Recoverer, limitBody)
+	root.Use(s.requestLog, s.strictTransportSecurity, middleware.Recoverer, limitBody)
 	// Health checks answer on any Host: probes often address a replica by
 	// its IP.
 	root.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -201,6 +201,30 @@ func (s *Server) routes() http.Handler {
 	root.Get("/favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	root.Mount("/", s.hostSwitch(main, hosted))
 	return root
+}
+
+// hstsValue is the Strict-Transport-Security of an https deployment (RFC
+// 6797): one year, the usual minimum for preload lists and long enough
+// that a returning browser never tries plain http. No includeSubDomains:
+// Herald's public host and the hostnames tenants register are single
+// names inside domains Herald does not own, and the directive would force
+// https on every sibling below them (e.g. everything under
+// login.example.com). No preload, for the same reason; an operator who
+// owns the whole domain can add both at the proxy.
+const hstsValue = "max-age=31536000"
+
+// strictTransportSecurity sets HSTS on every response when the public URL
+// is https (tenant hostname issuers share its scheme, tenants.go), errors
+// and health checks included. Browsers ignore the header on plain http, so
+// it is also right behind a TLS-terminating proxy.
+func (s *Server) strictTransportSecurity(next http.Handler) http.Handler {
+	if s.publicScheme != "https" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", hstsValue)
+		next.ServeHTTP(w, r)
+	})
 }
 
 func limitBody(next http.Handler) http.Handler {
