@@ -184,6 +184,15 @@ func TestE2EIDTokenHintOtherUser(t *testing.T) {
 		return b
 	}
 
+	t.Run("alice's session answers alice's hint without a login", func(t *testing.T) {
+		b := e.newBrowser(t)
+		u, _ := authURL(cfg)
+		b.login(b.get(u), "alice", alicePassword).requireRedirectTo(t, webRedirect)
+		u, _ = authURL(cfg, hint, oauth2PromptNone())
+		if q := b.get(u).requireRedirectTo(t, webRedirect); q.Get("code") == "" {
+			t.Fatalf("SSO for the hinted user: %v", q)
+		}
+	})
 	t.Run("prompt=none with bob's session", func(t *testing.T) {
 		u, _ := authURL(cfg, hint, oauth2PromptNone())
 		bobBrowser(t).get(u).requireAuthError(t, webRedirect, e.issuer, "login_required")
@@ -203,6 +212,12 @@ func TestE2EIDTokenHintOtherUser(t *testing.T) {
 				t.Fatalf("hint for alice: got %d %s, want the login page", p.status, p.header.Get("Location"))
 			}
 			b.login(p, "bob", alicePassword).requireAuthError(t, webRedirect, e.issuer, "login_required")
+			// Bob's sign-in started no session: a request without a hint
+			// still finds the browser as it was.
+			u, _ = authURL(cfg)
+			if p := b.get(u); p.isLoginPage() != (tc.name == "no session") {
+				t.Errorf("after the refused sign-in: login page = %v", p.isLoginPage())
+			}
 		})
 		t.Run(tc.name+", alice signs in", func(t *testing.T) {
 			b := tc.browser(t)
