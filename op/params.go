@@ -30,7 +30,9 @@ var repeatableParams = []string{"resource"}
 //     authentication methods: invalid_request.
 func checkFormParams(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !slices.Contains(formPaths, tenantRoutePath(r)) {
+		// Only POST: these endpoints serve nothing else (other methods are
+		// refused further in, whatever their parameters).
+		if r.Method != http.MethodPost || !slices.Contains(formPaths, tenantRoutePath(r)) {
 			next.ServeHTTP(w, r)
 			return
 		}
