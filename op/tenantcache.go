@@ -53,7 +53,8 @@ const (
 // cross-replica invalidation that keeps them honest:
 //
 //   - tenants by name and by hostname (op/tenants.go resolves requests
-//     through them);
+//     through them), and for negativeTTL the names and hostnames no
+//     tenant has;
 //   - client registrations (every token request authenticates its client;
 //     a storage round trip per request would be the largest cost of
 //     client_credentials after the signature);
