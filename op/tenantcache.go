@@ -82,8 +82,8 @@ type tenantCaches struct {
 	jwks      *expirable.LRU[string, json.RawMessage]
 	signers   *expirable.LRU[string, *tenantSigners]
 
-	// forgets counts Forget calls: a name lookup that raced a Forget does
-	// not cache what it read, which may predate the change (a tenant
+	// forgets counts Forget calls: a lookup by name or host that raced a
+	// Forget does not cache what it read, which may predate the change (a tenant
 	// created just after storage said "unknown").
 	forgets atomic.Uint64
 }
@@ -216,15 +216,20 @@ func (c *tenantCaches) tenantByHost(ctx context.Context, host string) (*storage.
 		}
 		return enabled(l.tenant)
 	}
+	gen := c.forgets.Load()
 	t, err := c.store.Tenants().TenantByHostname(ctx, host)
 	if errors.Is(err, storage.ErrNotFound) {
-		c.byHost.Add(host, tenantLookup{})
+		if c.forgets.Load() == gen {
+			c.byHost.Add(host, tenantLookup{})
+		}
 		return nil, err
 	}
 	if err != nil {
 		return nil, err
 	}
-	c.byHost.Add(host, tenantLookup{t})
+	if c.forgets.Load() == gen {
+		c.byHost.Add(host, tenantLookup{t})
+	}
 	return enabled(t)
 }
 
