@@ -320,3 +320,59 @@ func TestUnknownTenantNamesReachStorageOnce(t *testing.T) {
 	}
 	t.Logf("replica B resolved the new tenant after %s", time.Since(start))
 }
+
+// racingTenants answers "not found" but, while the lookup is in flight,
+// lets the tenant be created elsewhere (a Forget arrives).
+type racingTenants struct {
+	storage.Tenants
+	during func()
+}
+
+func (r racingTenants) Tenant(context.Context, string) (*storage.Tenant, error) {
+	r.during()
+	return nil, storage.ErrNotFound
+}
+
+func (r racingTenants) TenantByHostname(context.Context, string) (*storage.Tenant, error) {
+	r.during()
+	return nil, storage.ErrNotFound
+}
+
+type racingStore struct {
+	storage.Store
+	tenants racingTenants
+}
+
+func (s racingStore) Tenants() storage.Tenants { return s.tenants }
+
+// TestNegativeLookupRacingAChangeIsNotCached: a lookup that read "unknown"
+// before the tenant was created, and finished after the change was
+// announced, must not leave a stale negative entry behind.
+func TestNegativeLookupRacingAChangeIsNotCached(t *testing.T) {
+	km, err := keys.NewManager(&countingKeys{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c *tenantCaches
+	store := racingStore{tenants: racingTenants{during: func() { c.Forget("ghost") }}}
+	c = newTenantCaches(store, km, nil)
+	if _, err := c.tenant(t.Context(), "ghost"); err == nil {
+		t.Fatal("want not found")
+	}
+	if c.unknown.Contains("ghost") {
+		t.Error("a negative name lookup that raced a change was cached")
+	}
+	if _, err := c.tenantByHost(t.Context(), "ghost.example"); err == nil {
+		t.Fatal("want not found")
+	}
+	if c.byHost.Contains("ghost.example") {
+		t.Error("a negative host lookup that raced a change was cached")
+	}
+	// Without a race, the miss is remembered.
+	store.tenants.during = func() {}
+	c.store = store
+	_, _ = c.tenant(t.Context(), "ghost")
+	if !c.unknown.Contains("ghost") {
+		t.Error("an unknown name was not remembered")
+	}
+}
