@@ -6,6 +6,8 @@
 // Where to look: tenants.go resolves /t/{tenant} to a tenant; grants.go
 // redeems codes and refresh tokens; tokens.go mints every token; errors.go
 // is the one place a storage error becomes an OAuth error; requestlog.go
-// gives every request its ID and access-log line. Only op/... imports
+// gives every request its ID and access-log line; cors.go decides which
+// endpoints answer CORS and params.go refuses repeated or contradictory
+// form parameters. Only op/... imports
 // zitadel/oidc.
 package op

@@ -74,6 +74,7 @@ type serverConfig struct {
 	hashSlots      int
 	hashMaxWait    time.Duration
 	trustedProxies []netip.Prefix
+	tls            bool
 }
 
 type serverOption func(*serverConfig)
@@ -90,6 +91,12 @@ func withTrustedProxies(networks ...string) serverOption {
 			c.trustedProxies = append(c.trustedProxies, netip.MustParsePrefix(n))
 		}
 	}
+}
+
+// withTLS serves Herald over https (httptest's certificate, which covers
+// 127.0.0.1 and *.example.com): an https public URL.
+func withTLS() serverOption {
+	return func(c *serverConfig) { c.tls = true }
 }
 
 // withHasherLimits sets the password hasher's concurrency and wait.
@@ -132,7 +139,12 @@ func newTestServer(t *testing.T, opts ...serverOption) *testEnv {
 		cfg.hashSlots, cfg.hashMaxWait)
 
 	slot := &handlerSlot{}
-	ts := httptest.NewServer(slot)
+	ts := httptest.NewUnstartedServer(slot)
+	if cfg.tls {
+		ts.StartTLS()
+	} else {
+		ts.Start()
+	}
 	t.Cleanup(ts.Close) // runs before store.Close (LIFO)
 	// One registry, as cmd/herald builds it; the test's changes go through
 	// it and reach the server's caches as the admin API's would.

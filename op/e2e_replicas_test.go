@@ -137,8 +137,11 @@ func TestE2EReplicasSeeTenantChangesWithinASecond(t *testing.T) {
 	token := tok.str("access_token")
 
 	const disc = "/t/fresh/.well-known/openid-configuration"
-	if st := b.status(t, http.MethodGet, disc, "", nil); st != http.StatusNotFound {
-		t.Fatalf("B serves the tenant before it exists: %d", st)
+	// Both replicas remember that the name is unknown (tenantcache.go).
+	for _, r := range []*replica{a, b} {
+		if st := r.status(t, http.MethodGet, disc, "", nil); st != http.StatusNotFound {
+			t.Fatalf("a replica serves the tenant before it exists: %d", st)
+		}
 	}
 	if st := a.status(t, http.MethodPost, "/admin/v1/tenants", token, nil); st != http.StatusUnsupportedMediaType && st != http.StatusBadRequest {
 		t.Fatalf("admin API without a body: %d", st)
@@ -147,6 +150,9 @@ func TestE2EReplicasSeeTenantChangesWithinASecond(t *testing.T) {
 	setJSONBody(create, `{"name":"fresh"}`)
 	create.Header.Set("Authorization", "Bearer "+token)
 	doJSONVia(t, a.client, create).requireStatus(t, http.StatusCreated)
+	if st := a.status(t, http.MethodGet, disc, "", nil); st != http.StatusOK {
+		t.Fatalf("A, which created the tenant, still answers %d for it", st)
+	}
 	took := b.waitStatus(t, disc, http.StatusOK, time.Second)
 	t.Logf("replica B served the new tenant after %s", took)
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -150,15 +152,12 @@ func (s *Server) routes() http.Handler {
 		JwksURI:       zop.NewEndpoint(pathJWKS),
 	}
 	issuerInterceptor := zop.NewIssuerInterceptor(s.provider.IssuerFromRequest).Handler
-	corsOptions := cors.Options{
-		AllowOriginVaryRequestFunc: s.allowedOrigin,
-		AllowedMethods:             []string{http.MethodGet, http.MethodPost},
-		AllowedHeaders:             []string{"Authorization", "Content-Type"},
-		MaxAge:                     600,
-	}
 	ps := &protocolServer{LegacyServer: zop.NewLegacyServer(s.provider, endpoints), s: s}
-	protocol := zop.RegisterServer(ps, endpoints, zop.WithServerCORSOptions(&corsOptions))
-	metadataCORS := cors.New(corsOptions).Handler
+	// No library CORS: it would wrap every path of the mount, browser
+	// pages' preflights included. apiCORS (cors.go) answers for the API
+	// endpoints only.
+	protocol := zop.RegisterServer(ps, endpoints, zop.WithServerCORSOptions(nil))
+	metadataCORS := cors.New(s.corsOptions()).Handler
 	// The routes of one tenant, the same whether it is reached at
 	// /t/{tenant} or at a hostname of its own.
 	tenantRoutes := func(r chi.Router) {
@@ -166,7 +165,7 @@ func (s *Server) routes() http.Handler {
 		r.With(metadataCORS).Get(pathDiscovery, serveMetadata(ps.discoveryBody))
 		r.With(metadataCORS).Get(pathJWKS, serveMetadata(ps.jwksBody))
 		s.login.Routes(r)
-		r.With(authChallenge, requireClientCredentials).Mount("/", protocol)
+		r.With(s.apiCORS, authChallenge, requireClientCredentials, checkFormParams).Mount("/", protocol)
 	}
 	notFound := func(w http.ResponseWriter, _ *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", "no such endpoint")
@@ -187,7 +186,7 @@ func (s *Server) routes() http.Handler {
 	hosted.NotFound(notFound)
 
 	root := chi.NewRouter()
-	root.Use(s.requestLog, middleware.Recoverer, limitBody)
+	root.Use(s.requestLog, s.strictTransportSecurity, middleware.Recoverer, limitBody)
 	// Health checks answer on any Host: probes often address a replica by
 	// its IP.
 	root.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -198,6 +197,30 @@ func (s *Server) routes() http.Handler {
 	root.Get("/favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	root.Mount("/", s.hostSwitch(main, hosted))
 	return root
+}
+
+// hstsValue is the Strict-Transport-Security of an https deployment (RFC
+// 6797): one year, the usual minimum for preload lists and long enough
+// that a returning browser never tries plain http. No includeSubDomains:
+// Herald's public host and the hostnames tenants register are single
+// names inside domains Herald does not own, and the directive would force
+// https on every sibling below them (e.g. everything under
+// login.example.com). No preload, for the same reason; an operator who
+// owns the whole domain can add both at the proxy.
+const hstsValue = "max-age=31536000"
+
+// strictTransportSecurity sets HSTS on every response when the public URL
+// is https (tenant hostname issuers share its scheme, tenants.go), errors
+// and health checks included. Browsers ignore the header on plain http, so
+// it is also right behind a TLS-terminating proxy.
+func (s *Server) strictTransportSecurity(next http.Handler) http.Handler {
+	if s.publicScheme != "https" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", hstsValue)
+		next.ServeHTTP(w, r)
+	})
 }
 
 func limitBody(next http.Handler) http.Handler {
@@ -211,13 +234,48 @@ func limitBody(next http.Handler) http.Handler {
 	})
 }
 
+// staticFiles serves the embedded files, and only files: a directory (with
+// or without a trailing slash), an unclean path or a missing file is a 404,
+// never a listing or a redirect (http.FileServer would do both). Mounted
+// behind http.StripPrefix, so r.URL.Path is the file's name.
 func staticFiles() http.Handler {
-	files := http.FileServerFS(templates.Static)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeJSONError(w, http.StatusMethodNotAllowed, "method_not_allowed", "static files are read with GET")
+			return
+		}
+		name := r.URL.Path
+		// fs.ValidPath refuses "", ".", "..", empty elements and trailing
+		// slashes: only a file's plain name gets through.
+		content, modTime, ok := openStatic(name)
+		if !ok {
+			writeJSONError(w, http.StatusNotFound, "not_found", "no such file")
+			return
+		}
+		defer content.Close()
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		files.ServeHTTP(w, r)
+		http.ServeContent(w, r, name, modTime, content)
 	})
+}
+
+// openStatic opens the embedded regular file name.
+func openStatic(name string) (io.ReadSeekCloser, time.Time, bool) {
+	if !fs.ValidPath(name) || name == "." {
+		return nil, time.Time{}, false
+	}
+	f, err := templates.Static.Open(name)
+	if err != nil {
+		return nil, time.Time{}, false
+	}
+	info, err := f.Stat()
+	rs, seekable := f.(io.ReadSeekCloser)
+	if err != nil || !info.Mode().IsRegular() || !seekable {
+		_ = f.Close()
+		return nil, time.Time{}, false
+	}
+	return rs, info.ModTime(), true
 }
 
 // handleReady reports whether storage answers (for load balancers), and

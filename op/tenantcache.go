@@ -6,12 +6,14 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"github.com/herald-idp/herald/keys"
+	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 )
 
@@ -24,9 +26,12 @@ const (
 	// age out, so memory does not grow with the number of registered
 	// tenants.
 	tenantCacheSize = 4096
-	// Unknown hosts are remembered briefly so that a flood of random Host
-	// headers costs one lookup per second each, not one per request; the
-	// LRU bounds how many are remembered.
+	// Unknown tenant names and hosts are remembered briefly so that a flood
+	// of requests for them costs one lookup per second each, not one per
+	// request; the LRU bounds how many are remembered. Creating the tenant
+	// (or adding the hostname) forgets them at once on the replica that
+	// made the change and, through the notifier, on the others; the TTL is
+	// the bound when an announcement is lost or there is no notifier.
 	negativeTTL = time.Second
 	// Cache lifetimes: with a storage.Notifier, changes evict entries at
 	// once and the TTL is only the safety net; without one (a single node
@@ -48,7 +53,8 @@ const (
 // cross-replica invalidation that keeps them honest:
 //
 //   - tenants by name and by hostname (op/tenants.go resolves requests
-//     through them);
+//     through them), and for negativeTTL the names and hostnames no
+//     tenant has;
 //   - client registrations (every token request authenticates its client;
 //     a storage round trip per request would be the largest cost of
 //     client_credentials after the signature);
@@ -67,13 +73,19 @@ type tenantCaches struct {
 	keys     *keys.Manager
 	notifier storage.Notifier // nil: no cross-replica announcements
 
-	byName    *expirable.LRU[string, tenantLookup] // enabled or not; unknown names are not cached
+	byName    *expirable.LRU[string, tenantLookup] // enabled or not
+	unknown   *expirable.LRU[string, struct{}]     // names no tenant has, for negativeTTL
 	byHost    *expirable.LRU[string, tenantLookup] // unknown hosts cached as nil for negativeTTL
 	clients   *expirable.LRU[string, *tenantClients]
 	origins   *expirable.LRU[string, []string]
 	discovery *expirable.LRU[string, json.RawMessage] // by issuer: a tenant may have several
 	jwks      *expirable.LRU[string, json.RawMessage]
 	signers   *expirable.LRU[string, *tenantSigners]
+
+	// forgets counts Forget calls: a lookup by name or host that raced a
+	// Forget does not cache what it read, which may predate the change (a tenant
+	// created just after storage said "unknown").
+	forgets atomic.Uint64
 }
 
 // tenantLookup is a cached tenant (nil when the name or host is unknown).
@@ -101,6 +113,7 @@ func newTenantCaches(store storage.Store, km *keys.Manager, notifier storage.Not
 		keys:      km,
 		notifier:  notifier,
 		byName:    expirable.NewLRU[string, tenantLookup](tenantCacheSize, nil, ttl),
+		unknown:   expirable.NewLRU[string, struct{}](tenantCacheSize, nil, negativeTTL),
 		byHost:    expirable.NewLRU[string, tenantLookup](tenantCacheSize, nil, negativeTTL),
 		clients:   expirable.NewLRU[string, *tenantClients](tenantCacheSize, nil, ttl),
 		origins:   expirable.NewLRU[string, []string](tenantCacheSize, nil, ttl),
@@ -113,8 +126,10 @@ func newTenantCaches(store storage.Store, km *keys.Manager, notifier storage.Not
 // Forget drops everything cached about tenant; "" (a notifier that just
 // (re)connected and may have missed announcements) drops every tenant's.
 func (c *tenantCaches) Forget(tenant string) {
+	c.forgets.Add(1)
 	if tenant == "" {
 		c.byName.Purge()
+		c.unknown.Purge()
 		c.clients.Purge()
 		c.origins.Purge()
 		c.jwks.Purge()
@@ -122,6 +137,7 @@ func (c *tenantCaches) Forget(tenant string) {
 		c.keys.InvalidateAll()
 	} else {
 		c.byName.Remove(tenant)
+		c.unknown.Remove(tenant)
 		c.clients.Remove(tenant)
 		c.origins.Remove(tenant)
 		c.jwks.Remove(tenant)
@@ -162,15 +178,32 @@ func (c *tenantCaches) listen(ctx context.Context) {
 }
 
 // tenant returns the enabled tenant called name, or storage.ErrNotFound.
+// A name that cannot be a tenant's never reaches storage; one that could
+// but is unknown is remembered for negativeTTL.
 func (c *tenantCaches) tenant(ctx context.Context, name string) (*storage.Tenant, error) {
+	if !registry.ValidTenantName(name) {
+		return nil, storage.ErrNotFound
+	}
 	if l, ok := c.byName.Get(name); ok && l.tenant != nil {
 		return enabled(l.tenant)
 	}
+	if c.unknown.Contains(name) {
+		return nil, storage.ErrNotFound
+	}
+	gen := c.forgets.Load()
 	t, err := c.store.Tenants().Tenant(ctx, name)
+	if errors.Is(err, storage.ErrNotFound) {
+		if c.forgets.Load() == gen {
+			c.unknown.Add(name, struct{}{})
+		}
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
 	}
-	c.byName.Add(name, tenantLookup{t})
+	if c.forgets.Load() == gen {
+		c.byName.Add(name, tenantLookup{t})
+	}
 	return enabled(t)
 }
 
@@ -183,15 +216,20 @@ func (c *tenantCaches) tenantByHost(ctx context.Context, host string) (*storage.
 		}
 		return enabled(l.tenant)
 	}
+	gen := c.forgets.Load()
 	t, err := c.store.Tenants().TenantByHostname(ctx, host)
 	if errors.Is(err, storage.ErrNotFound) {
-		c.byHost.Add(host, tenantLookup{})
+		if c.forgets.Load() == gen {
+			c.byHost.Add(host, tenantLookup{})
+		}
 		return nil, err
 	}
 	if err != nil {
 		return nil, err
 	}
-	c.byHost.Add(host, tenantLookup{t})
+	if c.forgets.Load() == gen {
+		c.byHost.Add(host, tenantLookup{t})
+	}
 	return enabled(t)
 }
 

@@ -181,6 +181,7 @@ func TestForgetDropsEveryTenantCache(t *testing.T) {
 	fill := func(tenant string) {
 		keyLoads(tenant)
 		c.byName.Add(tenant, tenantLookup{&storage.Tenant{Name: tenant}})
+		c.unknown.Add(tenant, struct{}{})
 		c.byHost.Add(tenant+".example", tenantLookup{&storage.Tenant{Name: tenant}})
 		c.clients.Add(tenant, &tenantClients{})
 		c.origins.Add(tenant, nil)
@@ -188,14 +189,15 @@ func TestForgetDropsEveryTenantCache(t *testing.T) {
 		c.jwks.Add(tenant, nil)
 		c.signers.Add(tenant, &tenantSigners{})
 	}
-	type lens struct{ byName, clients, origins, jwks, signers int }
+	type lens struct{ byName, unknown, clients, origins, jwks, signers int }
 	count := func(tenant string) lens {
 		var l lens
 		for _, p := range []struct {
 			n  *int
 			ok bool
 		}{
-			{&l.byName, c.byName.Contains(tenant)}, {&l.clients, c.clients.Contains(tenant)},
+			{&l.byName, c.byName.Contains(tenant)}, {&l.unknown, c.unknown.Contains(tenant)},
+			{&l.clients, c.clients.Contains(tenant)},
 			{&l.origins, c.origins.Contains(tenant)}, {&l.jwks, c.jwks.Contains(tenant)},
 			{&l.signers, c.signers.Contains(tenant)},
 		} {
@@ -211,7 +213,7 @@ func TestForgetDropsEveryTenantCache(t *testing.T) {
 	if got := count("a"); got != (lens{}) {
 		t.Errorf("after Forget(a), a is still cached: %+v", got)
 	}
-	if got := count("b"); got != (lens{1, 1, 1, 1, 1}) {
+	if got := count("b"); got != (lens{1, 1, 1, 1, 1, 1}) {
 		t.Errorf("Forget(a) dropped b's caches: %+v", got)
 	}
 	if keyLoads("a") != 1 || keyLoads("b") != 0 {
@@ -241,4 +243,136 @@ type countingKeys struct {
 func (k *countingKeys) ListKeys(context.Context, string) ([]*storage.SigningKey, error) {
 	k.lists.Add(1)
 	return nil, nil
+}
+
+// TestUnknownTenantNamesReachStorageOnce: a flood of requests for one
+// unknown tenant name costs one storage read per negativeTTL, a name that
+// cannot be a tenant's costs none, and creating the tenant through the
+// registry makes it resolvable at once on the replica that created it and
+// within a second on another (here without a notifier: the negative
+// entry's TTL; with one, e2e_replicas_test.go shows the notification).
+func TestUnknownTenantNamesReachStorageOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	base, err := sqlite.Open(ctx, sqlite.MemoryDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer base.Close()
+	storeA, storeB := &countingStore{Store: base}, &countingStore{Store: base}
+	km, err := keys.NewManager(base.Keys(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasher := password.NewHasher(password.Params{MemoryKiB: password.MinMemoryKiB, Iterations: 1, Parallelism: 1}, 1, time.Second)
+	newReplica := func(store storage.Store) (*Server, *registry.Registry) {
+		reg := &registry.Registry{Store: store, Keys: km, Passwords: hasher, PublicURL: countingPublicURL}
+		s, err := New(ctx, Config{PublicURL: countingPublicURL, Registry: reg, Lifetimes: DefaultLifetimes()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg.OnChange = s.TenantChanged
+		return s, reg
+	}
+	a, regA := newReplica(storeA)
+	b, _ := newReplica(storeB)
+	status := func(s *Server, tenant string) int {
+		r := httptest.NewRequest(http.MethodGet, countingPublicURL+"/t/"+tenant+"/.well-known/openid-configuration", nil)
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		return w.Code
+	}
+	flood := func(s *Server, store *countingStore, tenant string, n int) int64 {
+		t.Helper()
+		store.tenantReads.Store(0)
+		for range n {
+			if got := status(s, tenant); got != http.StatusNotFound {
+				t.Fatalf("unknown tenant %q: %d, want 404", tenant, got)
+			}
+		}
+		return store.tenantReads.Load()
+	}
+
+	if n := flood(a, storeA, "ghost", 200); n != 1 {
+		t.Errorf("200 requests for an unknown tenant read storage %d times, want 1", n)
+	}
+	for _, name := range []string{"Ghost", "-ghost", "ghost-", "gh_ost", strings.Repeat("g", 64), "%00"} {
+		if n := flood(a, storeA, url.PathEscape(name), 20); n != 0 {
+			t.Errorf("requests for the impossible tenant name %q read storage %d times, want 0", name, n)
+		}
+	}
+	if n := flood(b, storeB, "ghost", 50); n != 1 {
+		t.Errorf("replica B: 50 requests for an unknown tenant read storage %d times, want 1", n)
+	}
+
+	if _, err := regA.CreateTenant(ctx, registry.TenantSpec{Name: "ghost"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := status(a, "ghost"); got != http.StatusOK {
+		t.Fatalf("replica A right after creating the tenant: %d, want 200", got)
+	}
+	start := time.Now()
+	for status(b, "ghost") != http.StatusOK {
+		if time.Since(start) > 1500*time.Millisecond {
+			t.Fatal("replica B still answers 404 for the new tenant after 1.5 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("replica B resolved the new tenant after %s", time.Since(start))
+}
+
+// racingTenants answers "not found" but, while the lookup is in flight,
+// lets the tenant be created elsewhere (a Forget arrives).
+type racingTenants struct {
+	storage.Tenants
+	during func()
+}
+
+func (r racingTenants) Tenant(context.Context, string) (*storage.Tenant, error) {
+	r.during()
+	return nil, storage.ErrNotFound
+}
+
+func (r racingTenants) TenantByHostname(context.Context, string) (*storage.Tenant, error) {
+	r.during()
+	return nil, storage.ErrNotFound
+}
+
+type racingStore struct {
+	storage.Store
+	tenants racingTenants
+}
+
+func (s racingStore) Tenants() storage.Tenants { return s.tenants }
+
+// TestNegativeLookupRacingAChangeIsNotCached: a lookup that read "unknown"
+// before the tenant was created, and finished after the change was
+// announced, must not leave a stale negative entry behind.
+func TestNegativeLookupRacingAChangeIsNotCached(t *testing.T) {
+	km, err := keys.NewManager(&countingKeys{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c *tenantCaches
+	store := racingStore{tenants: racingTenants{during: func() { c.Forget("ghost") }}}
+	c = newTenantCaches(store, km, nil)
+	if _, err := c.tenant(t.Context(), "ghost"); err == nil {
+		t.Fatal("want not found")
+	}
+	if c.unknown.Contains("ghost") {
+		t.Error("a negative name lookup that raced a change was cached")
+	}
+	if _, err := c.tenantByHost(t.Context(), "ghost.example"); err == nil {
+		t.Fatal("want not found")
+	}
+	if c.byHost.Contains("ghost.example") {
+		t.Error("a negative host lookup that raced a change was cached")
+	}
+	// Without a race, the miss is remembered.
+	store.tenants.during = func() {}
+	c.store = store
+	_, _ = c.tenant(t.Context(), "ghost")
+	if !c.unknown.Contains("ghost") {
+		t.Error("an unknown name was not remembered")
+	}
 }

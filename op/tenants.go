@@ -70,6 +70,21 @@ func enabled(t *storage.Tenant) (*storage.Tenant, error) {
 	return t, nil
 }
 
+// tenantRoutePath is the request's path relative to its tenant's root
+// (/t/{tenant}/ or, at a tenant's own hostname, /), e.g. "/token"; "" when
+// no tenant was resolved.
+func tenantRoutePath(r *http.Request) string {
+	rt := resolvedFromContext(r.Context())
+	if rt == nil {
+		return ""
+	}
+	rel, ok := strings.CutPrefix(r.URL.Path, rt.cookiePath)
+	if !ok {
+		return ""
+	}
+	return "/" + rel
+}
+
 // pathMiddleware resolves /t/{tenant}. An unknown or disabled tenant gets a
 // JSON 404 before any protocol work: without it the library would answer
 // discovery for any path.

@@ -24,9 +24,14 @@ const maxParamLength = 2048
 
 var codeChallengePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 
-// singleParams may appear at most once (RFC 6749 §3.1).
+// singleParams may appear at most once (RFC 6749 §3.1): every parameter
+// RFC 6749, RFC 7636 and OIDC Core §3.1.2.1 define for this endpoint,
+// including the ones Herald refuses or ignores (request, request_uri,
+// display…), counted across the query and a POST body. Unknown parameters
+// are ignored, repeated or not (RFC 6749 §3.1).
 var singleParams = []string{"client_id", "redirect_uri", "response_type", "response_mode", "scope", "state",
-	"nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "id_token_hint", "login_hint"}
+	"nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "id_token_hint", "login_hint",
+	"request", "request_uri", "display", "ui_locales", "claims_locales", "acr_values", "claims", "registration"}
 
 // grantAuthorizationCode is the grant a client must be registered for to
 // use this endpoint.
@@ -101,7 +106,7 @@ func redirectURIRegistered(c *storage.Client, uri string) bool {
 		return false
 	}
 	u, err := url.Parse(uri)
-	if err != nil || u.Scheme != "http" || (u.Hostname() != "127.0.0.1" && u.Hostname() != "::1") {
+	if err != nil || u.Scheme != "http" || (u.Hostname() != "127.0.0.1" && u.Hostname() != "::1") || !validLoopbackPort(u) {
 		return false
 	}
 	for _, reg := range c.RedirectURIs {
@@ -112,6 +117,20 @@ func redirectURIRegistered(c *storage.Client, uri string) bool {
 		}
 	}
 	return false
+}
+
+// validLoopbackPort: the port a native app listens on is its choice, but
+// it must be a real one. url.Parse only checks that a port is digits, so
+// 0, 99999 and an empty port ("127.0.0.1:") would pass; leading zeros
+// would let one port be spelled many ways. Absent (port 80) or 1-65535 in
+// canonical decimal.
+func validLoopbackPort(u *url.URL) bool {
+	p := u.Port()
+	if p == "" {
+		return !strings.HasSuffix(u.Host, ":")
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535 && strconv.Itoa(n) == p
 }
 
 // parseAuthRequest validates everything after the redirect URI; its

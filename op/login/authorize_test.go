@@ -66,6 +66,18 @@ func TestRedirectURIRegistered(t *testing.T) {
 		{"native loopback https", native, "https://127.0.0.1:51234/cb", false},
 		{"native loopback userinfo", native, "http://evil@127.0.0.1:51234/cb", false},
 		{"native loopback fragment", native, "http://127.0.0.1:51234/cb#x", false},
+		{"native loopback lowest port", native, "http://127.0.0.1:1/cb", true},
+		{"native loopback highest port", native, "http://127.0.0.1:65535/cb", true},
+		{"native loopback without port", native, "http://127.0.0.1/cb", true},
+		{"native loopback port 0", native, "http://127.0.0.1:0/cb", false},
+		{"native loopback port 65536", native, "http://127.0.0.1:65536/cb", false},
+		{"native loopback port 99999", native, "http://127.0.0.1:99999/cb", false},
+		{"native IPv6 loopback port 0", native, "http://[::1]:0/cb", false},
+		{"native IPv6 loopback port 99999", native, "http://[::1]:99999/cb", false},
+		{"native loopback empty port", native, "http://127.0.0.1:/cb", false},
+		{"native loopback leading zero", native, "http://127.0.0.1:08080/cb", false},
+		{"native loopback port with sign", native, "http://127.0.0.1:+80/cb", false},
+		{"native loopback huge port", native, "http://127.0.0.1:99999999999999999999/cb", false},
 		{"native private-use scheme exact", native, "com.example.app:/cb", true},
 		{"native other host", native, "http://127.0.0.2:51234/cb", false},
 	} {
@@ -88,6 +100,8 @@ func TestCheckParams(t *testing.T) {
 		{"repeated state", url.Values{"state": {"a", "b"}}, "state was sent more than once"},
 		{"long scope", url.Values{"scope": {strings.Repeat("a", maxParamLength+1)}}, "scope is too long"},
 		{"longest allowed", url.Values{"nonce": {strings.Repeat("a", maxParamLength)}}, ""},
+		{"repeated request_uri", url.Values{"request_uri": {"https://a.example/r", "https://a.example/r"}}, "request_uri was sent more than once"},
+		{"repeated acr_values", url.Values{"acr_values": {"1", "2"}}, "acr_values was sent more than once"},
 		{"unknown parameter may repeat", url.Values{"x": {"1", "2"}}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -65,7 +65,14 @@ func (h *Handler) continueAuthorization(w http.ResponseWriter, r *http.Request, 
 // enabled is checked by the caller.
 func reusableSession(ar *storage.AuthRequest, sess *storage.Session, now time.Time) bool {
 	return !slices.Contains(ar.Prompt, "login") && !slices.Contains(ar.Prompt, "select_account") &&
-		satisfiesMaxAge(ar.MaxAge, sess.AuthTime, now) && (ar.HintSubject == "" || ar.HintSubject == sess.UserID)
+		satisfiesMaxAge(ar.MaxAge, sess.AuthTime, now) && hintMatches(ar, sess.UserID)
+}
+
+// hintMatches reports whether userID may answer ar: any user when there
+// was no id_token_hint, otherwise only the hint's subject (OIDC Core
+// §3.1.2.1).
+func hintMatches(ar *storage.AuthRequest, userID string) bool {
+	return ar.HintSubject == "" || ar.HintSubject == userID
 }
 
 // saveAuthenticated stores who the request was authenticated as, so the
@@ -109,6 +116,12 @@ func (h *Handler) needsConsent(ctx context.Context, ar *storage.AuthRequest, c *
 // single-use code and the browser goes back to the client with it.
 func (h *Handler) issueCode(w http.ResponseWriter, r *http.Request, ar *storage.AuthRequest) {
 	ctx := r.Context()
+	if !hintMatches(ar, ar.UserID) {
+		// Login and SSO already refuse this; the one place codes are
+		// issued checks again, whatever path led here.
+		h.finishWithError(w, r, ar, errHintMismatch)
+		return
+	}
 	code, err := h.p.IssueCode(ctx, ar)
 	if err != nil {
 		slog.ErrorContext(ctx, "authorize: store code", "error", err)

@@ -99,3 +99,7 @@ type authError struct {
 }
 
 var errTryLater = &authError{codeTemporarilyUnavailable, "try again later"}
+
+// errHintMismatch: the user who signed in is not the one the id_token_hint
+// names (OIDC Core §3.1.2.1).
+var errHintMismatch = &authError{codeLoginRequired, "the signed-in user is not the user the id_token_hint names"}

@@ -137,6 +137,21 @@ func (h *Handler) Routes(r chi.Router) {
 	r.With(forms.Handler).Post(PathConsent, h.handleConsent)
 	r.Get(PathEndSession, h.handleEndSession)
 	r.Post(PathEndSession, h.handleEndSession)
+	// No CORS on pages, not even a preflight (RFC 9700 §2.6): without these
+	// routes an OPTIONS would fall through to the protocol routes mounted
+	// at the tenant's root. 405 rather than a 204 without CORS headers:
+	// browsers fail the preflight either way, and 405 with Allow is the
+	// honest answer for any other client and in the access log.
+	for _, path := range []string{PathAuthorize, PathLogin, PathConsent, PathEndSession} {
+		r.Options(path, methodNotAllowed)
+	}
+}
+
+// methodNotAllowed answers a method a page does not serve (RFC 9110
+// §15.5.6: with Allow).
+func methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Allow", "GET, POST")
+	http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 }
 
 // tenantURL is the absolute URL of a path under the request's issuer.

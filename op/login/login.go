@@ -116,6 +116,15 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if rehash {
 		h.rehashPassword(r, user, pw)
 	}
+	if !hintMatches(ar, user.ID) {
+		// OIDC Core §3.1.2.1: the client asked for the user its
+		// id_token_hint names; someone else signed in. No session is
+		// started (this browser's state does not change) and the client
+		// hears login_required instead of getting a code.
+		slog.InfoContext(ctx, "login as another user than the id_token_hint names", "tenant", ar.TenantID)
+		h.finishWithError(w, r, ar, errHintMismatch)
+		return
+	}
 	amr := []string{amrPassword}
 	sess, err := h.startSession(ctx, w, r, user, amr)
 	if err != nil {

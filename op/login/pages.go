@@ -66,9 +66,12 @@ func (h *Handler) branding(ctx context.Context) templates.Branding {
 // for a tenant's own hostname, that host. Cookies of tenant A are never
 // sent to tenant B (checklist G4); the trailing slash matters, /t/acme/ does
 // not match /t/acme-evil.
+//
+// name is the cookie's base name; cookieName adds the __Host- prefix where
+// it applies.
 func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge time.Duration) {
 	c := &http.Cookie{
-		Name:     name,
+		Name:     h.cookieName(r.Context(), name),
 		Value:    value,
 		Path:     h.p.Tenant(r.Context()).CookiePath,
 		HttpOnly: true,
@@ -83,16 +86,38 @@ func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value 
 	http.SetCookie(w, c)
 }
 
+// cookieName is the name of the cookie called base for the request's
+// tenant. Over https, a tenant at its own hostname (cookies at Path=/, no
+// Domain, Secure) uses the __Host- prefix: browsers then accept the cookie
+// only from that very host over https, so neither a sibling subdomain nor
+// a network attacker on plain http can plant or overwrite it (RFC 6265bis
+// §4.1.3.2). Path tenants (/t/{name}/) keep the plain name: __Host-
+// requires Path=/, and widening the path would send every tenant's
+// cookies to every other tenant on the shared host (checklist G4).
+func (h *Handler) cookieName(ctx context.Context, base string) string {
+	if h.secureCookies && h.p.Tenant(ctx).CookiePath == "/" {
+		return "__Host-" + base
+	}
+	return base
+}
+
+// cookie returns the value of the request's cookie called base (see
+// cookieName), or "".
+func (h *Handler) cookie(r *http.Request, base string) string {
+	c, err := r.Cookie(h.cookieName(r.Context(), base))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
 // csrfToken returns the form token for a browser, creating its CSRF cookie
 // if needed. The token is an HMAC of the cookie and the form's purpose, so
 // a token for one auth request cannot be replayed on another, and an
 // attacker who can plant a cookie still cannot compute a matching token.
 func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request, purpose string) string {
-	c, err := r.Cookie(csrfCookie)
-	value := ""
-	if err == nil && len(c.Value) >= 32 {
-		value = c.Value
-	} else {
+	value := h.cookie(r, csrfCookie)
+	if len(value) < 32 {
 		value = randomToken(32)
 		h.setCookie(w, r, csrfCookie, value, 0)
 	}
@@ -110,11 +135,11 @@ func (h *Handler) csrfMAC(cookie, purpose string) string {
 // validCSRF checks the form's token against the browser's cookie in
 // constant time.
 func (h *Handler) validCSRF(r *http.Request, purpose string) bool {
-	c, err := r.Cookie(csrfCookie)
-	if err != nil || len(c.Value) < 32 {
+	value := h.cookie(r, csrfCookie)
+	if len(value) < 32 {
 		return false
 	}
-	want := h.csrfMAC(c.Value, purpose)
+	want := h.csrfMAC(value, purpose)
 	return hmac.Equal([]byte(want), []byte(r.PostForm.Get(csrfField)))
 }
 

@@ -18,13 +18,13 @@ import (
 // currentSession returns the browser's live session in the request's
 // tenant, or nil. It slides the idle expiry.
 func (h *Handler) currentSession(r *http.Request) *storage.Session {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil || c.Value == "" {
+	value := h.cookie(r, sessionCookie)
+	if value == "" {
 		return nil
 	}
 	ctx := r.Context()
 	tenant := h.p.Tenant(ctx).Name
-	id := sessionID(c.Value)
+	id := sessionID(value)
 	now := h.now()
 	sess, err := h.store.Sessions().Session(ctx, tenant, id, now)
 	if err != nil {
@@ -69,8 +69,8 @@ func (h *Handler) startSession(ctx context.Context, w http.ResponseWriter, r *ht
 // endBrowserSession deletes the browser's session record, and its cookie
 // when clearCookie is set.
 func (h *Handler) endBrowserSession(ctx context.Context, w http.ResponseWriter, r *http.Request, clearCookie bool) {
-	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
-		err := h.store.Sessions().DeleteSession(ctx, h.p.Tenant(ctx).Name, sessionID(c.Value))
+	if value := h.cookie(r, sessionCookie); value != "" {
+		err := h.store.Sessions().DeleteSession(ctx, h.p.Tenant(ctx).Name, sessionID(value))
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			slog.ErrorContext(ctx, "delete session", "error", err)
 		}

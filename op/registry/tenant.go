@@ -24,6 +24,10 @@ const AdminScope = "herald:admin"
 
 var tenantNamePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
+// ValidTenantName reports whether name could be a tenant's: the server
+// answers 404 for any other /t/{name} without asking storage.
+func ValidTenantName(name string) bool { return tenantNamePattern.MatchString(name) }
+
 // TenantSpec describes a tenant to create.
 type TenantSpec struct {
 	Name             string // lower-case letters, digits and inner hyphens; 1-63 chars
