@@ -424,6 +424,11 @@ func loadOrCreateKEKFile(path string) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("key-encryption key file: %w", err)
 	}
+	// Said once, when the file appears: a database backup does not hold the
+	// KEK, and a backup that holds both lets its reader sign tokens.
+	slog.Warn("generated a key-encryption key file; back it up separately from the database, "+
+		"and in production set HERALD_KEY_ENCRYPTION_KEY_FILE to a file outside the data directory",
+		"path", path)
 	return k, nil
 }
 

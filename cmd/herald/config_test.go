@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,14 +134,34 @@ func TestKEKFile(t *testing.T) {
 	}
 
 	// Generated once, then read back: concurrent first runs agree on one key.
+	// The first run says where the file is and to back it up separately.
+	var logged bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&logged, nil)))
 	path := filepath.Join(dir, "sub", "herald.kek")
 	first, err := loadOrCreateKEKFile(path)
 	if err != nil {
+		slog.SetDefault(prev)
 		t.Fatal(err)
 	}
+	generated := logged.String()
+	logged.Reset()
 	again, err := loadOrCreateKEKFile(path)
+	slog.SetDefault(prev)
 	if err != nil || string(first) != string(again) || len(first) != 32 {
 		t.Fatalf("reloaded KEK differs (%v)", err)
+	}
+	if !strings.Contains(generated, path) || !strings.Contains(generated, "back it up separately") {
+		t.Errorf("generating the KEK did not log its path and the backup advice: %q", generated)
+	}
+	if strings.Contains(logged.String(), "generated") {
+		t.Errorf("reading an existing KEK logged as if generated: %q", logged.String())
+	}
+	if b, _ := os.ReadFile(path); strings.Contains(generated, strings.TrimSpace(string(b))) {
+		t.Error("the KEK itself reached the log")
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("KEK file mode %v (%v), want 0600", fi.Mode().Perm(), err)
 	}
 	entries, _ := os.ReadDir(filepath.Dir(path))
 	if len(entries) != 1 {
