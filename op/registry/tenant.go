@@ -74,7 +74,7 @@ func (r *Registry) createTenant(ctx context.Context, spec TenantSpec) (*storage.
 		return nil, err
 	}
 	if err := r.Store.Tenants().CreateTenant(ctx, t); err != nil {
-		return nil, storeError(err, "tenant %q", spec.Name)
+		return nil, storeError(err, tenantRecord(spec.Name))
 	}
 	if err := r.Keys.EnsureKeys(ctx, t.Name, t.SigningAlgorithm); err != nil {
 		// Roll back: a tenant without keys could not sign anything. The
@@ -217,7 +217,7 @@ func (r *Registry) UpdateTenant(ctx context.Context, name string, u TenantUpdate
 		return nil, err
 	}
 	if err != nil {
-		return nil, storeError(err, "tenant %q", name)
+		return nil, storeError(err, tenantRecord(name))
 	}
 	action, details := ActionTenantUpdate, map[string]any{"changed": changed}
 	if len(changed) == 1 && u.Disabled != nil {
@@ -255,7 +255,7 @@ func (r *Registry) DeleteTenant(ctx context.Context, name string) error {
 		return err
 	}
 	if err := r.Store.Tenants().DeleteTenant(ctx, name); err != nil {
-		return storeError(err, "tenant %q", name)
+		return storeError(err, tenantRecord(name))
 	}
 	if r.Keys != nil {
 		r.Keys.Invalidate(name)
@@ -267,7 +267,7 @@ func (r *Registry) DeleteTenant(ctx context.Context, name string) error {
 func (r *Registry) tenant(ctx context.Context, name string) (*storage.Tenant, error) {
 	t, err := r.Store.Tenants().Tenant(ctx, name)
 	if err != nil {
-		return nil, storeError(err, "tenant %q", name)
+		return nil, storeError(err, tenantRecord(name))
 	}
 	return t, nil
 }
@@ -289,7 +289,7 @@ func (r *Registry) ListKeys(ctx context.Context, tenant string) ([]KeyInfo, erro
 	}
 	recs, err := r.Store.Keys().ListKeys(ctx, tenant)
 	if err != nil {
-		return nil, storeError(err, "keys of tenant %q", tenant)
+		return nil, storeError(err, tenantRecord(tenant))
 	}
 	out := make([]KeyInfo, 0, len(recs))
 	for _, k := range recs {
