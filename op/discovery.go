@@ -8,6 +8,8 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/herald-idp/herald/keys"
 )
 
 // Endpoint paths, relative to an issuer ({public_url}/t/{tenant}).
@@ -97,7 +99,7 @@ func (p *protocolServer) discoveryBody(ctx context.Context) (json.RawMessage, er
 	if err != nil {
 		return nil, err
 	}
-	algs := []string{defaultAlgorithm}
+	algs := []string{keys.DefaultAlgorithm}
 	for _, a := range jalgs {
 		if !slices.Contains(algs, string(a)) {
 			algs = append(algs, string(a))

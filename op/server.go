@@ -179,7 +179,7 @@ func (s *Server) issuerFromRequest(bool) (zop.IssuerFromRequest, error) {
 }
 
 // Issuer is the path-based issuer URL of a tenant.
-func (s *Server) Issuer(tenant string) string { return s.cfg.PublicURL + "/t/" + tenant }
+func (s *Server) Issuer(tenant string) string { return registry.IssuerURL(s.cfg.PublicURL, tenant) }
 
 // ServeHTTP serves every route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

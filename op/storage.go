@@ -53,10 +53,7 @@ func (s *opStorage) client(ctx context.Context, id string) (*client, error) {
 func (s *opStorage) GetClientByClientID(ctx context.Context, clientID string) (zop.Client, error) {
 	c, err := s.client(ctx, clientID)
 	if err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
-		}
-		return nil, storageError(ctx, "client", err)
+		return nil, clientLookupError(ctx, err)
 	}
 	return c, nil
 }
@@ -69,7 +66,7 @@ func (s *opStorage) AuthorizeClientIDSecret(ctx context.Context, clientID, secre
 		return storageError(ctx, "client", err)
 	}
 	if cl == nil || cl.c.IsPublic() || !registry.VerifyClientSecret(secret, cl.c.SecretHash) {
-		return oidc.ErrInvalidClient().WithDescription("client authentication failed")
+		return clientAuthFailed()
 	}
 	return nil
 }
@@ -99,7 +96,7 @@ func (s *opStorage) tenantSigningKey(ctx context.Context) (*keys.Key, error) {
 	}
 	alg := t.SigningAlgorithm
 	if alg == "" {
-		alg = defaultAlgorithm
+		alg = keys.DefaultAlgorithm
 	}
 	return s.keys.SigningKey(ctx, t.Name, alg)
 }

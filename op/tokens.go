@@ -16,6 +16,7 @@ import (
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/herald-idp/herald/keys"
+	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 )
 
@@ -23,10 +24,9 @@ import (
 // (RFC 9068 at+jwt, or opaque), ID tokens and refresh tokens.
 
 const (
-	defaultAlgorithm = "RS256"
-	typAccessToken   = "at+jwt" // RFC 9068 §2.1
-	typIDToken       = "JWT"
-	amrPassword      = "pwd" // RFC 8176
+	typAccessToken = "at+jwt" // RFC 9068 §2.1
+	typIDToken     = "JWT"
+	amrPassword    = "pwd" // RFC 8176
 )
 
 // randomToken returns n bytes from crypto/rand, base64url-encoded.
@@ -176,7 +176,7 @@ func (m *minter) tokenResponse(ctx context.Context, g *grant, at *storage.Access
 		if g.isUser() {
 			claims.AuthTime = oidc.FromTime(g.authTime)
 			claims.AuthenticationMethodsReferences = g.amr
-			claims.Claims = customClaims(g.tenant, user, g.scopes, targetAccessToken)
+			claims.Claims = customClaims(g.tenant, user, g.scopes, registry.ClaimTargetAccessToken)
 		}
 		accessToken, err = m.sign(key, typAccessToken, claims)
 	} else {
@@ -219,7 +219,7 @@ func (m *minter) idToken(key *keys.Key, g *grant, user *storage.User, accessToke
 	setUserClaims(&info, user, g.scopes)
 	claims.UserInfoProfile = info.UserInfoProfile
 	claims.UserInfoEmail = info.UserInfoEmail
-	claims.Claims = customClaims(g.tenant, user, g.scopes, targetIDToken)
+	claims.Claims = customClaims(g.tenant, user, g.scopes, registry.ClaimTargetIDToken)
 	return m.sign(key, typIDToken, claims)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/herald-idp/herald/storage"
 )
@@ -14,7 +15,7 @@ import (
 // names such as "acme:plan" or "https.acme.test-groups" stay possible).
 var claimNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_:.-]{0,63}$`)
 
-// Where a mapped claim may go.
+// Where a mapped claim may go (storage.ClaimMapping.Targets).
 const (
 	ClaimTargetIDToken     = "id_token"
 	ClaimTargetAccessToken = "access_token"
@@ -85,7 +86,7 @@ func checkClaimMappings(p *problems, in []storage.ClaimMapping) []storage.ClaimM
 		m.Targets = dedupe(m.Targets)
 		for _, t := range m.Targets {
 			if !slices.Contains(claimTargets, t) {
-				p.add(at+"targets", "unknown target %q (allowed: id_token, access_token, userinfo)", t)
+				p.add(at+"targets", "unknown target %q (allowed: %s)", t, strings.Join(claimTargets, ", "))
 			}
 		}
 	}

@@ -94,15 +94,6 @@ func (p *problems) add(field, format string, args ...any) {
 
 func (p problems) err() error { return errors.Join(p...) }
 
-// Signing algorithms a tenant may choose (the JWS alg names of RFC 7518 and
-// RFC 8037). RS256 is always published as well: OIDC Core §15.1 makes it the
-// one algorithm every relying party supports.
-const (
-	AlgRS256 = "RS256"
-	AlgES256 = "ES256"
-	AlgEdDSA = "EdDSA"
-)
-
 // maxLabelLength bounds free-text labels (display names, client names, the
 // parts of a user's name): they are shown on pages, not used as keys.
 const maxLabelLength = 200

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-idp/herald/keys"
 	"github.com/herald-idp/herald/storage"
 )
 
@@ -61,7 +62,7 @@ func (r *Registry) createTenant(ctx context.Context, spec TenantSpec) (*storage.
 		UpdatedAt:        now,
 	}
 	if t.SigningAlgorithm == "" {
-		t.SigningAlgorithm = AlgRS256
+		t.SigningAlgorithm = keys.DefaultAlgorithm
 	}
 	r.checkTenant(&p, t)
 	if err := p.err(); err != nil {
@@ -101,14 +102,12 @@ func (r *Registry) checkTenant(p *problems, t *storage.Tenant) {
 	if t.DisplayName == "" {
 		t.DisplayName = t.Name
 	}
-	if !slices.Contains(signingAlgorithms, t.SigningAlgorithm) {
-		p.add("signing_alg", "must be RS256, ES256 or EdDSA, not %q", t.SigningAlgorithm)
+	if !keys.ValidAlgorithm(t.SigningAlgorithm) {
+		p.add("signing_alg", "must be one of %s, not %q", strings.Join(keys.Algorithms(), ", "), t.SigningAlgorithm)
 	}
 	t.Hostnames = r.checkHostnames(p, t.Hostnames)
 	t.Settings = checkSettings(p, t.Settings, t.SigningAlgorithm)
 }
-
-var signingAlgorithms = []string{AlgRS256, AlgES256, AlgEdDSA}
 
 // GetTenant returns a tenant (storage.ErrNotFound if unknown).
 func (r *Registry) GetTenant(ctx context.Context, name string) (*storage.Tenant, error) {
