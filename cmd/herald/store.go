@@ -235,7 +235,7 @@ func sqliteKEKDir(rest string) (string, bool, bool) {
 
 func checkPostgresURL(_, rest string) error {
 	if !strings.HasPrefix(rest, "//") {
-		return errors.New("want postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=...")
+		return errors.New("want postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=MODE")
 	}
 	if _, err := url.Parse("postgres:" + rest); err != nil {
 		var ue *url.Error

@@ -275,7 +275,7 @@ func readStdinLine(r io.Reader, flag string) (string, error) {
 	}
 	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 	if line == "" {
-		return "", fmt.Errorf("%s: standard input is empty; pipe the value in, e.g. printf '%%s\\n' \"$VALUE\" | herald ...", flag)
+		return "", fmt.Errorf("%s: standard input is empty; pipe the value in, e.g. printf '%%s\\n' \"$VALUE\" | herald COMMAND %s", flag, flag)
 	}
 	return line, nil
 }

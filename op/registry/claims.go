@@ -44,9 +44,6 @@ var reservedClaims = map[string]bool{
 	"updated_at": true,
 }
 
-// IsReservedClaim reports whether claim is one Herald sets itself.
-func IsReservedClaim(claim string) bool { return reservedClaims[claim] }
-
 const (
 	maxClaimMappings = 50
 	// MaxAttributesSize bounds a user's attributes, JSON-encoded: they go
