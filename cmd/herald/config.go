@@ -19,6 +19,7 @@ import (
 
 	"github.com/herald-idp/herald/op"
 	"github.com/herald-idp/herald/op/password"
+	redisstore "github.com/herald-idp/herald/storage/redis"
 )
 
 // envPrefix starts every environment variable Herald reads.
@@ -211,8 +212,7 @@ func (c *Config) Validate() error {
 			bad("RedisURL", "%v", err) // never echo the URL: it may hold a password
 		}
 	}
-	if c.RedisPrefix == "" || strings.ContainsAny(c.RedisPrefix, "{}") {
-		// Braces would break the per-tenant hash tag of every key.
+	if c.RedisPrefix == "" || redisstore.CheckPrefix(c.RedisPrefix) != nil {
 		bad("RedisPrefix", "must be non-empty and must not contain '{' or '}'")
 	}
 	switch {

@@ -19,13 +19,19 @@ import (
 // caller got "context deadline exceeded" instead of "connection refused".
 const dialerRetries = 1
 
+// Schemes are the URL schemes Open understands (docs/deploy.md, "Redis URL
+// forms").
+func Schemes() []string {
+	return []string{"redis", "rediss", "redis-cluster", "rediss-cluster", "redis-sentinel", "rediss-sentinel"}
+}
+
 // newClient builds the client for rawURL and returns it with a description
 // of the target for error messages (addresses only, never credentials).
 // Errors never quote the URL: it may hold a password.
 func newClient(rawURL string, opts Options) (redis.UniversalClient, string, error) {
 	scheme, rest, ok := strings.Cut(rawURL, "://")
 	if !ok {
-		return nil, "", errors.New(`redis: URL must start with redis://, rediss://, redis-cluster:// or redis-sentinel://`)
+		return nil, "", fmt.Errorf("redis: URL must start with %s://", strings.Join(Schemes(), "://, "))
 	}
 	switch scheme {
 	case "redis", "rediss":
