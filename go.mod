@@ -64,7 +64,9 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 )
 
+// Linters run by make lint (go tool NAME); pinned here so that a fresh
+// machine fetches the same versions through the module proxy.
 tool (
-	golang.org/x/tools/cmd/deadcode
-	honnef.co/go/tools/cmd/staticcheck
+	golang.org/x/tools/cmd/deadcode // unreachable functions
+	honnef.co/go/tools/cmd/staticcheck // bugs, deprecated APIs, unused code
 )
