@@ -35,7 +35,7 @@ func signAndVerify(t *testing.T, k *Key, verifyWith any) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parsed, err := jose.ParseSigned(compact, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(k.Algorithm)})
+	parsed, err := jose.ParseSignedCompact(compact, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(k.Algorithm)})
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}

@@ -35,6 +35,15 @@ const minRSABits = 2048
 // kidBytes is the entropy of a generated key ID: 128 bits, URL-safe.
 const kidBytes = 16
 
+// DefaultAlgorithm is a new tenant's signing algorithm and the one whose key
+// every tenant publishes: OpenID Connect Discovery 1.0 §3 requires RS256
+// among id_token_signing_alg_values_supported.
+const DefaultAlgorithm = RS256
+
+// Algorithms returns every algorithm Herald can sign with, DefaultAlgorithm
+// first (a fresh slice: callers may keep it).
+func Algorithms() []string { return []string{RS256, ES256, EdDSA} }
+
 // ErrUnsupportedAlgorithm is returned for an algorithm other than RS256,
 // ES256 and EdDSA.
 var ErrUnsupportedAlgorithm = errors.New("keys: unsupported signing algorithm (want RS256, ES256 or EdDSA)")

@@ -72,7 +72,7 @@ func newScalingEnv(b *testing.B, tenants int) *scalingEnv {
 	// grow with the tenant count (tenant, client and key lookups, the token
 	// insert) as most of the request; an RS256 signature (~1 ms) would hide
 	// a regression of the rest behind noise.
-	if _, err := reg.CreateTenant(ctx, registry.TenantSpec{Name: benchTenant, SigningAlgorithm: registry.AlgEdDSA}); err != nil {
+	if _, err := reg.CreateTenant(ctx, registry.TenantSpec{Name: benchTenant, SigningAlgorithm: keys.EdDSA}); err != nil {
 		b.Fatalf("create tenant: %v", err)
 	}
 	_, secret, err := reg.CreateClient(ctx, benchTenant, registry.ClientSpec{
@@ -100,7 +100,7 @@ func insertTenants(b *testing.B, store storage.Store, n int) {
 	now := time.Now()
 	for i := range n {
 		t := &storage.Tenant{
-			Name: fmt.Sprintf("t%05d", i), DisplayName: "Tenant", SigningAlgorithm: registry.AlgRS256,
+			Name: fmt.Sprintf("t%05d", i), DisplayName: "Tenant", SigningAlgorithm: keys.RS256,
 			CreatedAt: now, UpdatedAt: now,
 		}
 		if err := store.Tenants().CreateTenant(ctx, t); err != nil {

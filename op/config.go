@@ -65,15 +65,64 @@ func DefaultLifetimes() Lifetimes {
 	}
 }
 
+// MaxAuthCodeLifetime bounds authorization codes: RFC 9700 §4.1.2 wants
+// them short-lived (security checklist C2).
+const MaxAuthCodeLifetime = 60 * time.Second
+
+// SettingProblem is one invalid setting: Field names the field of Config
+// or Lifetimes, so that cmd/herald can name its own variable or flag.
+type SettingProblem struct {
+	Field   string
+	Message string
+}
+
+// PublicURLProblem says what is wrong with a public URL, "" if nothing.
+// Issuers are built by appending "/t/{tenant}" to it (OIDC Discovery §4.3
+// compares them exactly), so it must be an absolute http(s) URL without user
+// information, query, fragment or trailing slash.
+func PublicURLProblem(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return "must be an absolute http(s) URL such as https://id.example.com"
+	case u.User != nil:
+		return "must not contain user information"
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.HasSuffix(s, "/"):
+		return "must have no query, fragment or trailing slash"
+	}
+	return ""
+}
+
+// Problems reports every invalid lifetime, each naming its Lifetimes field.
+func (l Lifetimes) Problems() []SettingProblem {
+	var out []SettingProblem
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+	}{
+		{"AuthRequest", l.AuthRequest}, {"AuthCode", l.AuthCode},
+		{"AccessToken", l.AccessToken}, {"IDToken", l.IDToken},
+		{"RefreshToken", l.RefreshToken}, {"SessionIdle", l.SessionIdle},
+		{"SessionAbsolute", l.SessionAbsolute},
+	} {
+		if d.v <= 0 {
+			out = append(out, SettingProblem{d.field, fmt.Sprintf("must be a positive duration such as 15m or 720h, not %s", d.v)})
+		}
+	}
+	if l.AuthCode > MaxAuthCodeLifetime {
+		out = append(out, SettingProblem{"AuthCode", fmt.Sprintf("must be at most %.0fs, not %s", MaxAuthCodeLifetime.Seconds(), l.AuthCode)})
+	}
+	if l.SessionIdle > l.SessionAbsolute && l.SessionAbsolute > 0 {
+		out = append(out, SettingProblem{"SessionIdle", fmt.Sprintf("must not exceed the session absolute lifetime (%s)", l.SessionAbsolute)})
+	}
+	return out
+}
+
 // Validate reports every problem at once, each naming the setting.
 func (c *Config) Validate() error {
 	var errs []error
-	u, err := url.Parse(c.PublicURL)
-	switch {
-	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		errs = append(errs, fmt.Errorf("public URL %q: must be an absolute http(s) URL", c.PublicURL))
-	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(c.PublicURL, "/"):
-		errs = append(errs, fmt.Errorf("public URL %q: must have no query, fragment or trailing slash", c.PublicURL))
+	if msg := PublicURLProblem(c.PublicURL); msg != "" {
+		errs = append(errs, fmt.Errorf("public URL %q: %s", c.PublicURL, msg))
 	}
 	if r := c.Registry; r == nil {
 		errs = append(errs, errors.New("registry: required"))
@@ -91,25 +140,8 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("registry public URL %q: must equal the public URL %q", r.PublicURL, c.PublicURL))
 		}
 	}
-	l := c.Lifetimes
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{"auth request lifetime", l.AuthRequest}, {"auth code lifetime", l.AuthCode},
-		{"access token lifetime", l.AccessToken}, {"ID token lifetime", l.IDToken},
-		{"refresh token lifetime", l.RefreshToken}, {"session idle timeout", l.SessionIdle},
-		{"session absolute lifetime", l.SessionAbsolute},
-	} {
-		if d.v <= 0 {
-			errs = append(errs, fmt.Errorf("%s: must be positive", d.name))
-		}
-	}
-	if l.AuthCode > 60*time.Second {
-		errs = append(errs, fmt.Errorf("auth code lifetime %s: must be at most 60s", l.AuthCode))
-	}
-	if l.SessionIdle > l.SessionAbsolute {
-		errs = append(errs, errors.New("session idle timeout: must not exceed the session absolute lifetime"))
+	for _, p := range c.Lifetimes.Problems() {
+		errs = append(errs, fmt.Errorf("lifetime %s: %s", p.Field, p.Message))
 	}
 	return errors.Join(errs...)
 }

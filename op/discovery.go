@@ -103,7 +103,7 @@ func (p *protocolServer) discoveryBody(ctx context.Context) (json.RawMessage, er
 	if err != nil {
 		return nil, storageError(ctx, "key set", err)
 	}
-	algs := []string{defaultAlgorithm}
+	algs := []string{keys.DefaultAlgorithm}
 	for _, a := range published {
 		if !slices.Contains(algs, a) {
 			algs = append(algs, a)

@@ -179,7 +179,7 @@ func TestE2ECodeFlow(t *testing.T) {
 // a signature that verifies against the tenant's JWKS, and its claims.
 func requireJWTAccessToken(t *testing.T, e *testEnv, jwksURI, token, clientID string) {
 	t.Helper()
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
 	if err != nil {
 		t.Fatalf("access token is not a JWS: %v", err)
 	}

@@ -37,7 +37,34 @@ func serverError(ctx context.Context, what string, err error) *oidc.Error {
 // unknown client and wrong secret are indistinguishable (RFC 6749 §5.2,
 // 401 so that clients using HTTP Basic see a challenge).
 func invalidClient() error {
-	return zop.NewStatusError(oidc.ErrInvalidClient().WithDescription("client authentication failed"), http.StatusUnauthorized)
+	return zop.NewStatusError(clientAuthFailed(), http.StatusUnauthorized)
+}
+
+// clientAuthFailed is invalidClient's error without the status, for the
+// zitadel adapter methods that must return an *oidc.Error.
+func clientAuthFailed() *oidc.Error {
+	return oidc.ErrInvalidClient().WithDescription("client authentication failed")
+}
+
+// clientLookupError maps a failed lookup of the client a request names
+// (outside client authentication): an unknown client_id is invalid_client
+// (RFC 6749 §4.1.2.1 forbids redirecting to an unverified client).
+func clientLookupError(ctx context.Context, err error) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return oidc.ErrInvalidClient().WithDescription("unknown client")
+	}
+	return storageError(ctx, "client", err)
+}
+
+// grantUserError is the answer when the user a code or refresh token was
+// issued to is gone: deleted (err matches storage.ErrNotFound) or disabled
+// (err nil) ends the grant with invalid_grant (RFC 6749 §5.2); any other
+// error is a storage failure.
+func grantUserError(ctx context.Context, err error) error {
+	if err == nil || errors.Is(err, storage.ErrNotFound) {
+		return oidc.ErrInvalidGrant().WithDescription("the user of this grant no longer exists or is disabled")
+	}
+	return storageError(ctx, "user", err)
 }
 
 // storageError maps any storage error to an OAuth error, so that the
@@ -59,4 +86,20 @@ func storageError(ctx context.Context, what string, err error) error {
 	default:
 		return serverError(ctx, what, err)
 	}
+}
+
+// tenantFound answers a failed tenant lookup of a tenant route and reports
+// whether the request may go on: unknown (or disabled) → 404 not_found; a
+// storage failure → 503 temporarily_unavailable, the cause logged only.
+func (s *Server) tenantFound(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, storage.ErrNotFound):
+		writeJSONError(w, http.StatusNotFound, "not_found", "unknown tenant")
+	default:
+		serverError(r.Context(), "resolve tenant", err)
+		writeJSONError(w, http.StatusServiceUnavailable, temporarilyUnavailable, "storage unavailable")
+	}
+	return false
 }

@@ -160,11 +160,8 @@ func verifyPKCE(challenge, verifier string) error {
 // the grant.
 func (s *Server) activeUser(ctx context.Context, tenant, id string) (*storage.User, error) {
 	u, err := s.store.Users().User(ctx, tenant, id)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Disabled) {
-		return nil, oidc.ErrInvalidGrant().WithDescription("the user of this grant no longer exists or is disabled")
-	}
-	if err != nil {
-		return nil, storageError(ctx, "user", err)
+	if err != nil || u.Disabled {
+		return nil, grantUserError(ctx, err)
 	}
 	return u, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 )
 
@@ -126,6 +127,6 @@ func (p *protocolServer) UserInfo(ctx context.Context, r *zop.Request[oidc.UserI
 	}
 	info := &oidc.UserInfo{}
 	setUserClaims(info, u, at.Scopes)
-	info.Claims = customClaims(t, u, at.Scopes, targetUserinfo)
+	info.Claims = customClaims(t, u, at.Scopes, registry.ClaimTargetUserinfo)
 	return tokenResponse(info), nil
 }

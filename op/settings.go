@@ -28,13 +28,6 @@ func tenantLifetimes(defaults Lifetimes, t *storage.Tenant) Lifetimes {
 	return l
 }
 
-// Where a custom claim may go.
-const (
-	targetIDToken     = "id_token"
-	targetAccessToken = "access_token"
-	targetUserinfo    = "userinfo"
-)
-
 // customClaims maps user attributes into claims for target, following the
 // tenant's CustomClaims: a mapping applies when its scope was granted (or it
 // has none) and it names target (or no targets at all). Attributes the

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 )
 
@@ -31,8 +32,8 @@ func TestTenantLifetimes(t *testing.T) {
 func TestCustomClaims(t *testing.T) {
 	tn := &storage.Tenant{Settings: storage.TenantSettings{CustomClaims: []storage.ClaimMapping{
 		{Claim: "tenant_id", Attribute: "tenant_id"},
-		{Claim: "plan", Attribute: "plan_level", Scope: "profile", Targets: []string{targetIDToken}},
-		{Claim: "groups", Attribute: "groups", Scope: "groups", Targets: []string{targetAccessToken, targetUserinfo}},
+		{Claim: "plan", Attribute: "plan_level", Scope: "profile", Targets: []string{registry.ClaimTargetIDToken}},
+		{Claim: "groups", Attribute: "groups", Scope: "groups", Targets: []string{registry.ClaimTargetAccessToken, registry.ClaimTargetUserinfo}},
 		{Claim: "missing", Attribute: "nope"},
 	}}}
 	u := &storage.User{Attributes: map[string]any{"tenant_id": "t-42", "plan_level": "gold", "groups": []any{"admins", "ops"}}}
@@ -41,17 +42,17 @@ func TestCustomClaims(t *testing.T) {
 		target string
 		want   map[string]any
 	}{
-		{[]string{"openid"}, targetIDToken, map[string]any{"tenant_id": "t-42"}},
-		{[]string{"openid", "profile"}, targetIDToken, map[string]any{"tenant_id": "t-42", "plan": "gold"}},
-		{[]string{"openid", "profile"}, targetAccessToken, map[string]any{"tenant_id": "t-42"}},
-		{[]string{"openid", "groups"}, targetAccessToken, map[string]any{"tenant_id": "t-42", "groups": []any{"admins", "ops"}}},
-		{[]string{"openid", "groups"}, targetUserinfo, map[string]any{"tenant_id": "t-42", "groups": []any{"admins", "ops"}}},
+		{[]string{"openid"}, registry.ClaimTargetIDToken, map[string]any{"tenant_id": "t-42"}},
+		{[]string{"openid", "profile"}, registry.ClaimTargetIDToken, map[string]any{"tenant_id": "t-42", "plan": "gold"}},
+		{[]string{"openid", "profile"}, registry.ClaimTargetAccessToken, map[string]any{"tenant_id": "t-42"}},
+		{[]string{"openid", "groups"}, registry.ClaimTargetAccessToken, map[string]any{"tenant_id": "t-42", "groups": []any{"admins", "ops"}}},
+		{[]string{"openid", "groups"}, registry.ClaimTargetUserinfo, map[string]any{"tenant_id": "t-42", "groups": []any{"admins", "ops"}}},
 	} {
 		if got := customClaims(tn, u, tc.scopes, tc.target); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("scopes %v target %s: got %v, want %v", tc.scopes, tc.target, got, tc.want)
 		}
 	}
-	if got := customClaims(tn, &storage.User{}, []string{"openid"}, targetIDToken); got != nil {
+	if got := customClaims(tn, &storage.User{}, []string{"openid"}, registry.ClaimTargetIDToken); got != nil {
 		t.Errorf("user without attributes: %v", got)
 	}
 }

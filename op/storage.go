@@ -36,10 +36,7 @@ var _ zop.Storage = (*opStorage)(nil)
 func (a *opStorage) GetClientByClientID(ctx context.Context, clientID string) (zop.Client, error) {
 	c, err := a.s.lookupClient(ctx, tenantFromContext(ctx), clientID)
 	if err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
-		}
-		return nil, storageError(ctx, "client", err)
+		return nil, clientLookupError(ctx, err)
 	}
 	return c, nil
 }

@@ -95,22 +95,9 @@ func (s *Server) pathMiddleware(next http.Handler) http.Handler {
 		if !s.tenantFound(w, r, err) {
 			return
 		}
-		rt := &resolvedTenant{tenant: t, issuer: s.cfg.PublicURL + "/t/" + t.Name, cookiePath: "/t/" + t.Name + "/"}
+		rt := &resolvedTenant{tenant: t, issuer: s.Issuer(t.Name), cookiePath: "/t/" + t.Name + "/"}
 		next.ServeHTTP(w, r.WithContext(withTenant(r.Context(), rt)))
 	})
-}
-
-func (s *Server) tenantFound(w http.ResponseWriter, r *http.Request, err error) bool {
-	switch {
-	case err == nil:
-		return true
-	case errors.Is(err, storage.ErrNotFound):
-		writeJSONError(w, http.StatusNotFound, "not_found", "unknown tenant")
-	default:
-		serverError(r.Context(), "resolve tenant", err)
-		writeJSONError(w, http.StatusServiceUnavailable, temporarilyUnavailable, "storage unavailable")
-	}
-	return false
 }
 
 // hostSwitch sends requests for Herald's own host to main, and requests for

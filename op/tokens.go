@@ -15,6 +15,7 @@ import (
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/herald-idp/herald/keys"
+	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 )
 
@@ -22,9 +23,8 @@ import (
 // (RFC 9068 at+jwt, or opaque), ID tokens and refresh tokens.
 
 const (
-	defaultAlgorithm = "RS256"
-	typAccessToken   = "at+jwt" // RFC 9068 §2.1
-	typIDToken       = "JWT"
+	typAccessToken = "at+jwt" // RFC 9068 §2.1
+	typIDToken     = "JWT"
 )
 
 // randomToken returns n bytes from crypto/rand, base64url-encoded.
@@ -64,7 +64,7 @@ func (m *minter) signingKey(ctx context.Context, t *storage.Tenant) (*keys.Key, 
 	}
 	alg := t.SigningAlgorithm
 	if alg == "" {
-		alg = defaultAlgorithm
+		alg = keys.DefaultAlgorithm
 	}
 	return m.keys.SigningKey(ctx, t.Name, alg)
 }
@@ -179,7 +179,7 @@ func (m *minter) tokenResponse(ctx context.Context, g *grant, at *storage.Access
 		if g.isUser() {
 			claims.AuthTime = oidc.FromTime(g.authTime)
 			claims.AuthenticationMethodsReferences = g.amr
-			claims.Claims = customClaims(g.tenant, user, g.scopes, targetAccessToken)
+			claims.Claims = customClaims(g.tenant, user, g.scopes, registry.ClaimTargetAccessToken)
 		}
 		accessToken, err = m.sign(g.tenant.Name, key, typAccessToken, claims)
 	} else {
@@ -222,7 +222,7 @@ func (m *minter) idToken(key *keys.Key, g *grant, user *storage.User, accessToke
 	setUserClaims(&info, user, g.scopes)
 	claims.UserInfoProfile = info.UserInfoProfile
 	claims.UserInfoEmail = info.UserInfoEmail
-	claims.Claims = customClaims(g.tenant, user, g.scopes, targetIDToken)
+	claims.Claims = customClaims(g.tenant, user, g.scopes, registry.ClaimTargetIDToken)
 	return m.sign(g.tenant.Name, key, typIDToken, claims)
 }
 

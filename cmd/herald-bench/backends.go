@@ -82,7 +82,7 @@ func postgresBackend(ctx context.Context, adminURL, redisURL string) (*backend, 
 	rc := redis.NewClient(opts)
 	if err := rc.Ping(ctx).Err(); err != nil {
 		_ = rc.Close()
-		return nil, errors.Join(fmt.Errorf("Redis at %s: %w", redactURL(redisURL), err), dropDB())
+		return nil, errors.Join(fmt.Errorf("redis at %s: %w", redactURL(redisURL), err), dropDB())
 	}
 	_ = rc.Close()
 	prefix := "herald-bench-" + randomHex(6)

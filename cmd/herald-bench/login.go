@@ -228,7 +228,7 @@ func verifyIDToken(jwks *jose.JSONWebKeySet, raw string, c rpClient, nonce strin
 	if raw == "" {
 		return errors.New("no id_token")
 	}
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA})
 	if err != nil {
 		return fmt.Errorf("parse: %w", err)
 	}

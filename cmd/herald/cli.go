@@ -187,32 +187,17 @@ func printError(w io.Writer, err error) {
 		}
 		return
 	}
-	switch {
-	case errors.Is(err, storage.ErrHostnameTaken):
-		// "hostname "x" is claimed by tenant "y": hostname claimed by ...".
-		msg := strings.TrimSuffix(err.Error(), ": "+storage.ErrHostnameTaken.Error())
-		if !strings.Contains(msg, "claimed") {
-			msg += ": a hostname is claimed by another tenant"
-		}
-		fmt.Fprintf(w, "herald: --hostname: %s\n", msg)
-	case errors.Is(err, storage.ErrNotFound):
-		fmt.Fprintf(w, "herald: %s not found\n", trimSentinel(err))
-	case errors.Is(err, storage.ErrAlreadyExists):
-		fmt.Fprintf(w, "herald: %s already exists\n", trimSentinel(err))
-	default:
-		for _, line := range strings.Split(err.Error(), "\n") {
-			fmt.Fprintf(w, "herald: %s\n", line)
-		}
+	// A taken value (a hostname another tenant claims) names its field,
+	// hence the flag. Other not-found and conflict errors name their record
+	// already (storage.NotFoundError, storage.ConflictError).
+	var conflict *storage.ConflictError
+	if errors.As(err, &conflict) && conflict.Field != "" {
+		fmt.Fprintf(w, "herald: %s: %s\n", flagFor(conflict.Field), conflict.Message)
+		return
 	}
-}
-
-// trimSentinel drops the ": storage: not found" tail the wrapping adds.
-func trimSentinel(err error) string {
-	s := err.Error()
-	for _, sentinel := range []error{storage.ErrNotFound, storage.ErrAlreadyExists} {
-		s = strings.TrimSuffix(s, ": "+sentinel.Error())
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(w, "herald: %s\n", line)
 	}
-	return s
 }
 
 // app is what every command that touches data needs, built from Config.

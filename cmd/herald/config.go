@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/herald-idp/herald/op"
 	"github.com/herald-idp/herald/op/password"
+	redisstore "github.com/herald-idp/herald/storage/redis"
 )
 
 // envPrefix starts every environment variable Herald reads.
@@ -203,7 +203,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.PublicURL != "" {
-		if msg := publicURLProblem(c.PublicURL); msg != "" {
+		if msg := op.PublicURLProblem(c.PublicURL); msg != "" {
 			bad("PublicURL", "%q %s", c.PublicURL, msg)
 		}
 	}
@@ -221,8 +221,7 @@ func (c *Config) Validate() error {
 			bad("RedisURL", "%v", err) // never echo the URL: it may hold a password
 		}
 	}
-	if c.RedisPrefix == "" || strings.ContainsAny(c.RedisPrefix, "{}") {
-		// Braces would break the per-tenant hash tag of every key.
+	if c.RedisPrefix == "" || redisstore.CheckPrefix(c.RedisPrefix) != nil {
 		bad("RedisPrefix", "must be non-empty and must not contain '{' or '}'")
 	}
 	switch {
@@ -234,25 +233,13 @@ func (c *Config) Validate() error {
 		}
 	}
 
-	for _, d := range []struct {
-		field string
-		v     time.Duration
-	}{
-		{"AccessTokenLifetime", c.AccessTokenLifetime}, {"IDTokenLifetime", c.IDTokenLifetime},
-		{"RefreshTokenLifetime", c.RefreshTokenLifetime}, {"AuthCodeLifetime", c.AuthCodeLifetime},
-		{"SessionIdleTimeout", c.SessionIdleTimeout}, {"SessionAbsoluteLifetime", c.SessionAbsoluteLifetime},
-		{"HashMaxWait", c.HashMaxWait},
-	} {
-		if d.v <= 0 {
-			bad(d.field, "must be a positive duration such as 15m or 720h, not %s", d.v)
-		}
+	if c.HashMaxWait <= 0 {
+		bad("HashMaxWait", "must be a positive duration such as 15m or 720h, not %s", c.HashMaxWait)
 	}
-	if c.AuthCodeLifetime > 60*time.Second {
-		// RFC 9700 §4.1.2 and the security checklist (C2) want codes short.
-		bad("AuthCodeLifetime", "must be at most 60s, not %s", c.AuthCodeLifetime)
-	}
-	if c.SessionIdleTimeout > c.SessionAbsoluteLifetime && c.SessionAbsoluteLifetime > 0 {
-		bad("SessionIdleTimeout", "must not exceed HERALD_SESSION_ABSOLUTE_LIFETIME (%s)", c.SessionAbsoluteLifetime)
+	// The lifetime rules are op's (op.Lifetimes.Problems); only the names
+	// are ours.
+	for _, p := range c.lifetimes().Problems() {
+		bad(lifetimeSettings[p.Field], "%s", p.Message)
 	}
 	if c.Argon2MemoryKiB < password.MinMemoryKiB || c.Argon2MemoryKiB > password.MaxMemoryKiB {
 		bad("Argon2MemoryKiB", "must be between %d (19 MiB, the OWASP minimum) and %d (4 GiB), not %d",
@@ -282,19 +269,12 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// publicURLProblem mirrors op.Config.Validate so that the message can name
-// the setting.
-func publicURLProblem(s string) string {
-	u, err := url.Parse(s)
-	switch {
-	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		return "must be an absolute http(s) URL such as https://id.example.com"
-	case u.User != nil:
-		return "must not contain user information"
-	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.HasSuffix(s, "/"):
-		return "must have no query, fragment or trailing slash"
-	}
-	return ""
+// lifetimeSettings names the Config field behind each op.Lifetimes field
+// (AuthRequest is not configurable: lifetimes() keeps op's default).
+var lifetimeSettings = map[string]string{
+	"AuthRequest": "AuthRequestLifetime", "AuthCode": "AuthCodeLifetime",
+	"AccessToken": "AccessTokenLifetime", "IDToken": "IDTokenLifetime", "RefreshToken": "RefreshTokenLifetime",
+	"SessionIdle": "SessionIdleTimeout", "SessionAbsolute": "SessionAbsoluteLifetime",
 }
 
 func (c *Config) lifetimes() op.Lifetimes {

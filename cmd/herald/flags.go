@@ -79,9 +79,6 @@ func (l *replaceableList) update() *[]string {
 	return nil
 }
 
-// claimTargets are the places a custom claim may go (registry.ClaimTarget*).
-var claimTargets = []string{"id_token", "access_token", "userinfo"}
-
 // claimList is the repeatable --custom-claim flag. Each value is
 //
 //	CLAIM=ATTRIBUTE[:SCOPE[:TARGET,TARGET...]]

@@ -53,9 +53,6 @@ var backends = map[string]backend{
 	"postgresql": postgresBackend,
 }
 
-// redisSchemes are the URL schemes redisstore.Open understands.
-var redisSchemes = []string{"redis", "rediss", "redis-cluster", "rediss-cluster", "redis-sentinel", "rediss-sentinel"}
-
 // splitDatabaseURL returns the backend for raw and the rest of the URL.
 func splitDatabaseURL(raw string) (backend, string, error) {
 	scheme, rest, found := strings.Cut(raw, ":")
@@ -91,8 +88,8 @@ func checkDatabaseURL(raw string) error {
 // and its errors never contain the password.
 func checkRedisURL(raw string) error {
 	scheme, _, found := strings.Cut(raw, "://")
-	if !found || !containsFold(redisSchemes, scheme) {
-		return fmt.Errorf("must start with %s://", strings.Join(redisSchemes, "://, "))
+	if !found || !containsFold(redisstore.Schemes(), scheme) {
+		return fmt.Errorf("must start with %s://", strings.Join(redisstore.Schemes(), "://, "))
 	}
 	return nil
 }
@@ -222,7 +219,7 @@ func sqliteKEKDir(rest string) (string, bool, bool) {
 
 func checkPostgresURL(_, rest string) error {
 	if !strings.HasPrefix(rest, "//") {
-		return errors.New("want postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=...")
+		return errors.New("want postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=MODE")
 	}
 	if _, err := url.Parse("postgres:" + rest); err != nil {
 		var ue *url.Error

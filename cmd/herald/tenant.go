@@ -5,6 +5,7 @@ import (
 	"flag"
 	"time"
 
+	"github.com/herald-idp/herald/keys"
 	"github.com/herald-idp/herald/op/admin"
 	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
@@ -50,7 +51,7 @@ type tenantFlags struct {
 func registerTenantFlags(fs *flag.FlagSet, update bool) *tenantFlags {
 	f := &tenantFlags{}
 	fs.StringVar(&f.displayName, "display-name", "", "name shown on the login pages (default: the name)")
-	algDefault := "RS256"
+	algDefault := keys.DefaultAlgorithm
 	if update {
 		algDefault = ""
 	}

@@ -125,8 +125,7 @@ func (t *userTarget) resolve(ctx context.Context, a *app) (string, error) {
 	username := registry.NormalizeUsername(t.username)
 	u, err := a.store.Users().UserByUsername(ctx, t.tenant, username)
 	if errors.Is(err, storage.ErrNotFound) {
-		// The backend's own wording would repeat the tenant.
-		err = storage.ErrNotFound
+		return "", &storage.NotFoundError{Record: storage.Record{Kind: storage.KindUser, Tenant: t.tenant, ID: username}}
 	}
 	if err != nil {
 		return "", fmt.Errorf("user %q in tenant %q: %w", username, t.tenant, err)
@@ -276,7 +275,7 @@ func readStdinLine(r io.Reader, flag string) (string, error) {
 	}
 	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 	if line == "" {
-		return "", fmt.Errorf("%s: standard input is empty; pipe the value in, e.g. printf '%%s\\n' \"$VALUE\" | herald ...", flag)
+		return "", fmt.Errorf("%s: standard input is empty; pipe the value in, e.g. printf '%%s\\n' \"$VALUE\" | herald COMMAND %s", flag, flag)
 	}
 	return line, nil
 }

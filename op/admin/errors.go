@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
@@ -38,12 +37,21 @@ func (e *requestError) Error() string { return e.description }
 // (clients use the RFC 7591 names).
 type fieldNames map[string]string
 
+// name is the API's name of a registry field.
+func (n fieldNames) name(field string) string {
+	if api, ok := n[field]; ok {
+		return api
+	}
+	return field
+}
+
 var clientFieldNames = fieldNames{
 	"id": "client_id", "name": "client_name", "auth_method": "token_endpoint_auth_method", "scopes": "scope",
 }
 
 // fail renders err: validation → 400 naming the fields; unknown object →
-// 404; conflict → 409; unavailable storage → 503; anything else → 500 with a
+// 404 naming it; conflict → 409 naming the record (and the field, when a
+// value such as a hostname is taken); unavailable storage → 503; anything else → 500 with a
 // generic message, the cause going to the log only.
 func fail(w http.ResponseWriter, r *http.Request, err error, names fieldNames) {
 	var re *requestError
@@ -54,23 +62,28 @@ func fail(w http.ResponseWriter, r *http.Request, err error, names fieldNames) {
 	if ves := registry.ValidationErrors(err); len(ves) > 0 {
 		fields := make([]fieldError, 0, len(ves))
 		for _, ve := range ves {
-			name := ve.Field
-			if n, ok := names[name]; ok {
-				name = n
-			}
-			fields = append(fields, fieldError{Field: name, Message: ve.Message})
+			fields = append(fields, fieldError{Field: names.name(ve.Field), Message: ve.Message})
 		}
 		writeError(w, http.StatusBadRequest, "invalid_request", "the request has invalid fields", fields)
 		return
 	}
+	var notFound *storage.NotFoundError
+	var conflict *storage.ConflictError
 	switch {
+	case errors.As(err, &notFound):
+		// The message names the record ("client "web" in tenant "acme" not
+		// found"); the caller named it in the path, so nothing leaks.
+		writeError(w, http.StatusNotFound, "not_found", notFound.Error(), nil)
 	case errors.Is(err, storage.ErrNotFound):
-		writeError(w, http.StatusNotFound, "not_found", describe(err), nil)
-	case errors.Is(err, storage.ErrHostnameTaken):
-		writeError(w, http.StatusConflict, "conflict", describe(err),
-			[]fieldError{{Field: "hostnames", Message: describe(err)}})
+		writeError(w, http.StatusNotFound, "not_found", "not found", nil)
+	case errors.As(err, &conflict):
+		var fields []fieldError
+		if conflict.Field != "" {
+			fields = []fieldError{{Field: names.name(conflict.Field), Message: conflict.Message}}
+		}
+		writeError(w, http.StatusConflict, "conflict", conflict.Error(), fields)
 	case errors.Is(err, storage.ErrAlreadyExists):
-		writeError(w, http.StatusConflict, "conflict", describe(err), nil)
+		writeError(w, http.StatusConflict, "conflict", "already exists", nil)
 	case errors.Is(err, storage.ErrUnavailable):
 		slog.WarnContext(r.Context(), "admin API: storage unavailable", "method", r.Method, "path", r.URL.Path, "error", err)
 		w.Header().Set("Retry-After", "5")
@@ -79,22 +92,6 @@ func fail(w http.ResponseWriter, r *http.Request, err error, names fieldNames) {
 		slog.ErrorContext(r.Context(), "admin API: internal error", "method", r.Method, "path", r.URL.Path, "error", err)
 		writeError(w, http.StatusInternalServerError, "server_error", "internal error", nil)
 	}
-}
-
-// describe turns a registry not-found or conflict error ("tenant "acme":
-// storage: not found") into a sentence without the storage prefix.
-func describe(err error) string {
-	s := err.Error()
-	for _, tail := range []struct{ sentinel, say string }{
-		{": " + storage.ErrNotFound.Error(), " not found"},
-		{": " + storage.ErrHostnameTaken.Error(), ""},
-		{": " + storage.ErrAlreadyExists.Error(), " already exists"},
-	} {
-		if strings.HasSuffix(s, tail.sentinel) {
-			return strings.TrimSuffix(s, tail.sentinel) + tail.say
-		}
-	}
-	return s
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

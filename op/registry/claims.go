@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/herald-idp/herald/storage"
 )
@@ -14,7 +15,7 @@ import (
 // names such as "acme:plan" or "https.acme.test-groups" stay possible).
 var claimNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_:.-]{0,63}$`)
 
-// Where a mapped claim may go.
+// Where a mapped claim may go (storage.ClaimMapping.Targets).
 const (
 	ClaimTargetIDToken     = "id_token"
 	ClaimTargetAccessToken = "access_token"
@@ -42,9 +43,6 @@ var reservedClaims = map[string]bool{
 	"locale": true, "phone_number": true, "phone_number_verified": true, "address": true,
 	"updated_at": true,
 }
-
-// IsReservedClaim reports whether claim is one Herald sets itself.
-func IsReservedClaim(claim string) bool { return reservedClaims[claim] }
 
 const (
 	maxClaimMappings = 50
@@ -85,7 +83,7 @@ func checkClaimMappings(p *problems, in []storage.ClaimMapping) []storage.ClaimM
 		m.Targets = dedupe(m.Targets)
 		for _, t := range m.Targets {
 			if !slices.Contains(claimTargets, t) {
-				p.add(at+"targets", "unknown target %q (allowed: id_token, access_token, userinfo)", t)
+				p.add(at+"targets", "unknown target %q (allowed: %s)", t, strings.Join(claimTargets, ", "))
 			}
 		}
 	}

@@ -82,7 +82,7 @@ func (r *Registry) CreateClient(ctx context.Context, tenant string, spec ClientS
 	c.CreatedAt = r.now()
 	c.UpdatedAt = c.CreatedAt
 	if err := r.Store.Clients().CreateClient(ctx, c); err != nil {
-		return nil, "", storeError(err, "client %q in tenant %q", c.ID, tenant)
+		return nil, "", storeError(err, clientRecord(tenant, c.ID))
 	}
 	r.changed(ctx, tenant)
 	if err := r.audit(ctx, ActionClientCreate, tenant, TargetClient, c.ID, map[string]any{
@@ -116,7 +116,7 @@ func (r *Registry) RotateClientSecret(ctx context.Context, tenant, clientID stri
 		return "", err
 	}
 	if err != nil {
-		return "", storeError(err, "client %q in tenant %q", clientID, tenant)
+		return "", storeError(err, clientRecord(tenant, clientID))
 	}
 	r.changed(ctx, tenant)
 	if err := r.audit(ctx, ActionClientRotateSecret, tenant, TargetClient, clientID, nil); err != nil {

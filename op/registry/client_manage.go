@@ -15,7 +15,7 @@ func (r *Registry) GetClient(ctx context.Context, tenant, id string) (*storage.C
 	}
 	c, err := r.Store.Clients().Client(ctx, tenant, id)
 	if err != nil {
-		return nil, storeError(err, "client %q in tenant %q", id, tenant)
+		return nil, storeError(err, clientRecord(tenant, id))
 	}
 	c.SecretHash = ""
 	return c, nil
@@ -28,7 +28,7 @@ func (r *Registry) ListClients(ctx context.Context, tenant string) ([]*storage.C
 	}
 	cs, err := r.Store.Clients().ListClients(ctx, tenant)
 	if err != nil {
-		return nil, storeError(err, "clients of tenant %q", tenant)
+		return nil, storeError(err, tenantRecord(tenant))
 	}
 	for _, c := range cs {
 		c.SecretHash = ""
@@ -151,7 +151,7 @@ func (r *Registry) UpdateClient(ctx context.Context, tenant, id string, u Client
 		return nil, err
 	}
 	if err != nil {
-		return nil, storeError(err, "client %q in tenant %q", id, tenant)
+		return nil, storeError(err, clientRecord(tenant, id))
 	}
 	r.changed(ctx, tenant)
 	if err := r.audit(ctx, ActionClientUpdate, tenant, TargetClient, id, map[string]any{"changed": changed}); err != nil {
@@ -171,10 +171,10 @@ func (r *Registry) DeleteClient(ctx context.Context, tenant, id string) error {
 		return err
 	}
 	if _, err := r.Store.Clients().Client(ctx, tenant, id); err != nil {
-		return storeError(err, "client %q in tenant %q", id, tenant)
+		return storeError(err, clientRecord(tenant, id))
 	}
 	if err := r.Store.Clients().DeleteClient(ctx, tenant, id); err != nil {
-		return storeError(err, "client %q in tenant %q", id, tenant)
+		return storeError(err, clientRecord(tenant, id))
 	}
 	r.changed(ctx, tenant)
 	return r.audit(ctx, ActionClientDelete, tenant, TargetClient, id, nil)

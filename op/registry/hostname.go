@@ -83,9 +83,11 @@ func hostnameProblem(h string) string {
 	return ""
 }
 
-// checkHostnamesFree fails with storage.ErrHostnameTaken (which matches
-// storage.ErrAlreadyExists), naming the hostname, when another tenant claims one of hosts. The store's unique
-// constraint remains the guarantee; this gives the better message.
+// checkHostnamesFree fails with a *storage.ConflictError on the field
+// "hostnames" (matching storage.ErrHostnameTaken and ErrAlreadyExists),
+// naming the hostname and its owner, when another tenant claims one of
+// hosts. The store's unique constraint remains the guarantee; this gives the
+// better message.
 func (r *Registry) checkHostnamesFree(ctx context.Context, tenant string, hosts []string) error {
 	for _, h := range hosts {
 		other, err := r.Store.Tenants().TenantByHostname(ctx, h)
@@ -94,7 +96,8 @@ func (r *Registry) checkHostnamesFree(ctx context.Context, tenant string, hosts 
 		case err != nil:
 			return fmt.Errorf("look up hostname %q: %w", h, err)
 		case other.Name != tenant:
-			return fmt.Errorf("hostname %q is claimed by tenant %q: %w", h, other.Name, storage.ErrHostnameTaken)
+			return &storage.ConflictError{Record: tenantRecord(tenant), Field: "hostnames",
+				Message: fmt.Sprintf("hostname %q is claimed by tenant %q", h, other.Name), Err: storage.ErrHostnameTaken}
 		}
 	}
 	return nil

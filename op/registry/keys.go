@@ -3,7 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
-	"fmt"
+	"strings"
 
 	"github.com/herald-idp/herald/keys"
 	"github.com/herald-idp/herald/storage"
@@ -39,11 +39,11 @@ func (r *Registry) RotateKeys(ctx context.Context, tenant, alg string) (*keys.Ke
 		}
 	}
 	if !keys.ValidAlgorithm(alg) {
-		return nil, &ValidationError{Field: "alg", Message: "must be RS256, ES256 or EdDSA"}
+		return nil, &ValidationError{Field: "alg", Message: "must be one of " + strings.Join(keys.Algorithms(), ", ")}
 	}
 	st, err := r.Keys.Rotate(ctx, tenant, alg, keys.RotateOptions{})
 	if errors.Is(err, keys.ErrKeyNotFound) {
-		return nil, fmt.Errorf("%s signing keys of tenant %q: %w", alg, tenant, storage.ErrNotFound)
+		return nil, &storage.NotFoundError{Record: keyRecord(tenant, alg)}
 	}
 	if err != nil {
 		if errors.Is(err, keys.ErrNextNotReady) {
@@ -52,7 +52,7 @@ func (r *Registry) RotateKeys(ctx context.Context, tenant, alg string) (*keys.Ke
 			r.changed(ctx, tenant)
 			return nil, err
 		}
-		return nil, storeError(err, "rotate %s keys of tenant %q", alg, tenant)
+		return nil, storeError(err, keyRecord(tenant, alg))
 	}
 	r.changed(ctx, tenant)
 	if err := r.audit(ctx, ActionKeysRotate, tenant, TargetKey, st.Active,
@@ -75,10 +75,10 @@ func (r *Registry) RevokeKey(ctx context.Context, tenant, kid string) (*keys.Rev
 	}
 	res, err := r.Keys.Revoke(ctx, tenant, kid)
 	if errors.Is(err, keys.ErrKeyNotFound) {
-		return nil, fmt.Errorf("signing key %q of tenant %q: %w", kid, tenant, storage.ErrNotFound)
+		return nil, &storage.NotFoundError{Record: keyRecord(tenant, kid)}
 	}
 	if err != nil {
-		return nil, storeError(err, "revoke key %q of tenant %q", kid, tenant)
+		return nil, storeError(err, keyRecord(tenant, kid))
 	}
 	if res.PreviousStatus == storage.KeyRevoked {
 		return res, nil // already revoked: nothing changed, nothing to audit
@@ -90,4 +90,10 @@ func (r *Registry) RevokeKey(ctx context.Context, tenant, kid string) (*keys.Rev
 		return res, err
 	}
 	return res, nil
+}
+
+// keyRecord names a tenant's signing key (by key ID) or its keys of one
+// algorithm in errors.
+func keyRecord(tenant, kidOrAlg string) storage.Record {
+	return storage.Record{Kind: storage.KindSigningKey, Tenant: tenant, ID: kidOrAlg}
 }

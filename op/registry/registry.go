@@ -94,30 +94,42 @@ func (p *problems) add(field, format string, args ...any) {
 
 func (p problems) err() error { return errors.Join(p...) }
 
-// Signing algorithms a tenant may choose (the JWS alg names of RFC 7518 and
-// RFC 8037). RS256 is always published as well: OIDC Core §15.1 makes it the
-// one algorithm every relying party supports.
-const (
-	AlgRS256 = "RS256"
-	AlgES256 = "ES256"
-	AlgEdDSA = "EdDSA"
-)
-
 // maxLabelLength bounds free-text labels (display names, client names, the
 // parts of a user's name): they are shown on pages, not used as keys.
 const maxLabelLength = 200
 
-// storeError wraps a storage error with what it concerns. The sentinels
-// ErrNotFound and ErrAlreadyExists replace the backend's own text, so that
-// messages read the same whatever the backend ("tenant "acme": storage: not
-// found"); other errors keep theirs.
-func storeError(err error, format string, args ...any) error {
-	for _, sentinel := range []error{storage.ErrNotFound, storage.ErrHostnameTaken, storage.ErrAlreadyExists} {
-		if errors.Is(err, sentinel) {
-			return fmt.Errorf(format+": %w", append(args, sentinel)...)
-		}
+// storeError turns a storage error about rec into one that names it: the
+// sentinels become a *storage.NotFoundError or *storage.ConflictError (a
+// taken hostname naming the field), so that the admin API and the CLI render
+// them without reading error text, and messages read the same whatever the
+// backend. Other errors keep their text, prefixed with rec.
+func storeError(err error, rec storage.Record) error {
+	var nf *storage.NotFoundError
+	var ce *storage.ConflictError
+	switch {
+	case errors.As(err, &nf), errors.As(err, &ce):
+		return err // already names its record
+	case errors.Is(err, storage.ErrHostnameTaken):
+		return &storage.ConflictError{Record: rec, Field: "hostnames",
+			Message: "a hostname is claimed by another tenant", Err: storage.ErrHostnameTaken}
+	case errors.Is(err, storage.ErrAlreadyExists):
+		return &storage.ConflictError{Record: rec}
+	case errors.Is(err, storage.ErrNotFound):
+		return &storage.NotFoundError{Record: rec}
 	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
+	return fmt.Errorf("%s: %w", rec, err)
+}
+
+func tenantRecord(name string) storage.Record {
+	return storage.Record{Kind: storage.KindTenant, ID: name}
+}
+
+func clientRecord(tenant, id string) storage.Record {
+	return storage.Record{Kind: storage.KindClient, Tenant: tenant, ID: id}
+}
+
+func userRecord(tenant, id string) storage.Record {
+	return storage.Record{Kind: storage.KindUser, Tenant: tenant, ID: id}
 }
 
 // checkLabel accepts optional free text: bounded, valid UTF-8, no control

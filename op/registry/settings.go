@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-idp/herald/keys"
 	"github.com/herald-idp/herald/storage"
 )
 
@@ -127,8 +128,8 @@ func checkSettings(p *problems, s storage.TenantSettings, alg string) storage.Te
 
 	s.AllowedSigningAlgorithms = dedupe(s.AllowedSigningAlgorithms)
 	for _, a := range s.AllowedSigningAlgorithms {
-		if !slices.Contains(signingAlgorithms, a) {
-			p.add("settings.allowed_signing_algorithms", "unknown algorithm %q (allowed: RS256, ES256, EdDSA)", a)
+		if !keys.ValidAlgorithm(a) {
+			p.add("settings.allowed_signing_algorithms", "unknown algorithm %q (allowed: %s)", a, strings.Join(keys.Algorithms(), ", "))
 		}
 	}
 	if len(s.AllowedSigningAlgorithms) > 0 && !slices.Contains(s.AllowedSigningAlgorithms, alg) {

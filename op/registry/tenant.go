@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-idp/herald/keys"
 	"github.com/herald-idp/herald/storage"
 )
 
@@ -65,7 +66,7 @@ func (r *Registry) createTenant(ctx context.Context, spec TenantSpec) (*storage.
 		UpdatedAt:        now,
 	}
 	if t.SigningAlgorithm == "" {
-		t.SigningAlgorithm = AlgRS256
+		t.SigningAlgorithm = keys.DefaultAlgorithm
 	}
 	r.checkTenant(&p, t)
 	if err := p.err(); err != nil {
@@ -78,7 +79,7 @@ func (r *Registry) createTenant(ctx context.Context, spec TenantSpec) (*storage.
 		return nil, err
 	}
 	if err := r.Store.Tenants().CreateTenant(ctx, t); err != nil {
-		return nil, storeError(err, "tenant %q", spec.Name)
+		return nil, storeError(err, tenantRecord(spec.Name))
 	}
 	if err := r.Keys.EnsureKeys(ctx, t.Name, t.SigningAlgorithm); err != nil {
 		// Roll back: a tenant without keys could not sign anything. The
@@ -106,14 +107,12 @@ func (r *Registry) checkTenant(p *problems, t *storage.Tenant) {
 	if t.DisplayName == "" {
 		t.DisplayName = t.Name
 	}
-	if !slices.Contains(signingAlgorithms, t.SigningAlgorithm) {
-		p.add("signing_alg", "must be RS256, ES256 or EdDSA, not %q", t.SigningAlgorithm)
+	if !keys.ValidAlgorithm(t.SigningAlgorithm) {
+		p.add("signing_alg", "must be one of %s, not %q", strings.Join(keys.Algorithms(), ", "), t.SigningAlgorithm)
 	}
 	t.Hostnames = r.checkHostnames(p, t.Hostnames)
 	t.Settings = checkSettings(p, t.Settings, t.SigningAlgorithm)
 }
-
-var signingAlgorithms = []string{AlgRS256, AlgES256, AlgEdDSA}
 
 // GetTenant returns a tenant (storage.ErrNotFound if unknown).
 func (r *Registry) GetTenant(ctx context.Context, name string) (*storage.Tenant, error) {
@@ -222,7 +221,7 @@ func (r *Registry) UpdateTenant(ctx context.Context, name string, u TenantUpdate
 		return nil, err
 	}
 	if err != nil {
-		return nil, storeError(err, "tenant %q", name)
+		return nil, storeError(err, tenantRecord(name))
 	}
 	action, details := ActionTenantUpdate, map[string]any{"changed": changed}
 	if len(changed) == 1 && u.Disabled != nil {
@@ -261,7 +260,7 @@ func (r *Registry) DeleteTenant(ctx context.Context, name string) error {
 		return err
 	}
 	if err := r.Store.Tenants().DeleteTenant(ctx, name); err != nil {
-		return storeError(err, "tenant %q", name)
+		return storeError(err, tenantRecord(name))
 	}
 	if r.Keys != nil {
 		r.Keys.Invalidate(name)
@@ -274,7 +273,7 @@ func (r *Registry) DeleteTenant(ctx context.Context, name string) error {
 func (r *Registry) tenant(ctx context.Context, name string) (*storage.Tenant, error) {
 	t, err := r.Store.Tenants().Tenant(ctx, name)
 	if err != nil {
-		return nil, storeError(err, "tenant %q", name)
+		return nil, storeError(err, tenantRecord(name))
 	}
 	return t, nil
 }
@@ -296,7 +295,7 @@ func (r *Registry) ListKeys(ctx context.Context, tenant string) ([]KeyInfo, erro
 	}
 	recs, err := r.Store.Keys().ListKeys(ctx, tenant)
 	if err != nil {
-		return nil, storeError(err, "keys of tenant %q", tenant)
+		return nil, storeError(err, tenantRecord(tenant))
 	}
 	out := make([]KeyInfo, 0, len(recs))
 	for _, k := range recs {

@@ -121,7 +121,7 @@ func (r *Registry) CreateUser(ctx context.Context, tenant string, spec UserSpec)
 		UpdatedAt:     now,
 	}
 	if err := r.Store.Users().CreateUser(ctx, u); err != nil {
-		return nil, storeError(err, "user %q in tenant %q", username, tenant)
+		return nil, storeError(err, userRecord(tenant, username))
 	}
 	if err := r.audit(ctx, ActionUserCreate, tenant, TargetUser, u.ID, map[string]any{"username": u.Username}); err != nil {
 		return nil, err
@@ -142,7 +142,7 @@ func (r *Registry) SetPassword(ctx context.Context, tenant, userID, pw string) e
 	}
 	// Look the user up first so that an unknown ID costs no hashing.
 	if _, err := r.Store.Users().User(ctx, tenant, userID); err != nil {
-		return storeError(err, "user %q in tenant %q", userID, tenant)
+		return storeError(err, userRecord(tenant, userID))
 	}
 	hash, err := r.hash(ctx, pw)
 	if err != nil {
@@ -154,7 +154,7 @@ func (r *Registry) SetPassword(ctx context.Context, tenant, userID, pw string) e
 		u.UpdatedAt = now
 		return nil
 	}); err != nil {
-		return storeError(err, "user %q in tenant %q", userID, tenant)
+		return storeError(err, userRecord(tenant, userID))
 	}
 	if err := r.Store.Sessions().DeleteUserSessions(ctx, tenant, userID); err != nil {
 		return fmt.Errorf("end sessions of user %q in tenant %q: %w", userID, tenant, err)

@@ -17,7 +17,7 @@ func (r *Registry) GetUser(ctx context.Context, tenant, id string) (*storage.Use
 	}
 	u, err := r.Store.Users().User(ctx, tenant, id)
 	if err != nil {
-		return nil, storeError(err, "user %q in tenant %q", id, tenant)
+		return nil, storeError(err, userRecord(tenant, id))
 	}
 	u.PasswordHash = ""
 	return u, nil
@@ -30,7 +30,7 @@ func (r *Registry) ListUsers(ctx context.Context, tenant string) ([]*storage.Use
 	}
 	us, err := r.Store.Users().ListUsers(ctx, tenant)
 	if err != nil {
-		return nil, storeError(err, "users of tenant %q", tenant)
+		return nil, storeError(err, tenantRecord(tenant))
 	}
 	for _, u := range us {
 		u.PasswordHash = ""
@@ -118,7 +118,7 @@ func (r *Registry) UpdateUser(ctx context.Context, tenant, id string, u UserUpda
 		return nil
 	})
 	if err != nil {
-		return nil, storeError(err, "user %q in tenant %q", id, tenant)
+		return nil, storeError(err, userRecord(tenant, id))
 	}
 	if stored.Disabled {
 		if err := r.Store.Sessions().DeleteUserSessions(ctx, tenant, id); err != nil {
@@ -148,7 +148,7 @@ func (r *Registry) DeleteUser(ctx context.Context, tenant, id string) error {
 		return err
 	}
 	if err := r.Store.Users().DeleteUser(ctx, tenant, id); err != nil {
-		return storeError(err, "user %q in tenant %q", id, tenant)
+		return storeError(err, userRecord(tenant, id))
 	}
 	if err := r.Store.Sessions().DeleteUserSessions(ctx, tenant, id); err != nil {
 		return fmt.Errorf("end sessions of user %q in tenant %q: %w", id, tenant, err)

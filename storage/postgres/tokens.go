@@ -87,7 +87,7 @@ func (s *Store) IssueTokens(ctx context.Context, at *storage.AccessToken, rt *st
 	if at == nil && rt == nil {
 		return errors.New("issue tokens: no token given")
 	}
-	what := accessTokenWhat("")
+	var what string
 	if at != nil {
 		what = accessTokenWhat(at.TenantID)
 	} else {

@@ -37,12 +37,21 @@ type Options struct {
 	PoolSize int
 }
 
+// CheckPrefix reports a key prefix that would break the per-tenant hash tag
+// of every key ({tenant}, which keeps a tenant's keys in one Cluster slot).
+func CheckPrefix(prefix string) error {
+	if strings.ContainsAny(prefix, "{}") {
+		return errors.New("redis: key prefix must not contain '{' or '}'")
+	}
+	return nil
+}
+
 func (o Options) withDefaults() (Options, error) {
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix
 	}
-	if strings.ContainsAny(o.Prefix, "{}") {
-		return o, errors.New("redis: key prefix must not contain '{' or '}'")
+	if err := CheckPrefix(o.Prefix); err != nil {
+		return o, err
 	}
 	if o.OpTimeout < 0 || o.PoolSize < 0 {
 		return o, errors.New("redis: negative OpTimeout or PoolSize")

@@ -32,30 +32,80 @@ func TestMultiHostOptions(t *testing.T) {
 		{url: "redis-sentinel://:pw@s1/m/3?sentinel_password=sp&sentinel_username=su",
 			addrs: []string{"s1:26379"}, pass: "pw", master: "m", db: 3, sentUser: "su", sentPass: "sp",
 			target: "redis-sentinel://s1:26379/m"},
+		// go-redis's own options are understood too: more addresses as
+		// addr parameters, tuning such as max_redirects.
+		{url: "redis-cluster://h1:7000,h2?addr=h3:7003&max_redirects=2", addrs: []string{"h1:7000", "h2:6379", "h3:7003"},
+			cluster: true, target: "redis-cluster://h1:7000,h2:6379,h3:7003"},
 		{url: "rediss-sentinel://s1/m?db=2", addrs: []string{"s1:26379"}, master: "m", db: 2, tls: true,
 			target: "rediss-sentinel://s1:26379/m"},
 	} {
 		scheme, rest, _ := strings.Cut(tc.url, "://")
-		uo, target, err := multiHostOptions(scheme, rest, opts)
+		got, target, err := multiHostOptions(scheme, rest, opts)
 		if err != nil {
 			t.Errorf("%s: %v", tc.url, err)
 			continue
 		}
-		if !slices.Equal(uo.Addrs, tc.addrs) || uo.Username != tc.user || uo.Password != tc.pass ||
-			uo.MasterName != tc.master || uo.DB != tc.db || uo.IsClusterMode != tc.cluster ||
-			(uo.TLSConfig != nil) != tc.tls || uo.ReadOnly != tc.readOK ||
-			uo.SentinelUsername != tc.sentUser || uo.SentinelPassword != tc.sentPass {
-			t.Errorf("%s: got %+v", tc.url, uo)
+		if !slices.Equal(got.addrs, tc.addrs) || got.user != tc.user || got.pass != tc.pass ||
+			got.master != tc.master || got.db != tc.db || got.cluster != tc.cluster ||
+			got.tls != tc.tls || got.readOnly != tc.readOK ||
+			got.sentUser != tc.sentUser || got.sentPass != tc.sentPass {
+			t.Errorf("%s: got %+v", tc.url, got)
+		}
+		if got.tls && got.serverName != "" {
+			t.Errorf("%s: TLS server name pinned to %q; each node's own name must be checked", tc.url, got.serverName)
 		}
 		if target != tc.target {
 			t.Errorf("%s: target %q, want %q", tc.url, target, tc.target)
 		}
-		if uo.DialTimeout != opts.OpTimeout || uo.ReadTimeout != opts.OpTimeout ||
-			uo.WriteTimeout != opts.OpTimeout || uo.PoolTimeout != opts.OpTimeout ||
-			uo.PoolSize != 7 || !uo.ContextTimeoutEnabled {
-			t.Errorf("%s: timeouts/pool not from Options: %+v", tc.url, uo)
+		if got.dial != opts.OpTimeout || got.read != opts.OpTimeout ||
+			got.write != opts.OpTimeout || got.pool != opts.OpTimeout ||
+			got.poolSize != 7 || !got.ctxTimeout || got.dialerRetries != dialerRetries {
+			t.Errorf("%s: timeouts/pool not from Options: %+v", tc.url, got)
 		}
 	}
+}
+
+// multiHostResult is what the test compares of go-redis's cluster or
+// failover options.
+type multiHostResult struct {
+	addrs                              []string
+	user, pass, master                 string
+	sentUser, sentPass                 string
+	db                                 int
+	cluster, tls, readOnly, ctxTimeout bool
+	serverName                         string
+	dial, read, write, pool            time.Duration
+	poolSize, dialerRetries            int
+}
+
+func multiHostOptions(scheme, rest string, opts Options) (multiHostResult, string, error) {
+	if strings.Contains(scheme, "cluster") {
+		co, target, err := clusterOptions(scheme, rest, opts)
+		if err != nil {
+			return multiHostResult{}, "", err
+		}
+		r := multiHostResult{addrs: co.Addrs, user: co.Username, pass: co.Password, cluster: true,
+			tls: co.TLSConfig != nil, readOnly: co.ReadOnly, ctxTimeout: co.ContextTimeoutEnabled,
+			dial: co.DialTimeout, read: co.ReadTimeout, write: co.WriteTimeout, pool: co.PoolTimeout,
+			poolSize: co.PoolSize, dialerRetries: co.DialerRetries}
+		if co.TLSConfig != nil {
+			r.serverName = co.TLSConfig.ServerName
+		}
+		return r, target, nil
+	}
+	fo, target, err := failoverOptions(scheme, rest, opts)
+	if err != nil {
+		return multiHostResult{}, "", err
+	}
+	r := multiHostResult{addrs: fo.SentinelAddrs, user: fo.Username, pass: fo.Password, master: fo.MasterName,
+		sentUser: fo.SentinelUsername, sentPass: fo.SentinelPassword, db: fo.DB,
+		tls: fo.TLSConfig != nil, ctxTimeout: fo.ContextTimeoutEnabled,
+		dial: fo.DialTimeout, read: fo.ReadTimeout, write: fo.WriteTimeout, pool: fo.PoolTimeout,
+		poolSize: fo.PoolSize, dialerRetries: fo.DialerRetries}
+	if fo.TLSConfig != nil {
+		r.serverName = fo.TLSConfig.ServerName
+	}
+	return r, target, nil
 }
 
 // TestBadURLs: each is refused, and no error repeats the password.
@@ -78,6 +128,13 @@ func TestBadURLs(t *testing.T) {
 		"redis-sentinel://" + pw + "@s1:26379/m/x",
 		"redis-sentinel://" + pw + "@s1:26379/m/1/2",
 		"redis-sentinel://" + pw + "@s1:26379/m#frag",
+		"redis-sentinel://u:" + pw + "@s1:26379/m?route_randomly=true",
+		"redis-sentinel://u:" + pw + "@s1:26379/m?dial_timeout=" + pw,
+		"redis-sentinel://s1:26379/m?sentinel_password=" + pw + "&pool_size=" + pw,
+		"redis-cluster://u:" + pw + "@h1:7000?addr=" + pw,
+		"redis-cluster://h1:7000?addr=" + pw,
+		"redis-sentinel://s1/m?dial_timeout=" + pw,
+		"redis-cluster://u:" + pw + "@h1:7000?tls=" + pw,
 	} {
 		c, _, err := newClient(url, Options{OpTimeout: time.Second, PoolSize: 1})
 		if err == nil {
