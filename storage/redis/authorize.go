@@ -207,6 +207,24 @@ func (s *Store) DeleteAuthRequest(ctx context.Context, tenant, id string) error 
 	return mapErr(s.client.Del(ctx, key).Err(), authRequestWhat(tenant, id))
 }
 
+// ConsumeAuthRequest deletes and returns the request with GETDEL: Redis
+// runs it atomically, so of concurrent callers on any number of replicas
+// exactly one gets the request.
+func (s *Store) ConsumeAuthRequest(ctx context.Context, tenant, id string) (*storage.AuthRequest, error) {
+	what := authRequestWhat(tenant, id)
+	key, err := s.key(tenant, kindAuthRequest, id)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	data, err := s.client.GetDel(ctx, key).Bytes()
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	return liveAuthRequest(tenant, id, data, what)
+}
+
 // CreateAuthCode stores an issued code under its hash until c.ExpiresAt.
 func (s *Store) CreateAuthCode(ctx context.Context, c *storage.AuthCode) error {
 	if c == nil {

@@ -151,6 +151,7 @@ func (s *Store) AuthRequests() storage.AuthRequests { return s }
 func (s *Store) AuthCodes() storage.AuthCodes       { return s }
 func (s *Store) Sessions() storage.Sessions         { return s }
 func (s *Store) Tokens() storage.Tokens             { return s }
+func (s *Store) Grants() storage.Grants             { return s }
 func (s *Store) Consents() storage.Consents         { return s }
 
 // Ping checks both pools.
@@ -175,6 +176,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) error {
 		`DELETE FROM sessions WHERE idle_expires_at <= ?1 OR absolute_expires_at <= ?1`,
 		`DELETE FROM access_tokens WHERE expires_at <= ?`,
 		`DELETE FROM refresh_tokens WHERE expires_at <= ?`,
+		`DELETE FROM grants WHERE expires_at <= ?`,
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range stmts {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/herald-idp/herald/storage"
 )
@@ -142,16 +143,26 @@ func (s *Store) UpdateUser(ctx context.Context, tenant, id string, update func(*
 	return out, nil
 }
 
-// DeleteUser removes one user; ErrNotFound if there is none. The user's
-// sessions, tokens and consents are not touched: callers end sessions with
-// DeleteUserSessions.
+// DeleteUser removes one user with their consents and revokes their
+// grants, in one transaction; ErrNotFound if there is none. Sessions are
+// not touched: callers end them with DeleteUserSessions.
 func (s *Store) DeleteUser(ctx context.Context, tenant, id string) error {
 	what := userWhat(tenant, id)
-	res, err := s.write.ExecContext(ctx, `DELETE FROM users WHERE tenant_id = ? AND id = ?`, tenant, id)
-	if err != nil {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE tenant_id = ? AND id = ?`, tenant, id)
+		if err != nil {
+			return mapErr(err, what)
+		}
+		if err := requireAffected(res, what); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM consents WHERE tenant_id = ? AND user_id = ?`, tenant, id); err != nil {
+			return mapErr(err, what)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE grants SET revoked_at = ?
+			WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL`, encTime(time.Now()), tenant, id)
 		return mapErr(err, what)
-	}
-	return requireAffected(res, what)
+	})
 }
 
 func consentWhat(tenant, userID, clientID string) string {

@@ -163,6 +163,24 @@ func newAccessToken(tenant, id, grantID string, now time.Time) *storage.AccessTo
 	}
 }
 
+// newGrant is a live session-bound grant of user-1 to client "web" that
+// outlives every token the fixtures make.
+func newGrant(tenant, id string, now time.Time) *storage.Grant {
+	return &storage.Grant{
+		TenantID:  tenant,
+		ID:        id,
+		Kind:      storage.GrantAuthorizationCode,
+		ClientID:  "web",
+		ClientUID: "uid-web-1",
+		UserID:    "user-1",
+		SessionID: "session-1",
+		Issuer:    "https://id.example/t/" + tenant,
+		Scopes:    []string{"openid", "offline_access"},
+		CreatedAt: now,
+		ExpiresAt: now.Add(48 * time.Hour),
+	}
+}
+
 func newRefreshToken(tenant, id, grantID string, now time.Time) *storage.RefreshToken {
 	return &storage.RefreshToken{
 		TenantID:  tenant,
