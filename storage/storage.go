@@ -119,6 +119,11 @@ type AuthRequests interface {
 // code (the code itself is never stored).
 type AuthCodes interface {
 	CreateAuthCode(ctx context.Context, c *AuthCode) error
+	// AuthCode returns the code, used or not, without consuming it (so that
+	// the redeeming client, redirect URI, PKCE verifier and issuer are
+	// checked before a wrong party can burn it). ErrNotFound for unknown
+	// codes and codes expired at now.
+	AuthCode(ctx context.Context, tenant, codeHash string, now time.Time) (*AuthCode, error)
 	// ConsumeAuthCode marks the code used and returns it, atomically: of any
 	// number of concurrent calls for one code exactly one succeeds. Later
 	// calls return the code together with ErrAlreadyUsed (so the caller can

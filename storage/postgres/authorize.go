@@ -138,6 +138,12 @@ func (s *Store) CreateAuthCode(ctx context.Context, c *storage.AuthCode) error {
 	return authCodes.insert(ctx, s, what, c)
 }
 
+// AuthCode returns an unexpired code, used or not.
+func (s *Store) AuthCode(ctx context.Context, tenant, codeHash string, now time.Time) (*storage.AuthCode, error) {
+	return authCodes.get(ctx, s, authCodeWhat(tenant), authCodes.table.selectSQL()+
+		` WHERE tenant_id = $1 AND code_hash = $2 AND expires_at > $3`, tenant, codeHash, now)
+}
+
 // ConsumeAuthCode marks the code used and returns it. The conditional
 // UPDATE ... RETURNING is one statement: concurrent callers queue on the row
 // lock and PostgreSQL re-checks "used_at IS NULL" against the committed

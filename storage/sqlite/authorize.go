@@ -174,6 +174,16 @@ func (s *Store) CreateAuthCode(ctx context.Context, c *storage.AuthCode) error {
 	return mapErr(err, what)
 }
 
+// AuthCode returns an unexpired code, used or not.
+func (s *Store) AuthCode(ctx context.Context, tenant, codeHash string, now time.Time) (*storage.AuthCode, error) {
+	c, err := scanAuthCode(s.read.QueryRowContext(ctx, authCodesTable.selectSQL()+
+		` WHERE tenant_id = ? AND code_hash = ? AND expires_at > ?`, tenant, codeHash, encTime(now)))
+	if err != nil {
+		return nil, mapErr(err, authCodeWhat(tenant))
+	}
+	return c, nil
+}
+
 // ConsumeAuthCode marks the code used and returns it. The conditional UPDATE
 // ... RETURNING is one statement on the single writer connection, so of
 // concurrent callers exactly one sees a row (RFC 6749 §4.1.2: a code is used

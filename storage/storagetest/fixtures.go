@@ -131,6 +131,7 @@ func newAuthCode(tenant, codeHash, grantID string, now time.Time) *storage.AuthC
 		CodeChallengeMethod: "S256",
 		AuthTime:            now.Add(-time.Minute),
 		AMR:                 []string{"pwd", "otp"},
+		Issuer:              "https://id.example/t/" + tenant,
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(time.Minute),
 	}
