@@ -45,6 +45,10 @@ type Lifetimes struct {
 	RefreshToken    time.Duration
 	SessionIdle     time.Duration // sliding: extended on every use
 	SessionAbsolute time.Duration // hard cap from login
+	// RefreshReuseGrace is how long after its rotation a public client's
+	// refresh token may still be redeemed (two tabs refreshing at once)
+	// before reuse revokes the grant. Default 0: never (RFC 9700 §4.14.2).
+	RefreshReuseGrace time.Duration
 }
 
 // DefaultLifetimes are the values used when configuration leaves them unset.
@@ -99,6 +103,9 @@ func (c *Config) Validate() error {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s: must be positive", d.name))
 		}
+	}
+	if l.RefreshReuseGrace < 0 || l.RefreshReuseGrace > time.Minute {
+		errs = append(errs, fmt.Errorf("refresh reuse grace %s: must be between 0 and 1m", l.RefreshReuseGrace))
 	}
 	if l.AuthCode > 60*time.Second {
 		errs = append(errs, fmt.Errorf("auth code lifetime %s: must be at most 60s", l.AuthCode))

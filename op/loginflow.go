@@ -52,7 +52,9 @@ func (f loginFlow) IDTokenHintSubject(ctx context.Context, hint string) (string,
 	return claims.GetSubject(), nil
 }
 
-// IssueCode stores only the code's hash; grants.go redeems it.
+// IssueCode stores only the code's hash, bound to the issuer the request
+// was made at (a code from …/t/acme is not redeemed at the tenant's own
+// hostname); grants.go redeems it.
 func (f loginFlow) IssueCode(ctx context.Context, ar *storage.AuthRequest) (string, error) {
 	now := f.s.now()
 	code := randomToken(32)
@@ -60,6 +62,7 @@ func (f loginFlow) IssueCode(ctx context.Context, ar *storage.AuthRequest) (stri
 		TenantID:            ar.TenantID,
 		CodeHash:            hashToken(code),
 		GrantID:             randomToken(16),
+		Issuer:              f.Tenant(ctx).Issuer,
 		ClientID:            ar.ClientID,
 		RedirectURI:         ar.RedirectURI,
 		UserID:              ar.UserID,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/rs/cors"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
@@ -43,6 +44,7 @@ type Server struct {
 	registry      *registry.Registry
 	provider      *zop.Provider
 	minter        *minter
+	ccGrants      *expirable.LRU[string, string] // client_credentials grant IDs (grantcheck.go)
 	login         *login.Handler
 	secureCookies bool
 	publicHost    string // lower-case hostname of PublicURL
@@ -71,6 +73,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		publicScheme:  pu.Scheme,
 		publicPort:    pu.Port(),
 		now:           time.Now,
+		ccGrants:      expirable.NewLRU[string, string](tenantCacheSize, nil, clientCredentialsGrantTTL),
 	}
 	// The admin API's registry is cmd/herald's, reporting its changes to
 	// this server's caches (which announce them to the other replicas).
@@ -78,10 +81,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.storage = &opStorage{s: s}
 
 	// Installation-wide secrets shared by every replica through storage.
-	tokenKey, err := s.store.Secrets().Secret(ctx, "opaque-token-key", random32)
-	if err != nil {
-		return nil, fmt.Errorf("load opaque token key: %w", err)
-	}
+	// There is no opaque-token key: opaque access tokens are random and
+	// stored hashed (docs/tokens.md).
 	csrfKey, err := s.store.Secrets().Secret(ctx, "csrf-key", random32)
 	if err != nil {
 		return nil, fmt.Errorf("load CSRF key: %w", err)
@@ -91,7 +92,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		AuthMethodPost:        true,
 		GrantTypeRefreshToken: true,
 	}
-	copy(zcfg.CryptoKey[:], tokenKey)
+	// The library's AES-CFB token format is never produced nor accepted
+	// (Herald answers userinfo, introspection and revocation itself); the
+	// key it wants is random per process and never stored.
+	ephemeral, err := random32()
+	if err != nil {
+		return nil, err
+	}
+	copy(zcfg.CryptoKey[:], ephemeral)
 	var opts []zop.Option
 	if !s.secureCookies {
 		opts = append(opts, zop.WithAllowInsecure())
@@ -100,7 +108,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build provider: %w", err)
 	}
-	s.minter = newMinter(s.keys, s.caches, s.provider.Crypto())
+	s.minter = newMinter(s.keys, s.caches)
 	s.login = login.New(login.Config{
 		Provider:            loginFlow{s},
 		Store:               s.store,
