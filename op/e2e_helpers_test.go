@@ -66,7 +66,11 @@ type testEnv struct {
 	web, spa client
 	third    client
 	opaque   client
-	alice    *storage.User
+	// gateway is a resource server allowed to introspect every token of
+	// the tenant (herald:introspect); the others see only tokens whose
+	// audience names them.
+	gateway client
+	alice   *storage.User
 }
 
 type serverConfig struct {
@@ -168,6 +172,9 @@ func newTestServer(t *testing.T, opts ...serverOption) *testEnv {
 	e.opaque = e.createClient(t, tenantAcme, registry.ClientSpec{
 		ID: opaqueClientID, FirstParty: true, AccessTokenFormat: storage.AccessTokenOpaque,
 		RedirectURIs: []string{opaqueRedirect},
+	})
+	e.gateway = e.createClient(t, tenantAcme, registry.ClientSpec{
+		ID: "gateway", GrantTypes: []string{registry.GrantClientCredentials}, Scopes: []string{"herald:introspect"},
 	})
 	e.alice, err = e.reg.CreateUser(ctx, tenantAcme, registry.UserSpec{
 		Username: "alice", Email: "alice@example.com", EmailVerified: true,
@@ -332,7 +339,7 @@ func (e *testEnv) token(t *testing.T, c client, form url.Values) *jsonResponse {
 // introspect asks acme's introspection endpoint as the web client.
 func (e *testEnv) introspect(t *testing.T, token string) *jsonResponse {
 	t.Helper()
-	r := e.postForm(t, e.issuer+"/introspect", &e.web, url.Values{"token": {token}})
+	r := e.postForm(t, e.issuer+"/introspect", &e.gateway, url.Values{"token": {token}})
 	if r.status != http.StatusOK {
 		t.Fatalf("introspect: %d %s", r.status, r.body)
 	}

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/rs/cors"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
@@ -178,7 +178,7 @@ func (s *Server) routes() http.Handler {
 		r.With(metadataCORS).Get(pathDiscovery, serveMetadata(ps.discoveryBody))
 		r.With(metadataCORS).Get(pathJWKS, serveMetadata(ps.jwksBody))
 		s.login.Routes(r)
-		r.With(authChallenge, requireClientCredentials).Mount("/", protocol)
+		r.With(authChallenge, requireClientCredentials, postOnly).Mount("/", protocol)
 	}
 	notFound := func(w http.ResponseWriter, _ *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", "no such endpoint")

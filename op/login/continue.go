@@ -111,7 +111,9 @@ func (h *Handler) needsConsent(ctx context.Context, ar *storage.AuthRequest, c *
 // stores a single-use code and the browser goes back to the client with it.
 func (h *Handler) issueCode(w http.ResponseWriter, r *http.Request, ar *storage.AuthRequest) {
 	ctx := r.Context()
-	consumed, err := h.store.AuthRequests().ConsumeAuthRequest(ctx, ar.TenantID, ar.ID)
+	// ar carries who authenticated (the stored copy may not yet); the
+	// consumption is only the gate.
+	_, err := h.store.AuthRequests().ConsumeAuthRequest(ctx, ar.TenantID, ar.ID)
 	if errors.Is(err, storage.ErrNotFound) {
 		// Another post of this form won, or the request expired.
 		h.errorPage(w, r, errExpiredRequest)
@@ -122,13 +124,13 @@ func (h *Handler) issueCode(w http.ResponseWriter, r *http.Request, ar *storage.
 		h.redirectError(w, r, ar.RedirectURI, ar.State, errTryLater)
 		return
 	}
-	code, err := h.p.IssueCode(ctx, consumed)
+	code, err := h.p.IssueCode(ctx, ar)
 	if err != nil {
 		slog.ErrorContext(ctx, "authorize: store code", "error", err)
-		h.redirectError(w, r, consumed.RedirectURI, consumed.State, errTryLater)
+		h.redirectError(w, r, ar.RedirectURI, ar.State, errTryLater)
 		return
 	}
-	h.redirectToClient(w, r, consumed.RedirectURI, url.Values{"code": {code}}, consumed.State)
+	h.redirectToClient(w, r, ar.RedirectURI, url.Values{"code": {code}}, ar.State)
 }
 
 func (h *Handler) deleteAuthRequest(ctx context.Context, ar *storage.AuthRequest) {
