@@ -78,6 +78,7 @@ type serverConfig struct {
 	hashSlots      int
 	hashMaxWait    time.Duration
 	trustedProxies []netip.Prefix
+	wrapStore      func(storage.Store) storage.Store
 }
 
 type serverOption func(*serverConfig)
@@ -94,6 +95,11 @@ func withTrustedProxies(networks ...string) serverOption {
 			c.trustedProxies = append(c.trustedProxies, netip.MustParsePrefix(n))
 		}
 	}
+}
+
+// withStore wraps the test's store (e.g. to stop it).
+func withStore(wrap func(storage.Store) storage.Store) serverOption {
+	return func(c *serverConfig) { c.wrapStore = wrap }
 }
 
 // withHasherLimits sets the password hasher's concurrency and wait.
@@ -128,6 +134,9 @@ func newTestServer(t *testing.T, opts ...serverOption) *testEnv {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	store, notifier := newE2EStore(t)
+	if cfg.wrapStore != nil {
+		store = cfg.wrapStore(store)
+	}
 	km, err := keys.NewManager(store.Keys(), nil)
 	if err != nil {
 		t.Fatalf("key manager: %v", err)
