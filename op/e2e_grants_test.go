@@ -387,3 +387,52 @@ func readJSON(t *testing.T, resp *http.Response) *jsonResponse {
 	_ = json.Unmarshal(body, &r.json)
 	return r
 }
+
+// TestE2ELogoutHints: end_session is silent only for an ID token of the
+// current session; the attacker's own ID token or an access token sent
+// from a cross-site page cannot end the victim's session.
+func TestE2ELogoutHints(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t)
+	cfg := e.config(e.web, oidc.ScopeOpenID)
+	endSession := e.issuer + "/end_session"
+	loggedIn := func(t *testing.T, b *browser) bool {
+		t.Helper()
+		u, _ := authURL(cfg, oauth2PromptNone())
+		loc := b.get(u).location()
+		return loc != nil && loc.Query().Get("code") != ""
+	}
+	e.user(t, "mallory")
+	attacker := e.tokens(t, e.newBrowser(t), e.web, oidc.ScopeOpenID) // alice, another session
+	mal := e.newBrowser(t)
+	malCfg := e.config(e.web, oidc.ScopeOpenID)
+	mv := newPKCE()
+	mu, _ := authURL(malCfg, mv.challenge())
+	mq := mal.login(mal.get(mu), "mallory", alicePassword).requireRedirectTo(t, e.web.redirect)
+	malTok := e.exchangeRaw(t, e.web, mq.Get("code"), e.web.redirect, mv.verifier)
+	malTok.requireStatus(t, http.StatusOK)
+
+	victim := e.newBrowser(t)
+	own := e.tokens(t, victim, e.web, oidc.ScopeOpenID)
+	for name, hint := range map[string]string{
+		"the attacker's own ID token":         malTok.str("id_token"),
+		"an ID token of another session":      attacker.Extra("id_token").(string),
+		"an access token of the same session": own.AccessToken,
+	} {
+		p := victim.get(endSession + "?" + url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {webPostLogout}}.Encode())
+		if loc := p.location(); loc != nil {
+			t.Errorf("%s: logout went through silently (redirect to %s)", name, loc)
+		}
+		if !loggedIn(t, victim) {
+			t.Fatalf("%s ended the victim's session", name)
+		}
+	}
+	// The hint of the current session logs out without asking.
+	p := victim.get(endSession + "?" + url.Values{"id_token_hint": {own.Extra("id_token").(string)}, "post_logout_redirect_uri": {webPostLogout}}.Encode())
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("logout with the session's own hint: %d, want 303", p.status)
+	}
+	if loggedIn(t, victim) {
+		t.Fatal("still logged in")
+	}
+}
