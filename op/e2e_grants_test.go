@@ -19,6 +19,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/herald-idp/herald/op"
 	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 )
@@ -435,4 +436,70 @@ func TestE2ELogoutHints(t *testing.T) {
 	if loggedIn(t, victim) {
 		t.Fatal("still logged in")
 	}
+}
+
+// TestE2EAdminTokenFollowsItsClient: an admin token dies with its client —
+// the deleted client's token no longer opens the admin API (issue 9).
+func TestE2EAdminTokenFollowsItsClient(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t)
+	if _, _, _, err := e.reg.Bootstrap(e.ctx(t), e.ts.URL); err != nil {
+		t.Fatal(err)
+	}
+	c, secret, err := e.reg.CreateClient(e.ctx(t), registry.SystemTenant, registry.ClientSpec{
+		ID: "ops-bot", GrantTypes: []string{registry.GrantClientCredentials}, Scopes: []string{registry.AdminScope},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := e.systemToken(t, c.ID, secret, registry.AdminScope)
+	e.adminCall(t, tok, http.MethodGet, "/tenants", nil).requireStatus(t, http.StatusOK)
+	if err := e.reg.DeleteClient(e.ctx(t), registry.SystemTenant, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.adminCall(t, tok, http.MethodGet, "/tenants", nil).requireStatus(t, http.StatusUnauthorized)
+	e.adminCall(t, tok, http.MethodPost, "/tenants", map[string]any{"name": "evil"}).requireStatus(t, http.StatusUnauthorized)
+	// Registered again under the same ID: the old token stays dead.
+	if _, _, err := e.reg.CreateClient(e.ctx(t), registry.SystemTenant, registry.ClientSpec{
+		ID: "ops-bot", GrantTypes: []string{registry.GrantClientCredentials}, Scopes: []string{registry.AdminScope},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.adminCall(t, tok, http.MethodGet, "/tenants", nil).requireStatus(t, http.StatusUnauthorized)
+}
+
+// TestE2ERefreshFamilyLifetime: rotating a public client's refresh token
+// never extends its family beyond the absolute lifetime (issue 9: a 4 s
+// lifetime was kept alive 14 s by rotating).
+func TestE2ERefreshFamilyLifetime(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t, withLifetimes(func(l *op.Lifetimes) { l.RefreshToken = 3 * time.Second }))
+	tok := e.tokens(t, e.newBrowser(t), e.spa, oidc.ScopeOpenID, oidc.ScopeOfflineAccess)
+	rt := tok.RefreshToken
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline.Add(-700 * time.Millisecond)) {
+		time.Sleep(500 * time.Millisecond)
+		r := e.refresh(t, e.spa, rt)
+		r.requireStatus(t, http.StatusOK)
+		rt = r.str("refresh_token")
+	}
+	time.Sleep(time.Until(deadline) + 200*time.Millisecond)
+	e.refresh(t, e.spa, rt).requireError(t, http.StatusBadRequest, "invalid_grant")
+}
+
+// TestE2ERefreshReuseGrace: with a grace window, a spent refresh token
+// presented again at once (two tabs) is honoured; after the window it
+// revokes the family. The default (no window) is tested in TestE2ERefresh.
+func TestE2ERefreshReuseGrace(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t, withLifetimes(func(l *op.Lifetimes) { l.RefreshReuseGrace = time.Second }))
+	tok := e.tokens(t, e.newBrowser(t), e.spa, oidc.ScopeOpenID, oidc.ScopeOfflineAccess)
+	first := e.refresh(t, e.spa, tok.RefreshToken)
+	first.requireStatus(t, http.StatusOK)
+	second := e.refresh(t, e.spa, tok.RefreshToken) // the other tab
+	second.requireStatus(t, http.StatusOK)
+	time.Sleep(1200 * time.Millisecond)
+	e.refresh(t, e.spa, tok.RefreshToken).requireError(t, http.StatusBadRequest, "invalid_grant")
+	e.refresh(t, e.spa, first.str("refresh_token")).requireError(t, http.StatusBadRequest, "invalid_grant")
+	e.refresh(t, e.spa, second.str("refresh_token")).requireError(t, http.StatusBadRequest, "invalid_grant")
 }
