@@ -67,6 +67,9 @@ type Config struct {
 	AuthCodeLifetime        time.Duration `env:"AUTH_CODE_LIFETIME"`
 	SessionIdleTimeout      time.Duration `env:"SESSION_IDLE_TIMEOUT"`
 	SessionAbsoluteLifetime time.Duration `env:"SESSION_ABSOLUTE_LIFETIME"`
+	// RefreshReuseGrace: how long a rotated refresh token may be presented
+	// again (two tabs refreshing at once) before reuse revokes the grant.
+	RefreshReuseGrace time.Duration `env:"REFRESH_REUSE_GRACE"`
 
 	Argon2MemoryKiB   uint32        `env:"ARGON2_MEMORY_KIB"`
 	Argon2Iterations  uint32        `env:"ARGON2_ITERATIONS"`
@@ -238,6 +241,12 @@ func (c *Config) Validate() error {
 			bad(d.field, "must be a positive duration such as 15m or 720h, not %s", d.v)
 		}
 	}
+	if c.RefreshReuseGrace < 0 || c.RefreshReuseGrace > time.Minute {
+		bad("RefreshReuseGrace", "must be between 0 and 1m, not %s", c.RefreshReuseGrace)
+	}
+	if c.AccessTokenLifetime > 24*time.Hour {
+		bad("AccessTokenLifetime", "must be at most 24h, not %s", c.AccessTokenLifetime)
+	}
 	if c.AuthCodeLifetime > 60*time.Second {
 		// RFC 9700 §4.1.2 and the security checklist (C2) want codes short.
 		bad("AuthCodeLifetime", "must be at most 60s, not %s", c.AuthCodeLifetime)
@@ -296,6 +305,7 @@ func (c *Config) lifetimes() op.Lifetimes {
 	l.AuthCode = c.AuthCodeLifetime
 	l.SessionIdle = c.SessionIdleTimeout
 	l.SessionAbsolute = c.SessionAbsoluteLifetime
+	l.RefreshReuseGrace = c.RefreshReuseGrace
 	return l
 }
 
