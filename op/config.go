@@ -33,6 +33,11 @@ type Config struct {
 	// when a tenant is resolved by hostname, and whose X-Request-Id is kept
 	// (requestlog.go). Empty: both headers are ignored.
 	TrustedProxies []netip.Prefix
+	// RotateConfidentialRefreshTokens makes confidential clients' refresh
+	// tokens single-use like public clients' (a new one at every refresh,
+	// reuse revokes the grant). Default false: a confidential client
+	// authenticates at every refresh and keeps its refresh token.
+	RotateConfidentialRefreshTokens bool
 }
 
 // Lifetimes of the records the provider issues. Clients may override the

@@ -18,6 +18,7 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/oauth2"
 
 	"github.com/herald-idp/herald/op"
 	"github.com/herald-idp/herald/op/registry"
@@ -502,4 +503,46 @@ func TestE2ERefreshReuseGrace(t *testing.T) {
 	e.refresh(t, e.spa, tok.RefreshToken).requireError(t, http.StatusBadRequest, "invalid_grant")
 	e.refresh(t, e.spa, first.str("refresh_token")).requireError(t, http.StatusBadRequest, "invalid_grant")
 	e.refresh(t, e.spa, second.str("refresh_token")).requireError(t, http.StatusBadRequest, "invalid_grant")
+}
+
+// TestE2EAccessTokenIsNoIDTokenHint: /authorize refuses an access token as
+// id_token_hint (same keys, but typ at+jwt).
+func TestE2EAccessTokenIsNoIDTokenHint(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t)
+	b := e.newBrowser(t)
+	tok := e.tokens(t, b, e.web, oidc.ScopeOpenID)
+	cfg := e.config(e.web, oidc.ScopeOpenID)
+	u, _ := authURL(cfg, newPKCE().challenge(), oauth2.SetAuthURLParam("id_token_hint", tok.AccessToken))
+	b.get(u).requireAuthError(t, webRedirect, e.issuer, "invalid_request")
+	u, _ = authURL(cfg, newPKCE().challenge(), oauth2.SetAuthURLParam("id_token_hint", tok.Extra("id_token").(string)))
+	if q := b.get(u).requireRedirectTo(t, webRedirect); q.Get("code") == "" {
+		t.Fatalf("the ID token as hint: %v", q)
+	}
+}
+
+// TestE2EConfidentialRotation: optional rotation for confidential clients.
+func TestE2EConfidentialRotation(t *testing.T) {
+	t.Parallel()
+	for _, rotate := range []bool{false, true} {
+		var opts []serverOption
+		if rotate {
+			opts = append(opts, withConfidentialRotation())
+		}
+		e := newTestServer(t, opts...)
+		tok := e.tokens(t, e.newBrowser(t), e.web, oidc.ScopeOpenID, oidc.ScopeOfflineAccess)
+		r := e.refresh(t, e.web, tok.RefreshToken)
+		r.requireStatus(t, http.StatusOK)
+		rotated := r.str("refresh_token") != tok.RefreshToken
+		if rotated != rotate {
+			t.Fatalf("rotation %v: refresh token rotated = %v", rotate, rotated)
+		}
+		again := e.refresh(t, e.web, tok.RefreshToken)
+		if rotate {
+			again.requireError(t, http.StatusBadRequest, "invalid_grant")
+			e.refresh(t, e.web, r.str("refresh_token")).requireError(t, http.StatusBadRequest, "invalid_grant")
+		} else {
+			again.requireStatus(t, http.StatusOK)
+		}
+	}
 }

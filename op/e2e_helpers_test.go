@@ -79,6 +79,7 @@ type serverConfig struct {
 	hashMaxWait    time.Duration
 	trustedProxies []netip.Prefix
 	wrapStore      func(storage.Store) storage.Store
+	rotateConf     bool
 }
 
 type serverOption func(*serverConfig)
@@ -96,6 +97,9 @@ func withTrustedProxies(networks ...string) serverOption {
 		}
 	}
 }
+
+// withConfidentialRotation makes confidential clients' refresh tokens rotate.
+func withConfidentialRotation() serverOption { return func(c *serverConfig) { c.rotateConf = true } }
 
 // withStore wraps the test's store (e.g. to stop it).
 func withStore(wrap func(storage.Store) storage.Store) serverOption {
@@ -152,7 +156,7 @@ func newTestServer(t *testing.T, opts ...serverOption) *testEnv {
 	reg := &registry.Registry{Store: store, Keys: km, Passwords: hasher, PublicURL: ts.URL}
 	srv, err := op.New(ctx, op.Config{
 		PublicURL: ts.URL, Registry: reg, Notifier: notifier, Lifetimes: cfg.lifetimes,
-		TrustedProxies: cfg.trustedProxies,
+		TrustedProxies: cfg.trustedProxies, RotateConfidentialRefreshTokens: cfg.rotateConf,
 	})
 	if err != nil {
 		t.Fatalf("op.New: %v", err)

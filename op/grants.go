@@ -230,7 +230,8 @@ func (s *Server) activeUser(ctx context.Context, tenant, id string) (*storage.Us
 // get a new refresh token each time and the old one is spent; presenting a
 // spent one revokes the whole grant (RFC 9700 §4.14.2), unless it comes
 // within the configured reuse grace window. Confidential clients
-// authenticate on every use, so their refresh token is kept.
+// authenticate on every use, so their refresh token is kept unless
+// Config.RotateConfidentialRefreshTokens is set.
 func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oidc.RefreshTokenRequest]) (*zop.Response, error) {
 	s := p.s
 	c := r.Client.(*client)
@@ -302,7 +303,7 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 	}
 	refreshToken := r.Data.RefreshToken
 	switch {
-	case c.c.IsPublic():
+	case c.c.IsPublic() || s.cfg.RotateConfidentialRefreshTokens:
 		var rt *storage.RefreshToken
 		refreshToken, rt = newRefreshToken(g, tenant, now, sg.ExpiresAt)
 		rt.Scopes = old.Scopes // a narrower request does not shrink the grant

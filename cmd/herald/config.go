@@ -70,6 +70,9 @@ type Config struct {
 	// RefreshReuseGrace: how long a rotated refresh token may be presented
 	// again (two tabs refreshing at once) before reuse revokes the grant.
 	RefreshReuseGrace time.Duration `env:"REFRESH_REUSE_GRACE"`
+	// RotateConfidentialRefreshTokens: confidential clients' refresh tokens
+	// rotate too (public clients' always do).
+	RotateConfidentialRefreshTokens bool `env:"ROTATE_CONFIDENTIAL_REFRESH_TOKENS"`
 
 	Argon2MemoryKiB   uint32        `env:"ARGON2_MEMORY_KIB"`
 	Argon2Iterations  uint32        `env:"ARGON2_ITERATIONS"`
