@@ -58,7 +58,7 @@ func (s *Store) CreateGrant(ctx context.Context, g *storage.Grant) error {
 
 // Grant returns a grant, revoked or not.
 func (s *Store) Grant(ctx context.Context, tenant, id string) (*storage.Grant, error) {
-	g, err := scanGrant(s.read.QueryRowContext(ctx, grantsTable.selectSQL()+
+	g, err := scanGrant(s.hot.queryRow(ctx, grantsTable.selectSQL()+
 		` WHERE tenant_id = ? AND id = ?`, tenant, id))
 	if err != nil {
 		return nil, mapErr(err, grantWhat(tenant))

@@ -99,7 +99,7 @@ func (s *Store) IssueTokens(ctx context.Context, at *storage.AccessToken, rt *st
 // AccessToken returns an opaque access token that is not expired at now and
 // whose grant is live.
 func (s *Store) AccessToken(ctx context.Context, tenant, id string, now time.Time) (*storage.AccessToken, error) {
-	t, err := scanAccessToken(s.read.QueryRowContext(ctx, accessTokensTable.selectSQL()+
+	t, err := scanAccessToken(s.hot.queryRow(ctx, accessTokensTable.selectSQL()+
 		` WHERE tenant_id = ?1 AND id = ?2 AND expires_at > ?3`+liveGrantSQL("access_tokens", "?3"),
 		tenant, id, encTime(now)))
 	if err != nil {
@@ -111,7 +111,7 @@ func (s *Store) AccessToken(ctx context.Context, tenant, id string, now time.Tim
 // RefreshToken returns an unexpired refresh token of a live grant, used or
 // not, so that the caller can detect reuse (RFC 9700 §4.14.2).
 func (s *Store) RefreshToken(ctx context.Context, tenant, id string, now time.Time) (*storage.RefreshToken, error) {
-	t, err := scanRefreshToken(s.read.QueryRowContext(ctx, refreshTokensTable.selectSQL()+
+	t, err := scanRefreshToken(s.hot.queryRow(ctx, refreshTokensTable.selectSQL()+
 		` WHERE tenant_id = ?1 AND id = ?2 AND expires_at > ?3`+liveGrantSQL("refresh_tokens", "?3"),
 		tenant, id, encTime(now)))
 	if err != nil {

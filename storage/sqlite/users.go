@@ -64,7 +64,11 @@ func (s *Store) CreateUser(ctx context.Context, u *storage.User) error {
 
 // User returns one user of the tenant by ID (the OIDC subject).
 func (s *Store) User(ctx context.Context, tenant, id string) (*storage.User, error) {
-	return getUser(ctx, s.read, tenant, id)
+	u, err := scanUser(s.hot.queryRow(ctx, usersTable.selectSQL()+` WHERE tenant_id = ? AND id = ?`, tenant, id))
+	if err != nil {
+		return nil, mapErr(err, userWhat(tenant, id))
+	}
+	return u, nil
 }
 
 func getUser(ctx context.Context, q querier, tenant, id string) (*storage.User, error) {
