@@ -176,6 +176,8 @@ type Consents interface {
 	Consent(ctx context.Context, tenant, userID, clientID string) (*Consent, error)
 	// GrantConsent adds scopes to what the user granted the client.
 	GrantConsent(ctx context.Context, c *Consent) error
+	// RevokeConsent forgets the consent and revokes the user's grants to
+	// the client, atomically.
 	RevokeConsent(ctx context.Context, tenant, userID, clientID string) error
 }
 

@@ -165,9 +165,15 @@ func (s *Store) GrantConsent(ctx context.Context, c *storage.Consent) error {
 // that does not exist is not an error.
 func (s *Store) RevokeConsent(ctx context.Context, tenant, userID, clientID string) error {
 	what := consentWhat(tenant, userID, clientID)
-	return s.run(ctx, what, func(ctx context.Context, q querier) error {
-		_, err := q.Exec(ctx, `DELETE FROM consents WHERE tenant_id = $1 AND user_id = $2 AND client_id = $3`,
-			tenant, userID, clientID)
+	return s.inTx(ctx, what, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM consents WHERE tenant_id = $1 AND user_id = $2 AND client_id = $3`,
+			tenant, userID, clientID); err != nil {
+			return mapErr(err, what)
+		}
+		// The grants made on that consent end with it.
+		_, err := tx.Exec(ctx, `UPDATE grants SET revoked_at = $1
+			WHERE tenant_id = $2 AND user_id = $3 AND client_id = $4 AND revoked_at IS NULL`,
+			time.Now(), tenant, userID, clientID)
 		return mapErr(err, what)
 	})
 }

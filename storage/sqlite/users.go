@@ -225,7 +225,16 @@ func (s *Store) GrantConsent(ctx context.Context, c *storage.Consent) error {
 // RevokeConsent forgets what the user granted the client. Revoking a consent
 // that does not exist is not an error.
 func (s *Store) RevokeConsent(ctx context.Context, tenant, userID, clientID string) error {
-	_, err := s.write.ExecContext(ctx,
-		`DELETE FROM consents WHERE tenant_id = ? AND user_id = ? AND client_id = ?`, tenant, userID, clientID)
-	return mapErr(err, consentWhat(tenant, userID, clientID))
+	what := consentWhat(tenant, userID, clientID)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`DELETE FROM consents WHERE tenant_id = ? AND user_id = ? AND client_id = ?`, tenant, userID, clientID); err != nil {
+			return mapErr(err, what)
+		}
+		// The grants made on that consent end with it.
+		_, err := tx.ExecContext(ctx, `UPDATE grants SET revoked_at = ?
+			WHERE tenant_id = ? AND user_id = ? AND client_id = ? AND revoked_at IS NULL`,
+			encTime(time.Now()), tenant, userID, clientID)
+		return mapErr(err, what)
+	})
 }

@@ -180,6 +180,27 @@ func testDeleteUserRevokes(t *testing.T, f *fixture) {
 	}
 }
 
+// Revoking a consent revokes the grants of that user to that client.
+func testRevokeConsentRevokes(t *testing.T, f *fixture) {
+	ctx, s := t.Context(), f.s
+	f.grants(t, tenantA, "grant-1")
+	other := newGrant(tenantA, "grant-other-client", f.now)
+	other.ClientID = "app"
+	must(t, s.Grants().CreateGrant(ctx, other))
+	must(t, s.Consents().GrantConsent(ctx, &storage.Consent{TenantID: tenantA, UserID: "user-1", ClientID: "web", Scopes: []string{"openid"}, UpdatedAt: f.now}))
+	must(t, s.Consents().RevokeConsent(ctx, tenantA, "user-1", "web"))
+	g, err := s.Grants().Grant(ctx, tenantA, "grant-1")
+	must(t, err)
+	if g.Live(f.now) {
+		t.Fatal("grant live after its consent was revoked")
+	}
+	g, err = s.Grants().Grant(ctx, tenantA, "grant-other-client")
+	must(t, err)
+	if !g.Live(f.now) {
+		t.Fatal("revoking the consent to web revoked a grant to another client")
+	}
+}
+
 // testCodeReplayRace plays the attacker who redeems a stolen code at the
 // same moment as the client, behind a barrier: whoever wins, the loser's
 // replay must revoke every token the winner got (RFC 6749 §4.1.2). This is

@@ -66,6 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"RevokeGrantsBy", testRevokeGrantsBy},
 		{"DeleteClientRevokes", testDeleteClientRevokes},
 		{"DeleteUserRevokes", testDeleteUserRevokes},
+		{"RevokeConsentRevokes", testRevokeConsentRevokes},
 		{"CodeReplayRace", testCodeReplayRace},
 		{"RefreshRevokeRace", testRefreshRevokeRace},
 		{"ConsumeAuthRequestConcurrent", testConsumeAuthRequestConcurrent},
