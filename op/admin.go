@@ -20,6 +20,8 @@ import (
 // the system tenant's key, issued by it, unexpired, still on record (so
 // revocation counts), carrying herald:admin and naming the admin API as
 // audience. Tokens of other tenants fail the signature and issuer checks.
+// "Still on record" is its grant (grantcheck.go): the admin client's
+// existence and registration decide, not a per-token row.
 func (s *Server) authenticateAdmin(r *http.Request) (admin.Principal, error) {
 	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !strings.EqualFold(scheme, "Bearer") || token == "" {
@@ -39,8 +41,14 @@ func (s *Server) authenticateAdmin(r *http.Request) (admin.Principal, error) {
 	if err != nil {
 		return admin.Principal{}, fmt.Errorf("%w: %v", admin.ErrUnauthenticated, err)
 	}
-	if _, err := s.store.Tokens().AccessToken(ctx, t.Name, claims.JWTID, s.now()); err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
+	// The token lives only as long as its grant, the admin client's
+	// registration: deleting the client or revoking the token ends it.
+	grantID, ok := grantOfJTI(claims.JWTID)
+	if !ok {
+		return admin.Principal{}, fmt.Errorf("%w: not an access token", admin.ErrUnauthenticated)
+	}
+	if _, err := s.checkGrant(ctx, t, grantID, claims.ClientID, s.now()); err != nil {
+		if errors.Is(err, errInactive) {
 			return admin.Principal{}, fmt.Errorf("%w: token revoked", admin.ErrUnauthenticated)
 		}
 		return admin.Principal{}, err

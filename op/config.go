@@ -38,6 +38,11 @@ type Config struct {
 	// due, removal of expired retired keys). 0: DefaultKeyMaintenance;
 	// negative: never (tests, or a deployment that rotates by cron).
 	KeyMaintenance time.Duration
+	// RotateConfidentialRefreshTokens makes confidential clients' refresh
+	// tokens single-use like public clients' (a new one at every refresh,
+	// reuse revokes the grant). Default false: a confidential client
+	// authenticates at every refresh and keeps its refresh token.
+	RotateConfidentialRefreshTokens bool
 }
 
 // Lifetimes of the records the provider issues. Clients may override the
@@ -50,6 +55,10 @@ type Lifetimes struct {
 	RefreshToken    time.Duration
 	SessionIdle     time.Duration // sliding: extended on every use
 	SessionAbsolute time.Duration // hard cap from login
+	// RefreshReuseGrace is how long after its rotation a public client's
+	// refresh token may still be redeemed (two tabs refreshing at once)
+	// before reuse revokes the grant. Default 0: never (RFC 9700 §4.14.2).
+	RefreshReuseGrace time.Duration
 }
 
 // DefaultLifetimes are the values used when configuration leaves them unset.
@@ -68,6 +77,11 @@ func DefaultLifetimes() Lifetimes {
 // MaxAuthCodeLifetime bounds authorization codes: RFC 9700 §4.1.2 wants
 // them short-lived (security checklist C2).
 const MaxAuthCodeLifetime = 60 * time.Second
+
+// MaxRefreshReuseGrace bounds the window in which a rotated refresh token is
+// still accepted (two tabs refreshing at once): beyond a minute it stops
+// being a grace and becomes a replay window.
+const MaxRefreshReuseGrace = time.Minute
 
 // SettingProblem is one invalid setting: Field names the field of Config
 // or Lifetimes, so that cmd/herald can name its own variable or flag.
@@ -108,6 +122,12 @@ func (l Lifetimes) Problems() []SettingProblem {
 		if d.v <= 0 {
 			out = append(out, SettingProblem{d.field, fmt.Sprintf("must be a positive duration such as 15m or 720h, not %s", d.v)})
 		}
+	}
+	if l.AccessToken > registry.MaxAccessTokenLifetime {
+		out = append(out, SettingProblem{"AccessToken", fmt.Sprintf("must be at most %s, not %s", registry.MaxAccessTokenLifetime, l.AccessToken)})
+	}
+	if l.RefreshReuseGrace < 0 || l.RefreshReuseGrace > MaxRefreshReuseGrace {
+		out = append(out, SettingProblem{"RefreshReuseGrace", fmt.Sprintf("must be between 0 and %s, not %s", MaxRefreshReuseGrace, l.RefreshReuseGrace)})
 	}
 	if l.AuthCode > MaxAuthCodeLifetime {
 		out = append(out, SettingProblem{"AuthCode", fmt.Sprintf("must be at most %.0fs, not %s", MaxAuthCodeLifetime.Seconds(), l.AuthCode)})

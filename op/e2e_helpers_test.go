@@ -66,7 +66,11 @@ type testEnv struct {
 	web, spa client
 	third    client
 	opaque   client
-	alice    *storage.User
+	// gateway is a resource server allowed to introspect every token of
+	// the tenant (herald:introspect); the others see only tokens whose
+	// audience names them.
+	gateway client
+	alice   *storage.User
 }
 
 type serverConfig struct {
@@ -75,6 +79,8 @@ type serverConfig struct {
 	hashMaxWait    time.Duration
 	trustedProxies []netip.Prefix
 	tls            bool
+	wrapStore      func(storage.Store) storage.Store
+	rotateConf     bool
 }
 
 type serverOption func(*serverConfig)
@@ -97,6 +103,14 @@ func withTrustedProxies(networks ...string) serverOption {
 // 127.0.0.1 and *.example.com): an https public URL.
 func withTLS() serverOption {
 	return func(c *serverConfig) { c.tls = true }
+}
+
+// withConfidentialRotation makes confidential clients' refresh tokens rotate.
+func withConfidentialRotation() serverOption { return func(c *serverConfig) { c.rotateConf = true } }
+
+// withStore wraps the test's store (e.g. to stop it).
+func withStore(wrap func(storage.Store) storage.Store) serverOption {
+	return func(c *serverConfig) { c.wrapStore = wrap }
 }
 
 // withHasherLimits sets the password hasher's concurrency and wait.
@@ -131,6 +145,9 @@ func newTestServer(t *testing.T, opts ...serverOption) *testEnv {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	store, notifier := newE2EStore(t)
+	if cfg.wrapStore != nil {
+		store = cfg.wrapStore(store)
+	}
 	km, err := keys.NewManager(store.Keys(), nil)
 	if err != nil {
 		t.Fatalf("key manager: %v", err)
@@ -151,7 +168,7 @@ func newTestServer(t *testing.T, opts ...serverOption) *testEnv {
 	reg := &registry.Registry{Store: store, Keys: km, Passwords: hasher, PublicURL: ts.URL}
 	srv, err := op.New(ctx, op.Config{
 		PublicURL: ts.URL, Registry: reg, Notifier: notifier, Lifetimes: cfg.lifetimes,
-		TrustedProxies: cfg.trustedProxies,
+		TrustedProxies: cfg.trustedProxies, RotateConfidentialRefreshTokens: cfg.rotateConf,
 	})
 	if err != nil {
 		t.Fatalf("op.New: %v", err)
@@ -180,6 +197,9 @@ func newTestServer(t *testing.T, opts ...serverOption) *testEnv {
 	e.opaque = e.createClient(t, tenantAcme, registry.ClientSpec{
 		ID: opaqueClientID, FirstParty: true, AccessTokenFormat: storage.AccessTokenOpaque,
 		RedirectURIs: []string{opaqueRedirect},
+	})
+	e.gateway = e.createClient(t, tenantAcme, registry.ClientSpec{
+		ID: "gateway", GrantTypes: []string{registry.GrantClientCredentials}, Scopes: []string{"herald:introspect"},
 	})
 	e.alice, err = e.reg.CreateUser(ctx, tenantAcme, registry.UserSpec{
 		Username: "alice", Email: "alice@example.com", EmailVerified: true,
@@ -344,7 +364,7 @@ func (e *testEnv) token(t *testing.T, c client, form url.Values) *jsonResponse {
 // introspect asks acme's introspection endpoint as the web client.
 func (e *testEnv) introspect(t *testing.T, token string) *jsonResponse {
 	t.Helper()
-	r := e.postForm(t, e.issuer+"/introspect", &e.web, url.Values{"token": {token}})
+	r := e.postForm(t, e.issuer+"/introspect", &e.gateway, url.Values{"token": {token}})
 	if r.status != http.StatusOK {
 		t.Fatalf("introspect: %d %s", r.status, r.body)
 	}

@@ -184,3 +184,45 @@ func setJSONBody(req *http.Request, body string) {
 	setFormBody(req, body)
 	req.Header.Set("Content-Type", "application/json")
 }
+
+// TestE2EReplicasSeeRevocationsAtOnce: a token revoked through replica A is
+// refused by replica B on B's very next request — grant status is read
+// from storage at every use, not cached per replica (docs/tokens.md).
+func TestE2EReplicasSeeRevocationsAtOnce(t *testing.T) {
+	dbURL := newPostgresDatabase(t)
+	redisURL, prefix := newRedisPrefix(t)
+	a := startReplica(t, dbURL, redisURL, prefix)
+	b := startReplica(t, dbURL, redisURL, prefix)
+	ctx := context.Background()
+	pg, err := postgres.Open(ctx, dbURL, e2ePostgresOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	km, _ := keys.NewManager(pg.Keys(), nil)
+	reg := &registry.Registry{Store: pg, Keys: km, PublicURL: replicaPublicURL}
+	id, secret, _, err := reg.Bootstrap(ctx, replicaPublicURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, replicaPublicURL+"/t/system/token", nil)
+	setFormBody(req, url.Values{"grant_type": {"client_credentials"}, "scope": {registry.AdminScope}}.Encode())
+	req.SetBasicAuth(id, secret)
+	tok := doJSONVia(t, a.client, req)
+	tok.requireStatus(t, http.StatusOK)
+	token := tok.str("access_token")
+	for name, r := range map[string]*replica{"A": a, "B": b} {
+		if st := r.status(t, http.MethodGet, "/admin/v1/tenants", token, nil); st != http.StatusOK {
+			t.Fatalf("replica %s before revocation: %d", name, st)
+		}
+	}
+	rev, _ := http.NewRequest(http.MethodPost, replicaPublicURL+"/t/system/revoke", nil)
+	setFormBody(rev, url.Values{"token": {token}}.Encode())
+	rev.SetBasicAuth(id, secret)
+	doJSONVia(t, a.client, rev).requireStatus(t, http.StatusOK)
+	for name, r := range map[string]*replica{"A": a, "B": b} {
+		if st := r.status(t, http.MethodGet, "/admin/v1/tenants", token, nil); st != http.StatusUnauthorized {
+			t.Errorf("replica %s right after the revocation on A: %d, want 401", name, st)
+		}
+	}
+}

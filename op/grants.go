@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
@@ -73,63 +74,116 @@ func basicAuth(h http.Header) (string, string, bool) {
 	return r.BasicAuth()
 }
 
-// CodeExchange redeems an authorization code (RFC 6749 §4.1.3). The code is
-// consumed atomically before anything else, so of two concurrent
-// redemptions exactly one can succeed; a replay revokes every token the
-// first redemption issued (RFC 6749 §4.1.2, RFC 6819 §5.2.1.1).
+// CodeExchange redeems an authorization code (RFC 6749 §4.1.3). Everything
+// the redeeming party must prove — the client it was issued to, the
+// redirect_uri, the PKCE verifier and the issuer it was issued at — is
+// checked on the unconsumed code first: a wrong party gets invalid_grant,
+// cannot burn the code and learns nothing about it. Then the code is
+// consumed atomically, so of two concurrent redemptions exactly one wins;
+// the loser (a replay) revokes the grant (RFC 6749 §4.1.2, RFC 6819
+// §5.2.1.1), which ends the winner's tokens even if they are minted after
+// the revocation (the grant is created under the code's grant ID, and a
+// revoked ID cannot be created; tokens are checked against their grant).
 func (p *protocolServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[oidc.AccessTokenRequest]) (*zop.Response, error) {
 	s := p.s
 	c := r.Client.(*client)
 	t := c.tenant // the request's tenant, which VerifyClient looked the client up in
 	tenant := t.Name
+	issuer := zop.IssuerFromContext(ctx)
 	now := s.now()
 	if r.Data.Code == "" {
 		return nil, oidc.ErrInvalidRequest().WithDescription("code is required")
 	}
-	code, err := s.store.AuthCodes().ConsumeAuthCode(ctx, tenant, hashToken(r.Data.Code), now)
+	codeHash := hashToken(r.Data.Code)
+	code, err := s.store.AuthCodes().AuthCode(ctx, tenant, codeHash, now)
+	if err != nil {
+		return nil, invalidGrant(ctx, "authorization code", err)
+	}
+	// One answer for every mismatch, the same as for an unknown code.
+	if code.ClientID != c.GetID() || code.Issuer != issuer || r.Data.RedirectURI != code.RedirectURI ||
+		verifyPKCE(code.CodeChallenge, r.Data.CodeVerifier) != nil {
+		return nil, invalidGrant(ctx, "authorization code", storage.ErrNotFound)
+	}
+	code, err = s.store.AuthCodes().ConsumeAuthCode(ctx, tenant, codeHash, now)
 	if errors.Is(err, storage.ErrAlreadyUsed) && code != nil {
 		slog.WarnContext(ctx, "authorization code replayed; revoking its grant", "tenant", tenant, "client_id", c.GetID())
-		if rerr := s.store.Tokens().RevokeGrant(ctx, tenant, code.GrantID); rerr != nil {
+		if rerr := s.store.Grants().RevokeGrant(ctx, tenant, code.GrantID, now); rerr != nil {
 			return nil, storageError(ctx, "revoke grant", rerr)
 		}
 	}
 	if err != nil {
 		return nil, invalidGrant(ctx, "authorization code", err)
 	}
-	if code.ClientID != c.GetID() {
-		return nil, oidc.ErrInvalidGrant().WithDescription("authorization code was issued to another client")
-	}
-	if r.Data.RedirectURI != code.RedirectURI {
-		return nil, oidc.ErrInvalidGrant().WithDescription("redirect_uri does not match the authorization request")
-	}
-	if err := verifyPKCE(code.CodeChallenge, r.Data.CodeVerifier); err != nil {
-		return nil, err
-	}
 	user, err := s.activeUser(ctx, tenant, code.UserID)
 	if err != nil {
 		return nil, err
 	}
 	g := &grant{
-		tenant: t, issuer: zop.IssuerFromContext(ctx), client: c, grantID: code.GrantID, subject: code.UserID,
+		tenant: t, issuer: issuer, client: c, grantID: code.GrantID, subject: code.UserID, user: true,
 		sessionID: code.SessionID, scopes: code.Scopes, authTime: code.AuthTime, amr: code.AMR, nonce: code.Nonce,
 	}
 	s.prepareGrant(g)
-	at := newAccessToken(g, tenant, now)
+	// OIDC Core §11: offline_access refresh tokens only to clients
+	// registered for the grant; they survive logout. A public client
+	// registered for the grant also gets a refresh token without
+	// offline_access, bound to the SSO session (docs/tokens.md).
+	refresh := c.hasGrant(oidc.GrantTypeRefreshToken)
+	offline := refresh && slices.Contains(g.scopes, oidc.ScopeOfflineAccess)
+	sessionRefresh := refresh && !offline && c.c.IsPublic() && code.SessionID != ""
+	sg := &storage.Grant{
+		TenantID: tenant, ID: code.GrantID, Kind: storage.GrantAuthorizationCode,
+		ClientID: c.GetID(), ClientUID: c.c.UID, UserID: code.UserID, Issuer: issuer,
+		Scopes: code.Scopes, CreatedAt: now, ExpiresAt: now.Add(g.accessTokenLifetime()),
+	}
+	if !offline {
+		sg.SessionID = code.SessionID // logout ends the grant
+	}
+	if offline || sessionRefresh {
+		// The family's absolute lifetime: rotation never extends it.
+		sg.ExpiresAt = now.Add(c.refreshTokenLifetime())
+	}
+	if err := s.store.Grants().CreateGrant(ctx, sg); err != nil {
+		if errors.Is(err, storage.ErrAlreadyExists) {
+			// A replay revoked the grant before it was created.
+			return nil, invalidGrant(ctx, "authorization code", storage.ErrAlreadyUsed)
+		}
+		return nil, storageError(ctx, "create grant", err)
+	}
+	access := newAccessToken(g, tenant, now)
 	var refreshToken string
 	var rt *storage.RefreshToken
-	// OIDC Core §11: refresh tokens only for offline_access, and only to
-	// clients registered for the grant.
-	if slices.Contains(g.scopes, oidc.ScopeOfflineAccess) && c.hasGrant(oidc.GrantTypeRefreshToken) {
-		refreshToken, rt = newRefreshToken(g, tenant, now)
+	if offline || sessionRefresh {
+		refreshToken, rt = newRefreshToken(g, tenant, now, sg.ExpiresAt)
 	}
-	if err := s.store.Tokens().IssueTokens(ctx, at, rt); err != nil {
-		return nil, storageError(ctx, "issue tokens", err)
+	if err := s.storeTokens(ctx, access, rt); err != nil {
+		return nil, err
 	}
-	resp, err := s.minter.tokenResponse(ctx, g, at, refreshToken, user, now)
+	resp, err := s.minter.tokenResponse(ctx, g, access, refreshToken, user, now)
 	if err != nil {
 		return nil, storageError(ctx, "mint tokens", err)
 	}
 	return tokenResponse(resp), nil
+}
+
+// storeTokens stores what must be stored of newly minted tokens: opaque
+// access tokens (by hash) and refresh tokens. A JWT access token alone is
+// not written anywhere.
+func (s *Server) storeTokens(ctx context.Context, at *accessToken, rt *storage.RefreshToken) error {
+	var rec *storage.AccessToken
+	if at.opaque != "" {
+		rec = at.rec
+	}
+	if rec == nil && rt == nil {
+		return nil
+	}
+	err := s.store.Tokens().IssueTokens(ctx, rec, rt)
+	if errors.Is(err, storage.ErrRevoked) {
+		return invalidGrant(ctx, "grant", storage.ErrNotFound)
+	}
+	if err != nil {
+		return storageError(ctx, "issue tokens", err)
+	}
+	return nil
 }
 
 // codeVerifierPattern is RFC 7636 §4.1: 43-128 unreserved characters.
@@ -166,15 +220,21 @@ func (s *Server) activeUser(ctx context.Context, tenant, id string) (*storage.Us
 	return u, nil
 }
 
-// RefreshToken redeems a refresh token (RFC 6749 §6). Public clients get a
-// new refresh token each time and the old one is spent; presenting a spent
-// one revokes the whole grant (RFC 9700 §4.14.2). Confidential clients
-// authenticate on every use, so their refresh token is kept.
+// RefreshToken redeems a refresh token (RFC 6749 §6). The token is found
+// only while its grant is live; it must have been issued to this client
+// registration (a client ID registered again inherits nothing) at this
+// issuer, and a session-bound grant needs its SSO session. Public clients
+// get a new refresh token each time and the old one is spent; presenting a
+// spent one revokes the whole grant (RFC 9700 §4.14.2), unless it comes
+// within the configured reuse grace window. Confidential clients
+// authenticate on every use, so their refresh token is kept unless
+// Config.RotateConfidentialRefreshTokens is set.
 func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[oidc.RefreshTokenRequest]) (*zop.Response, error) {
 	s := p.s
 	c := r.Client.(*client)
 	t := c.tenant // the request's tenant, which VerifyClient looked the client up in
 	tenant := t.Name
+	issuer := zop.IssuerFromContext(ctx)
 	now := s.now()
 	tokens := s.store.Tokens()
 	old, err := tokens.RefreshToken(ctx, tenant, hashToken(r.Data.RefreshToken), now)
@@ -182,10 +242,34 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 		return nil, invalidGrant(ctx, "refresh token", err)
 	}
 	if old.ClientID != c.GetID() {
-		return nil, oidc.ErrInvalidGrant().WithDescription("refresh token was issued to another client")
+		return nil, invalidGrant(ctx, "refresh token", storage.ErrNotFound)
 	}
+	sg, err := s.store.Grants().Grant(ctx, tenant, old.GrantID)
+	if err != nil {
+		return nil, invalidGrant(ctx, "refresh token", err)
+	}
+	if !sg.Live(now) || sg.ClientUID != c.c.UID || sg.Issuer != issuer {
+		return nil, invalidGrant(ctx, "refresh token", storage.ErrNotFound)
+	}
+	if sg.SessionID != "" {
+		// Session-bound: ends with the SSO session (logout, idle or
+		// absolute expiry).
+		if _, err := s.store.Sessions().Session(ctx, tenant, sg.SessionID, now); err != nil {
+			if !errors.Is(err, storage.ErrNotFound) {
+				return nil, storageError(ctx, "session", err)
+			}
+			if rerr := s.store.Grants().RevokeGrant(ctx, tenant, sg.ID, now); rerr != nil {
+				return nil, storageError(ctx, "revoke grant", rerr)
+			}
+			return nil, invalidGrant(ctx, "refresh token", storage.ErrNotFound)
+		}
+	}
+	graced := false
 	if old.UsedAt != nil {
-		return nil, p.refreshReuse(ctx, tenant, old)
+		if grace := s.cfg.Lifetimes.RefreshReuseGrace; grace <= 0 || now.Sub(*old.UsedAt) > grace {
+			return nil, p.refreshReuse(ctx, tenant, old, now)
+		}
+		graced = true // e.g. two tabs refreshing at once
 	}
 	scopes := old.Scopes
 	if len(r.Data.Scopes) > 0 {
@@ -202,27 +286,42 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 		return nil, err
 	}
 	g := &grant{
-		tenant: t, issuer: zop.IssuerFromContext(ctx), client: c, grantID: old.GrantID, subject: old.UserID,
+		tenant: t, issuer: issuer, client: c, grantID: old.GrantID, subject: old.UserID, user: true,
 		sessionID: old.SessionID, scopes: scopes, authTime: old.AuthTime, amr: old.AMR,
 	}
 	s.prepareGrant(g)
-	at := newAccessToken(g, tenant, now)
+	access := newAccessToken(g, tenant, now)
+	if access.rec.ExpiresAt.After(sg.ExpiresAt) {
+		access.rec.ExpiresAt = sg.ExpiresAt
+	}
+	var rec *storage.AccessToken
+	if access.opaque != "" {
+		rec = access.rec
+	}
 	refreshToken := r.Data.RefreshToken
-	if c.c.IsPublic() {
+	switch {
+	case c.c.IsPublic() || s.cfg.RotateConfidentialRefreshTokens:
 		var rt *storage.RefreshToken
-		refreshToken, rt = newRefreshToken(g, tenant, now)
+		refreshToken, rt = newRefreshToken(g, tenant, now, sg.ExpiresAt)
 		rt.Scopes = old.Scopes // a narrower request does not shrink the grant
-		err = tokens.RotateRefreshToken(ctx, tenant, old.ID, now, at, rt)
-		if errors.Is(err, storage.ErrAlreadyUsed) {
-			return nil, p.refreshReuse(ctx, tenant, old)
+		if graced {
+			err = tokens.IssueTokens(ctx, rec, rt)
+		} else {
+			err = tokens.RotateRefreshToken(ctx, tenant, old.ID, now, rec, rt)
 		}
-	} else {
-		err = tokens.IssueTokens(ctx, at, nil)
+		if errors.Is(err, storage.ErrAlreadyUsed) {
+			return nil, p.refreshReuse(ctx, tenant, old, now)
+		}
+	case rec != nil:
+		err = tokens.IssueTokens(ctx, rec, nil)
+	}
+	if errors.Is(err, storage.ErrRevoked) || errors.Is(err, storage.ErrNotFound) {
+		return nil, invalidGrant(ctx, "refresh token", storage.ErrNotFound)
 	}
 	if err != nil {
 		return nil, storageError(ctx, "issue tokens", err)
 	}
-	resp, err := s.minter.tokenResponse(ctx, g, at, refreshToken, user, now)
+	resp, err := s.minter.tokenResponse(ctx, g, access, refreshToken, user, now)
 	if err != nil {
 		return nil, storageError(ctx, "mint tokens", err)
 	}
@@ -231,9 +330,9 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 
 // refreshReuse handles a spent refresh token presented again: either an
 // attacker or the victim holds a stolen copy, so the whole grant goes.
-func (p *protocolServer) refreshReuse(ctx context.Context, tenant string, rt *storage.RefreshToken) error {
+func (p *protocolServer) refreshReuse(ctx context.Context, tenant string, rt *storage.RefreshToken, now time.Time) error {
 	slog.WarnContext(ctx, "refresh token reused; revoking its grant", "tenant", tenant, "client_id", rt.ClientID)
-	if err := p.s.store.Tokens().RevokeGrant(ctx, tenant, rt.GrantID); err != nil {
+	if err := p.s.store.Grants().RevokeGrant(ctx, tenant, rt.GrantID, now); err != nil {
 		return storageError(ctx, "revoke grant", err)
 	}
 	return oidc.ErrInvalidGrant().WithDescription("refresh token is invalid, expired or was already used")
@@ -241,6 +340,9 @@ func (p *protocolServer) refreshReuse(ctx context.Context, tenant string, rt *st
 
 // ClientCredentialsExchange issues an access token to a confidential client
 // acting on its own behalf (RFC 6749 §4.4). No ID token, no refresh token.
+// Its tokens belong to the client registration's own grant
+// (clientCredentialsGrant), so deleting the client or revoking one of its
+// tokens ends them all; a JWT costs no write.
 func (p *protocolServer) ClientCredentialsExchange(ctx context.Context, r *zop.ClientRequest[oidc.ClientCredentialsRequest]) (*zop.Response, error) {
 	s := p.s
 	c := r.Client.(*client)
@@ -259,13 +361,17 @@ func (p *protocolServer) ClientCredentialsExchange(ctx context.Context, r *zop.C
 	}
 	now := s.now()
 	t := c.tenant // the request's tenant, which VerifyClient looked the client up in
-	g := &grant{tenant: t, issuer: zop.IssuerFromContext(ctx), client: c, subject: c.GetID(), scopes: scopes}
-	s.prepareGrant(g)
-	at := newAccessToken(g, t.Name, now)
-	if err := s.store.Tokens().IssueTokens(ctx, at, nil); err != nil {
-		return nil, storageError(ctx, "issue tokens", err)
+	grantID, err := s.clientCredentialsGrant(ctx, c, now)
+	if err != nil {
+		return nil, storageError(ctx, "client grant", err)
 	}
-	resp, err := s.minter.tokenResponse(ctx, g, at, "", nil, now)
+	g := &grant{tenant: t, issuer: zop.IssuerFromContext(ctx), client: c, grantID: grantID, subject: c.GetID(), scopes: scopes}
+	s.prepareGrant(g)
+	access := newAccessToken(g, t.Name, now)
+	if err := s.storeTokens(ctx, access, nil); err != nil {
+		return nil, err
+	}
+	resp, err := s.minter.tokenResponse(ctx, g, access, "", nil, now)
 	if err != nil {
 		return nil, storageError(ctx, "mint tokens", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
@@ -14,52 +13,19 @@ import (
 	"github.com/herald-idp/herald/storage"
 )
 
-// accessTokenRecord finds the live record of an access token, JWT or
-// opaque. A JWT must carry a valid signature of this tenant and a jti that is
-// still stored: revocation (and code replay) removes the record, so a
-// revoked JWT is rejected here although it still verifies offline.
-//
-// For a user's token it also returns the (enabled) user.
-func (s *Server) accessTokenRecord(ctx context.Context, t *storage.Tenant, token string) (*storage.AccessToken, *storage.User, bool) {
-	var id, subject string
-	if strings.Count(token, ".") == 2 {
-		claims, err := zop.VerifyAccessToken[*oidc.AccessTokenClaims](ctx, token, s.provider.AccessTokenVerifier(ctx))
-		if err != nil {
-			return nil, nil, false
-		}
-		id, subject = claims.JWTID, claims.Subject
-	} else {
-		plain, err := s.provider.Crypto().Decrypt(token)
-		if err != nil {
-			return nil, nil, false
-		}
-		var ok bool
-		id, subject, ok = strings.Cut(plain, ":")
-		if !ok {
-			return nil, nil, false
-		}
-	}
-	at, err := s.store.Tokens().AccessToken(ctx, t.Name, id, s.now())
-	if err != nil || at.Subject != subject {
-		return nil, nil, false
-	}
-	// A token outlives neither its client nor its user: deleting or
-	// disabling them ends it (storage cannot list tokens by client).
-	if _, err := s.lookupClient(ctx, t, at.ClientID); err != nil {
-		return nil, nil, false
-	}
-	var user *storage.User
-	if at.GrantID != "" {
-		if user, err = s.store.Users().User(ctx, t.Name, at.Subject); err != nil || user.Disabled {
-			return nil, nil, false
-		}
-	}
-	return at, user, true
-}
+// introspectScope, registered in a client's scopes, lets that client
+// introspect every token of its tenant (a gateway in front of several
+// resource servers). Without it a client may introspect only tokens whose
+// audience names it (RFC 7662 §4: the server decides who may ask).
+const introspectScope = "herald:introspect"
 
 // Introspect answers RFC 7662 for access tokens (JWT or opaque) and refresh
-// tokens of the tenant. Any confidential client of the tenant may ask (it
-// is typically a resource server); inactive tokens reveal nothing.
+// tokens of the tenant. The caller must be a confidential client of the
+// tenant; it learns about a token only if the token's audience names it
+// (refresh tokens: if it is the token's client) or it holds
+// introspectScope. Everything else — unknown, expired, revoked, a disabled
+// user, a deleted client, someone else's token — is active:false, while a
+// store outage is a 503 (never active:false: that would say "revoked").
 func (p *protocolServer) Introspect(ctx context.Context, r *zop.Request[zop.IntrospectionRequest]) (*zop.Response, error) {
 	s := p.s
 	cc := r.Data.ClientCredentials
@@ -67,13 +33,25 @@ func (p *protocolServer) Introspect(ctx context.Context, r *zop.Request[zop.Intr
 		return nil, zop.NewStatusError(oidc.ErrInvalidClient().WithDescription("client assertions are not supported"), http.StatusUnauthorized)
 	}
 	t := tenantFromContext(ctx)
-	if _, err := s.authenticateClient(ctx, t, cc.ClientID, cc.ClientSecret); err != nil {
-		return nil, invalidClient()
+	caller, err := s.authenticateClient(ctx, t, cc.ClientID, cc.ClientSecret)
+	if err != nil {
+		var oe *oidc.Error
+		if errors.As(err, &oe) && oe.ErrorType == oidc.InvalidClient {
+			return nil, invalidClient()
+		}
+		return nil, err
 	}
+	privileged := slices.Contains(caller.c.Scopes, introspectScope)
 	resp := &oidc.IntrospectionResponse{}
 	token := r.Data.IntrospectionRequest.Token
 	issuer := zop.IssuerFromContext(ctx)
-	if at, user, ok := s.accessTokenRecord(ctx, t, token); ok {
+	info, err := s.checkAccessToken(ctx, t, token)
+	switch {
+	case err == nil:
+		at := info.at
+		if !privileged && !slices.Contains(at.Audience, caller.GetID()) {
+			return tokenResponse(resp), nil
+		}
 		resp.Active = true
 		resp.TokenType = oidc.BearerToken
 		resp.Scope = at.Scopes
@@ -84,27 +62,40 @@ func (p *protocolServer) Introspect(ctx context.Context, r *zop.Request[zop.Intr
 		resp.IssuedAt = oidc.FromTime(at.CreatedAt)
 		resp.Issuer = issuer
 		resp.JWTID = at.ID
-		if user != nil {
-			resp.Username = user.Username
+		if info.user != nil {
+			resp.Username = info.user.Username
 		}
 		return tokenResponse(resp), nil
-	}
-	rt, err := s.store.Tokens().RefreshToken(ctx, t.Name, hashToken(token), s.now())
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+	case !errors.Is(err, errInactive):
 		return nil, storageError(ctx, "introspect", err)
 	}
-	if err == nil && rt.UsedAt == nil {
-		resp.Active = true
-		resp.TokenType = "refresh_token"
-		resp.Scope = rt.Scopes
-		resp.ClientID = rt.ClientID
-		resp.Subject = rt.UserID
-		resp.Audience = rt.Audience
-		resp.Expiration = oidc.FromTime(rt.ExpiresAt)
-		resp.IssuedAt = oidc.FromTime(rt.CreatedAt)
-		resp.AuthTime = oidc.FromTime(rt.AuthTime)
-		resp.Issuer = issuer
+	now := s.now()
+	rt, err := s.store.Tokens().RefreshToken(ctx, t.Name, hashToken(token), now)
+	if errors.Is(err, storage.ErrNotFound) {
+		return tokenResponse(resp), nil
 	}
+	if err != nil {
+		return nil, storageError(ctx, "introspect", err)
+	}
+	if rt.UsedAt != nil || (!privileged && rt.ClientID != caller.GetID()) {
+		return tokenResponse(resp), nil
+	}
+	if _, err := s.checkGrant(ctx, t, rt.GrantID, rt.ClientID, now); err != nil {
+		if errors.Is(err, errInactive) {
+			return tokenResponse(resp), nil
+		}
+		return nil, storageError(ctx, "introspect", err)
+	}
+	resp.Active = true
+	resp.TokenType = "refresh_token"
+	resp.Scope = rt.Scopes
+	resp.ClientID = rt.ClientID
+	resp.Subject = rt.UserID
+	resp.Audience = rt.Audience
+	resp.Expiration = oidc.FromTime(rt.ExpiresAt)
+	resp.IssuedAt = oidc.FromTime(rt.CreatedAt)
+	resp.AuthTime = oidc.FromTime(rt.AuthTime)
+	resp.Issuer = issuer
 	return tokenResponse(resp), nil
 }
 
@@ -115,18 +106,30 @@ func invalidToken() error {
 
 // UserInfo answers OIDC Core §5.3 from the user record, with the claims of
 // the scopes the access token carries.
+//
+// The token comes in the Authorization header or, for POST, the form body
+// (RFC 6750 §2.1, §2.2), never in the URL (§2.3: it ends up in logs). A
+// store outage is a 503 temporarily_unavailable: a 401 would tell the
+// resource server that a valid token was revoked.
 func (p *protocolServer) UserInfo(ctx context.Context, r *zop.Request[oidc.UserInfoRequest]) (*zop.Response, error) {
 	s := p.s
 	t := tenantFromContext(ctx)
-	at, u, ok := s.accessTokenRecord(ctx, t, r.Data.AccessToken)
-	if !ok || u == nil {
+	if r.URL != nil && r.URL.Query().Has("access_token") {
+		return nil, zop.NewStatusError(oidc.ErrInvalidRequest().WithDescription("access_token must not be sent in the URL"), http.StatusBadRequest)
+	}
+	info, err := s.checkAccessToken(ctx, t, r.Data.AccessToken)
+	if err != nil && !errors.Is(err, errInactive) {
+		return nil, storageError(ctx, "userinfo", err)
+	}
+	if err != nil || info.user == nil {
 		return nil, invalidToken()
 	}
+	at, u := info.at, info.user
 	if !slices.Contains(at.Scopes, oidc.ScopeOpenID) {
 		return nil, zop.NewStatusError(&oidc.Error{ErrorType: "insufficient_scope", Description: "the access token lacks the openid scope"}, http.StatusForbidden)
 	}
-	info := &oidc.UserInfo{}
-	setUserClaims(info, u, at.Scopes)
-	info.Claims = customClaims(t, u, at.Scopes, registry.ClaimTargetUserinfo)
-	return tokenResponse(info), nil
+	claims := &oidc.UserInfo{}
+	setUserClaims(claims, u, at.Scopes)
+	claims.Claims = customClaims(t, u, at.Scopes, registry.ClaimTargetUserinfo)
+	return tokenResponse(claims), nil
 }

@@ -27,14 +27,13 @@ func verifierOptions() []zop.Option {
 }
 
 // Installation-wide secrets, sealed under the KEK (keys.Manager.SealedSecret).
-const (
-	secretOpaqueTokenKey = "opaque-token-key" // AES key of opaque access tokens
-	secretCSRFKey        = "csrf-key"         // HMAC key of CSRF tokens
-)
+// There is no opaque-token key: opaque access tokens are random values
+// stored hashed (docs/tokens.md); migration 00004 drops the old one.
+const secretCSRFKey = "csrf-key" // HMAC key of CSRF tokens
 
 // SealedSecrets names every installation-wide secret the server keeps
 // sealed, for herald keys rewrap.
-var SealedSecrets = []string{secretOpaqueTokenKey, secretCSRFKey}
+var SealedSecrets = []string{secretCSRFKey}
 
 // DefaultKeyMaintenance is how often each replica checks every tenant's keys
 // for a due rotation or an expired retired key. Rotation periods are days,

@@ -2,7 +2,10 @@ package op
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -45,14 +48,52 @@ func (f loginFlow) SessionLifetimes(ctx context.Context) (idle, absolute time.Du
 }
 
 func (f loginFlow) IDTokenHintSubject(ctx context.Context, hint string) (string, error) {
-	claims, err := zop.VerifyIDTokenHint[*oidc.IDTokenClaims](ctx, hint, f.s.provider.IDTokenHintVerifier(ctx))
-	if err != nil && !errors.As(err, &zop.IDTokenHintExpiredError{}) {
+	claims, _, err := f.idTokenHint(ctx, hint)
+	if err != nil {
 		return "", err
 	}
 	return claims.GetSubject(), nil
 }
 
-// IssueCode stores only the code's hash; grants.go redeems it.
+// errNotAnIDToken: a hint signed by the tenant that is not an ID token.
+var errNotAnIDToken = errors.New("id_token_hint is not an ID token")
+
+// idTokenHint verifies an id_token_hint: signed by this tenant's keys, its
+// issuer, and an ID token — not an access token, which the same keys sign
+// (typ at+jwt, RFC 9068 §2.1; a jti naming a grant).
+// Expired hints are accepted (OIDC Core §3.1.2.1: the hint is about who).
+func (f loginFlow) idTokenHint(ctx context.Context, hint string) (claims *oidc.IDTokenClaims, expired bool, err error) {
+	claims, err = zop.VerifyIDTokenHint[*oidc.IDTokenClaims](ctx, hint, f.s.provider.IDTokenHintVerifier(ctx))
+	expired = errors.As(err, &zop.IDTokenHintExpiredError{})
+	if err != nil && !expired {
+		return nil, false, err
+	}
+	if jwtType(hint) != typIDToken || claims.JWTID != "" {
+		return nil, false, errNotAnIDToken
+	}
+	return claims, expired, nil
+}
+
+// jwtType returns the typ header of a compact JWS (already verified by the
+// caller: the protected header is signed).
+func jwtType(token string) string {
+	header, _, _ := strings.Cut(token, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(header)
+	if err != nil {
+		return ""
+	}
+	var h struct {
+		Typ string `json:"typ"`
+	}
+	if json.Unmarshal(raw, &h) != nil {
+		return ""
+	}
+	return h.Typ
+}
+
+// IssueCode stores only the code's hash, bound to the issuer the request
+// was made at (a code from …/t/acme is not redeemed at the tenant's own
+// hostname); grants.go redeems it.
 func (f loginFlow) IssueCode(ctx context.Context, ar *storage.AuthRequest) (string, error) {
 	now := f.s.now()
 	code := randomToken(32)
@@ -60,6 +101,7 @@ func (f loginFlow) IssueCode(ctx context.Context, ar *storage.AuthRequest) (stri
 		TenantID:            ar.TenantID,
 		CodeHash:            hashToken(code),
 		GrantID:             randomToken(16),
+		Issuer:              f.Tenant(ctx).Issuer,
 		ClientID:            ar.ClientID,
 		RedirectURI:         ar.RedirectURI,
 		UserID:              ar.UserID,
@@ -97,7 +139,20 @@ func (f loginFlow) ValidateEndSession(ctx context.Context, req login.EndSessionR
 		}
 		return login.EndSession{}, err
 	}
-	return login.EndSession{ClientID: session.ClientID, RedirectURI: session.RedirectURI}, nil
+	out := login.EndSession{ClientID: session.ClientID, RedirectURI: session.RedirectURI}
+	if req.IDTokenHint != "" {
+		claims, expired, err := f.idTokenHint(ctx, req.IDTokenHint)
+		if err != nil {
+			return login.EndSession{}, &login.RejectedError{Description: "id_token_hint is not an ID token of this issuer"}
+		}
+		// An expired hint still says who, but not that this session's
+		// relying party sent the user here now: ask.
+		if sess := req.Session; sess != nil && !expired && claims.Subject == sess.UserID &&
+			(claims.SessionID == "" || claims.SessionID == publicSessionID(sess.ID)) {
+			out.HintMatchesSession = true
+		}
+	}
+	return out, nil
 }
 
 func (f loginFlow) RequestID(ctx context.Context) string { return requestIDFromContext(ctx) }

@@ -2,6 +2,7 @@ package op
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/rs/cors"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
@@ -44,6 +46,7 @@ type Server struct {
 	registry      *registry.Registry
 	provider      *zop.Provider
 	minter        *minter
+	ccGrants      *expirable.LRU[string, string] // client_credentials grant IDs (grantcheck.go)
 	login         *login.Handler
 	secureCookies bool
 	publicHost    string // lower-case hostname of PublicURL
@@ -72,6 +75,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		publicScheme:  pu.Scheme,
 		publicPort:    pu.Port(),
 		now:           time.Now,
+		ccGrants:      expirable.NewLRU[string, string](tenantCacheSize, nil, clientCredentialsGrantTTL),
 	}
 	// The admin API's registry is cmd/herald's, reporting its changes to
 	// this server's caches (which announce them to the other replicas).
@@ -79,11 +83,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.storage = &opStorage{s: s}
 
 	// Installation-wide secrets shared by every replica through storage,
-	// sealed under the KEK like the signing keys (keys.go).
-	tokenKey, err := s.keys.SealedSecret(ctx, s.store.Secrets(), secretOpaqueTokenKey, 32)
-	if err != nil {
-		return nil, fmt.Errorf("load opaque token key: %w", err)
-	}
+	// sealed under the KEK like the signing keys (keys.go). There is no
+	// opaque-token key: opaque access tokens are random and stored hashed
+	// (docs/tokens.md).
 	csrfKey, err := s.keys.SealedSecret(ctx, s.store.Secrets(), secretCSRFKey, 32)
 	if err != nil {
 		return nil, fmt.Errorf("load CSRF key: %w", err)
@@ -93,7 +95,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		AuthMethodPost:        true,
 		GrantTypeRefreshToken: true,
 	}
-	copy(zcfg.CryptoKey[:], tokenKey)
+	// The library's AES-CFB token format is never produced nor accepted
+	// (Herald answers userinfo, introspection and revocation itself); the
+	// key it wants is random per process and never stored.
+	if _, err := rand.Read(zcfg.CryptoKey[:]); err != nil {
+		return nil, err
+	}
 	var opts []zop.Option
 	if !s.secureCookies {
 		opts = append(opts, zop.WithAllowInsecure())
@@ -103,7 +110,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build provider: %w", err)
 	}
-	s.minter = newMinter(s.keys, s.caches, s.provider.Crypto())
+	s.minter = newMinter(s.keys, s.caches)
 	s.login = login.New(login.Config{
 		Provider:            loginFlow{s},
 		Store:               s.store,
@@ -165,7 +172,7 @@ func (s *Server) routes() http.Handler {
 		r.With(metadataCORS).Get(pathDiscovery, serveMetadata(ps.discoveryBody))
 		r.With(metadataCORS).Get(pathJWKS, serveMetadata(ps.jwksBody))
 		s.login.Routes(r)
-		r.With(s.apiCORS, authChallenge, requireClientCredentials, checkFormParams).Mount("/", protocol)
+		r.With(s.apiCORS, authChallenge, requireClientCredentials, postOnly, checkFormParams).Mount("/", protocol)
 	}
 	notFound := func(w http.ResponseWriter, _ *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", "no such endpoint")

@@ -144,3 +144,14 @@ func (a *opStorage) GetKeyByIDAndClientID(context.Context, string, string) (*jos
 func (a *opStorage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
 	return nil, oidc.ErrUnsupportedGrantType()
 }
+
+// GetRefreshTokenInfo and RevokeToken serve the library's revocation
+// endpoint; protocolServer.Revocation (revoke.go) replaces it, revoking
+// the grant of either token type whatever the hint.
+func (a *opStorage) GetRefreshTokenInfo(context.Context, string, string) (string, string, error) {
+	return "", "", errNotRouted()
+}
+
+func (a *opStorage) RevokeToken(context.Context, string, string, string) *oidc.Error {
+	return errNotRouted()
+}

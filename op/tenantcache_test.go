@@ -88,7 +88,7 @@ func TestTokenRequestReadsTenantAtMostOnce(t *testing.T) {
 	code := randomToken(32)
 	now := time.Now()
 	if err := store.AuthCodes().CreateAuthCode(ctx, &storage.AuthCode{
-		TenantID: "acme", CodeHash: hashToken(code), GrantID: randomToken(16), ClientID: cl.ID,
+		TenantID: "acme", CodeHash: hashToken(code), GrantID: randomToken(16), ClientID: cl.ID, Issuer: countingPublicURL + "/t/acme",
 		RedirectURI: redirect, UserID: user.ID, Scopes: []string{"openid", "profile", "offline_access"},
 		AuthTime: now, AMR: []string{"pwd"}, CreatedAt: now, ExpiresAt: now.Add(time.Minute),
 	}); err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -49,11 +50,10 @@ func hashToken(token string) string {
 type minter struct {
 	keys   *keys.Manager
 	caches *tenantCaches
-	crypto zop.Crypto
 }
 
-func newMinter(km *keys.Manager, caches *tenantCaches, crypto zop.Crypto) *minter {
-	return &minter{keys: km, caches: caches, crypto: crypto}
+func newMinter(km *keys.Manager, caches *tenantCaches) *minter {
+	return &minter{keys: km, caches: caches}
 }
 
 // signingKey is the key new tokens of tenant t are signed with: the
@@ -107,7 +107,8 @@ type grant struct {
 	tenant    *storage.Tenant
 	issuer    string
 	client    *client
-	grantID   string // "" for client_credentials
+	grantID   string // the storage.Grant every token of it names
+	user      bool   // false for client_credentials
 	subject   string // user ID, or client ID for client_credentials
 	sessionID string
 	scopes    []string
@@ -119,26 +120,75 @@ type grant struct {
 	audience []string
 }
 
-func (g *grant) isUser() bool { return g.grantID != "" }
+func (g *grant) isUser() bool { return g.user }
 
-// newAccessToken returns the record of a new access token for g.
-func newAccessToken(g *grant, tenant string, now time.Time) *storage.AccessToken {
-	return &storage.AccessToken{
+// Lifetime caps (docs/tokens.md), enforced at registration (op/registry)
+// and again here for registrations made before the caps existed.
+const (
+	maxAccessTokenLifetime      = 24 * time.Hour
+	maxAdminAccessTokenLifetime = time.Hour
+)
+
+// accessTokenLifetime is the client's access-token lifetime, capped.
+func (g *grant) accessTokenLifetime() time.Duration {
+	d := min(g.client.accessTokenLifetime(), maxAccessTokenLifetime)
+	if len(g.audience) > 0 { // the admin API
+		d = min(d, maxAdminAccessTokenLifetime)
+	}
+	return d
+}
+
+// accessToken is a new access token: its record and, for the opaque
+// format, the token itself (256 random bits; only its hash, rec.ID, is
+// stored). A JWT's jti is the grant ID, ".", and random bits, so that the
+// grant is found without a per-token record.
+type accessToken struct {
+	rec    *storage.AccessToken
+	opaque string
+}
+
+// jtiSeparator joins the grant ID and the random part of a JWT's jti; grant
+// IDs never contain it.
+const jtiSeparator = "."
+
+// grantOfJTI returns the grant ID a JWT access token's jti names.
+func grantOfJTI(jti string) (string, bool) {
+	i := strings.LastIndex(jti, jtiSeparator)
+	if i <= 0 {
+		return "", false
+	}
+	return jti[:i], true
+}
+
+// newAccessToken returns a new access token for g.
+func newAccessToken(g *grant, tenant string, now time.Time) *accessToken {
+	rec := &storage.AccessToken{
 		TenantID:  tenant,
-		ID:        randomToken(16),
+		ID:        g.grantID + jtiSeparator + randomToken(12),
 		GrantID:   g.grantID,
 		ClientID:  g.client.GetID(),
 		Subject:   g.subject,
 		Audience:  append([]string{g.client.GetID()}, g.audience...),
 		Scopes:    g.scopes,
 		CreatedAt: now,
-		ExpiresAt: now.Add(g.client.accessTokenLifetime()),
+		ExpiresAt: now.Add(g.accessTokenLifetime()),
 	}
+	at := &accessToken{rec: rec}
+	if g.client.AccessTokenType() != zop.AccessTokenTypeJWT {
+		at.opaque = randomToken(32)
+		rec.ID = hashToken(at.opaque)
+	}
+	return at
 }
 
-// newRefreshToken returns a fresh refresh token and its record.
-func newRefreshToken(g *grant, tenant string, now time.Time) (string, *storage.RefreshToken) {
+// newRefreshToken returns a fresh refresh token and its record, which
+// expires with its family (familyExpiry) at the latest.
+func newRefreshToken(g *grant, tenant string, now, familyExpiry time.Time) (string, *storage.RefreshToken) {
 	token := randomToken(32)
+	exp := now.Add(g.client.refreshTokenLifetime())
+	if exp.After(familyExpiry) {
+		exp = familyExpiry
+	}
 	return token, &storage.RefreshToken{
 		TenantID:  tenant,
 		ID:        hashToken(token),
@@ -151,19 +201,20 @@ func newRefreshToken(g *grant, tenant string, now time.Time) (string, *storage.R
 		AuthTime:  g.authTime,
 		AMR:       g.amr,
 		CreatedAt: now,
-		ExpiresAt: now.Add(g.client.refreshTokenLifetime()),
+		ExpiresAt: exp,
 	}
 }
 
 // tokenResponse mints the access token (and, for user grants, the ID token)
-// for a stored access-token record.
-func (m *minter) tokenResponse(ctx context.Context, g *grant, at *storage.AccessToken, refreshToken string, user *storage.User, now time.Time) (*oidc.AccessTokenResponse, error) {
+// for a new access token.
+func (m *minter) tokenResponse(ctx context.Context, g *grant, access *accessToken, refreshToken string, user *storage.User, now time.Time) (*oidc.AccessTokenResponse, error) {
 	key, err := m.signingKey(ctx, g.tenant)
 	if err != nil {
 		return nil, err
 	}
-	var accessToken string
-	if g.client.AccessTokenType() == zop.AccessTokenTypeJWT {
+	at := access.rec
+	accessToken := access.opaque
+	if accessToken == "" {
 		claims := &oidc.AccessTokenClaims{
 			TokenClaims: oidc.TokenClaims{
 				Issuer:     g.issuer,
@@ -182,11 +233,9 @@ func (m *minter) tokenResponse(ctx context.Context, g *grant, at *storage.Access
 			claims.Claims = customClaims(g.tenant, user, g.scopes, registry.ClaimTargetAccessToken)
 		}
 		accessToken, err = m.sign(g.tenant.Name, key, typAccessToken, claims)
-	} else {
-		accessToken, err = zop.CreateBearerToken(at.ID, at.Subject, m.crypto)
-	}
-	if err != nil {
-		return nil, err
+		if err != nil {
+			return nil, err
+		}
 	}
 	resp := &oidc.AccessTokenResponse{
 		AccessToken:  accessToken,

@@ -1,7 +1,8 @@
 // Package storage defines Herald's persistent model: the records an OpenID
 // Provider keeps (tenants, clients, users, signing keys, authorization requests,
-// codes, SSO sessions, tokens, consents) and the small interfaces a backend
-// implements to store them.
+// codes, SSO sessions, grants, tokens, consents) and the small interfaces a
+// backend implements to store them. A grant is the unit of revocation: every
+// token names one and is valid only while it is (grants.go).
 //
 // Every record is scoped by tenant. Backends live in sub-packages
 // (storage/sqlite, ...) and are exercised by one contract suite in

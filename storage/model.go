@@ -64,7 +64,7 @@ const (
 // Access token formats.
 const (
 	AccessTokenJWT    = "jwt"    // RFC 9068 at+jwt, verifiable offline through JWKS
-	AccessTokenOpaque = "opaque" // encrypted reference, checked by introspection
+	AccessTokenOpaque = "opaque" // 256-bit random reference, stored hashed, checked by introspection
 )
 
 // Application types (OIDC Dynamic Registration application_type plus SPA).
@@ -78,7 +78,11 @@ const (
 type Client struct {
 	TenantID string
 	ID       string
-	Name     string
+	// UID identifies this registration of the ID: the store sets a random
+	// one at creation when it is empty. Grants remember it, so that a client
+	// deleted and registered again under the same ID inherits nothing.
+	UID  string
+	Name string
 	// SecretHash is the hex SHA-256 of the client secret; empty for public
 	// clients. Herald generates secrets with 256 bits of entropy, so a fast
 	// hash is enough and the token endpoint stays fast.
@@ -222,9 +226,12 @@ type AuthRequest struct {
 // AuthCode is an issued authorization code with everything needed to mint
 // tokens from it. It is stored under the hex SHA-256 of the code.
 type AuthCode struct {
-	TenantID            string
-	CodeHash            string
-	GrantID             string // shared by every token minted from this code
+	TenantID string
+	CodeHash string
+	GrantID  string // shared by every token minted from this code
+	// Issuer is the issuer URL the code was issued at; it is redeemed there
+	// only.
+	Issuer              string
 	ClientID            string
 	RedirectURI         string
 	UserID              string
@@ -252,12 +259,13 @@ type Session struct {
 	AbsoluteExpiresAt time.Time
 }
 
-// AccessToken is the record of an issued access token. JWT access tokens
-// carry its ID as jti; opaque ones carry it encrypted.
+// AccessToken is the record of an access token. Only opaque ones are
+// stored, under the hex SHA-256 of the token; JWT ones carry the same
+// fields as claims (their jti is ID, their grant_id GrantID).
 type AccessToken struct {
 	TenantID  string
 	ID        string
-	GrantID   string // empty for client_credentials
+	GrantID   string
 	ClientID  string
 	Subject   string // user ID, or the client ID for client_credentials
 	Audience  []string

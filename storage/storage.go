@@ -19,6 +19,7 @@ type Store interface {
 	AuthCodes() AuthCodes
 	Sessions() Sessions
 	Tokens() Tokens
+	Grants() Grants
 	Consents() Consents
 	Audit() AuditLog
 
@@ -63,6 +64,8 @@ type Clients interface {
 	Client(ctx context.Context, tenant, id string) (*Client, error)
 	ListClients(ctx context.Context, tenant string) ([]*Client, error)
 	UpdateClient(ctx context.Context, tenant, id string, update func(*Client) error) (*Client, error)
+	// DeleteClient removes the client, its users' consents and revokes its
+	// grants, atomically; ErrNotFound if there is none.
 	DeleteClient(ctx context.Context, tenant, id string) error
 }
 
@@ -75,6 +78,8 @@ type Users interface {
 	UserByUsername(ctx context.Context, tenant, username string) (*User, error)
 	ListUsers(ctx context.Context, tenant string) ([]*User, error)
 	UpdateUser(ctx context.Context, tenant, id string, update func(*User) error) (*User, error)
+	// DeleteUser removes the user and their consents and revokes their
+	// grants, atomically; ErrNotFound if there is none.
 	DeleteUser(ctx context.Context, tenant, id string) error
 }
 
@@ -99,7 +104,7 @@ type Keys interface {
 }
 
 // Secrets holds installation-wide secrets that every replica must share
-// (the key that encrypts opaque access tokens, the CSRF key).
+// (the CSRF key).
 type Secrets interface {
 	// Secret returns the secret stored under name. If there is none it stores
 	// the value generate returns and returns that. When two replicas race, both
@@ -120,12 +125,22 @@ type AuthRequests interface {
 	AuthRequest(ctx context.Context, tenant, id string) (*AuthRequest, error)
 	UpdateAuthRequest(ctx context.Context, tenant, id string, update func(*AuthRequest) error) (*AuthRequest, error)
 	DeleteAuthRequest(ctx context.Context, tenant, id string) error
+	// ConsumeAuthRequest deletes the request and returns it, atomically: of
+	// concurrent calls for one request exactly one gets it, the others
+	// ErrNotFound. Issuing a code consumes its request, so one request
+	// yields at most one code.
+	ConsumeAuthRequest(ctx context.Context, tenant, id string) (*AuthRequest, error)
 }
 
 // AuthCodes holds issued authorization codes, keyed by the SHA-256 hash of the
 // code (the code itself is never stored).
 type AuthCodes interface {
 	CreateAuthCode(ctx context.Context, c *AuthCode) error
+	// AuthCode returns the code, used or not, without consuming it (so that
+	// the redeeming client, redirect URI, PKCE verifier and issuer are
+	// checked before a wrong party can burn it). ErrNotFound for unknown
+	// codes and codes expired at now.
+	AuthCode(ctx context.Context, tenant, codeHash string, now time.Time) (*AuthCode, error)
 	// ConsumeAuthCode marks the code used and returns it, atomically: of any
 	// number of concurrent calls for one code exactly one succeeds. Later
 	// calls return the code together with ErrAlreadyUsed (so the caller can
@@ -147,27 +162,29 @@ type Sessions interface {
 	DeleteUserSessions(ctx context.Context, tenant, userID string) error
 }
 
-// Tokens holds issued access tokens (JWT or opaque, by ID) and refresh tokens
-// (by the SHA-256 hash of the token). Tokens born of one authorization code
-// share a GrantID; revoking the grant revokes all of them.
+// Tokens holds opaque access tokens (by the hex SHA-256 of the token; JWT
+// access tokens are not stored) and refresh tokens (by the hex SHA-256 of
+// the token). Every token names its grant (see Grants): a token is returned
+// only while its grant is live.
 type Tokens interface {
-	// IssueTokens stores an access token and, if rt is not nil, a refresh
-	// token, atomically.
+	// IssueTokens stores an access token and/or a refresh token (either may
+	// be nil), atomically, after checking in the same transaction that the
+	// grant of each is live at its CreatedAt; otherwise it stores nothing
+	// and returns ErrRevoked.
 	IssueTokens(ctx context.Context, at *AccessToken, rt *RefreshToken) error
-	// AccessToken returns ErrNotFound for unknown, revoked or expired tokens.
+	// AccessToken returns ErrNotFound for unknown or expired tokens and for
+	// tokens whose grant is not live at now.
 	AccessToken(ctx context.Context, tenant, id string, now time.Time) (*AccessToken, error)
-	RevokeAccessToken(ctx context.Context, tenant, id string) error
 	// RefreshToken returns the token even when it was used before
 	// (UsedAt set), so that the caller can detect reuse; ErrNotFound for
-	// unknown, revoked or expired tokens.
+	// unknown or expired tokens and for tokens whose grant is not live.
 	RefreshToken(ctx context.Context, tenant, id string, now time.Time) (*RefreshToken, error)
 	// RotateRefreshToken marks the refresh token oldID used and stores the
-	// successors (rt may be nil when the refresh token is not rotated),
-	// atomically. If oldID was used already it stores nothing and returns
-	// ErrAlreadyUsed: of concurrent rotations exactly one succeeds.
+	// successors (either may be nil), atomically. If oldID was used already
+	// it stores nothing and returns ErrAlreadyUsed: of concurrent rotations
+	// exactly one succeeds. If the grant is not live: ErrRevoked, nothing
+	// stored.
 	RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, at *AccessToken, rt *RefreshToken) error
-	// RevokeGrant revokes every access and refresh token of the grant.
-	RevokeGrant(ctx context.Context, tenant, grantID string) error
 }
 
 // Consents remembers which scopes a user granted to a client.
@@ -176,6 +193,8 @@ type Consents interface {
 	Consent(ctx context.Context, tenant, userID, clientID string) (*Consent, error)
 	// GrantConsent adds scopes to what the user granted the client.
 	GrantConsent(ctx context.Context, c *Consent) error
+	// RevokeConsent forgets the consent and revokes the user's grants to
+	// the client, atomically.
 	RevokeConsent(ctx context.Context, tenant, userID, clientID string) error
 }
 

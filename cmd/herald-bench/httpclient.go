@@ -76,6 +76,16 @@ func (c *httpClient) get(ctx context.Context, rawURL string) (*response, error) 
 	return send(c.client, req)
 }
 
+// getBearer GETs rawURL with an access token in the Authorization header.
+func (c *httpClient) getBearer(ctx context.Context, rawURL, token string) (*response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	return send(c.client, req)
+}
+
 // postForm POSTs form authenticated as client cl: HTTP Basic for a
 // confidential client (RFC 6749 §2.3.1, form-encoded ID and secret), the
 // client_id in the body for a public one.

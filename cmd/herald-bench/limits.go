@@ -70,6 +70,7 @@ type limits struct {
 	// bandwidth make each one dearer than alone.
 	argon2SatCPU time.Duration
 	bcryptWall   time.Duration // median time of one bcrypt hash, cost 10
+	verifyRS256  time.Duration // median time of one RS256 JWS verification (W7)
 	// otherCores is the CPU other processes used while the limits were
 	// measured, per measurement (before and after the load).
 	otherCores []float64
@@ -89,6 +90,9 @@ func (l *limits) keepFaster(o *limits) {
 	}
 	l.argon2SatCPU = min(l.argon2SatCPU, o.argon2SatCPU)
 	l.bcryptWall = min(l.bcryptWall, o.bcryptWall)
+	if l.verifyRS256 == 0 || (o.verifyRS256 > 0 && o.verifyRS256 < l.verifyRS256) {
+		l.verifyRS256 = o.verifyRS256
+	}
 	l.otherCores = append(l.otherCores, o.otherCores...)
 }
 
@@ -179,6 +183,9 @@ func measureCosts(h hashSettings) (*limits, error) {
 		}
 		l.sign[string(k.alg)] = d
 	}
+	if l.verifyRS256, err = medianVerifyTime(rsaKey, 300); err != nil {
+		return nil, fmt.Errorf("RS256 verify: %w", err)
+	}
 
 	const hashes = 9
 	pw, salt := []byte("correct horse battery staple 42"), make([]byte, 16)
@@ -252,6 +259,36 @@ func medianSignTime(alg jose.SignatureAlgorithm, key any, n int) (time.Duration,
 			return 0, err
 		}
 		if _, err := jws.CompactSerialize(); err != nil {
+			return 0, err
+		}
+		samples = append(samples, time.Since(start))
+	}
+	return median(samples), nil
+}
+
+// medianVerifyTime is the median time to verify one RS256 access token
+// (the "one verification" of W7's target).
+func medianVerifyTime(key *rsa.PrivateKey, n int) (time.Duration, error) {
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithType("at+jwt"))
+	if err != nil {
+		return 0, err
+	}
+	jws, err := signer.Sign([]byte(`{"iss":"http://127.0.0.1:8080/t/bench","sub":"u","exp":1900000000,"jti":"g.r"}`))
+	if err != nil {
+		return 0, err
+	}
+	compact, err := jws.CompactSerialize()
+	if err != nil {
+		return 0, err
+	}
+	samples := make([]time.Duration, 0, n)
+	for range n {
+		start := time.Now()
+		parsed, err := jose.ParseSigned(compact, []jose.SignatureAlgorithm{jose.RS256})
+		if err != nil {
+			return 0, err
+		}
+		if _, err := parsed.Verify(&key.PublicKey); err != nil {
 			return 0, err
 		}
 		samples = append(samples, time.Since(start))

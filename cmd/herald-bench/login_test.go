@@ -170,7 +170,8 @@ func TestSelectWorkloadsAndOptions(t *testing.T) {
 		{"W5,W3", "W3-RS256,W3-ES256,W3-EdDSA,W5", false},
 		{"w3-es256, storm", "W3-ES256,storm", false},
 		{"W6", "W6-JWT,W6-refresh", false},
-		{"W7", "", true},
+		{"W7", "W7-userinfo,W7-introspect", false},
+		{"W8", "", true},
 		{"W3-", "", true},
 	}
 	for _, tt := range tests {

@@ -39,7 +39,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: go run ./cmd/herald-bench [flags]   (run from the repository root)\n\n"+
 			"Builds ./cmd/herald, seeds it with the CLI, runs `herald serve` on each backend, drives the\n"+
-			"workloads W1-W6 and a login storm against it, and rewrites the generated part of --out.\n\nFlags:\n")
+			"workloads W1-W7 and a login storm against it, and rewrites the generated part of --out.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	var only, backends string
@@ -50,7 +50,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.Int64Var(&o.maxRequests, "max-requests", 2_000_000, "end a measurement early after this many `requests`")
 	fs.IntVar(&o.stormConcurrency, "storm-concurrency", 200, "concurrent logins of the login storm")
 	fs.DurationVar(&o.stormDuration, "storm-duration", 4*time.Second, "`time` the login storm starts new logins")
-	fs.StringVar(&only, "only", "", "comma-separated `workloads` to run: W1..W6 (W3 and W6 cover their variants), W3-ES256, storm, ... (default all)")
+	fs.StringVar(&only, "only", "", "comma-separated `workloads` to run: W1..W7 (W3, W6 and W7 cover their variants), W3-ES256, storm, ... (default all)")
 	fs.StringVar(&backends, "backends", "sqlite,postgres", "comma-separated `backends`: sqlite, postgres (PostgreSQL + Redis)")
 	fs.StringVar(&o.out, "out", "docs/benchmarks.md", "Markdown `file` whose generated section is rewritten")
 	fs.StringVar(&o.tenantBench, "tenant-bench", "", "`file` with the output of go test -bench Tenants ./op/ (make bench writes it)")

@@ -17,7 +17,7 @@ import (
 // so that "RSS under W3" is not inflated by the password hashing that W4's
 // and W6's set-up logins and W5 cause; the storm last.
 var allWorkloads = []string{idDiscovery, idJWKS, idCCRS256, idCCES256, idCCEdDSA,
-	idIntrospectAT, idIntrospectRT, idRefresh, idLogin, idStorm}
+	idIntrospectAT, idIntrospectRT, idUserinfo, idIntrospectUA, idRefresh, idLogin, idStorm}
 
 // bench is one running Herald with its data set.
 type bench struct {
@@ -104,6 +104,28 @@ func (b *bench) workload(id string, hc *httpClient, concurrency int, duration ti
 			r, err := hc.postForm(ctx, web.issuer+"/introspect", web, url.Values{"token": {token}})
 			return expectStatus(r, err, "introspect", `"active":true`)
 		})
+	case idUserinfo, idIntrospectUA:
+		// A user's JWT access token: valid = signature + exp + its grant,
+		// read from storage; no row per token.
+		t, err := b.flow(hc).login(context.Background(), web, loginScope)
+		if err != nil {
+			return spec, err
+		}
+		token := t.AccessToken
+		if id == idUserinfo {
+			spec.name = "userinfo, JWT access token"
+			u := web.issuer + "/userinfo"
+			spec.newWorker = same(func(ctx context.Context) outcome {
+				r, err := hc.getBearer(ctx, u, token)
+				return expectStatus(r, err, "userinfo", `"sub"`)
+			})
+		} else {
+			spec.name = "introspect a user's JWT access token"
+			spec.newWorker = same(func(ctx context.Context) outcome {
+				r, err := hc.postForm(ctx, web.issuer+"/introspect", web, url.Values{"token": {token}})
+				return expectStatus(r, err, "introspect", `"active":true`)
+			})
+		}
 	case idRefresh:
 		spec.name = "refresh_token, rotation"
 		spec.newWorker = b.refreshWorker(hc)

@@ -76,6 +76,12 @@ type Config struct {
 	AuthCodeLifetime        time.Duration `env:"AUTH_CODE_LIFETIME"`
 	SessionIdleTimeout      time.Duration `env:"SESSION_IDLE_TIMEOUT"`
 	SessionAbsoluteLifetime time.Duration `env:"SESSION_ABSOLUTE_LIFETIME"`
+	// RefreshReuseGrace: how long a rotated refresh token may be presented
+	// again (two tabs refreshing at once) before reuse revokes the grant.
+	RefreshReuseGrace time.Duration `env:"REFRESH_REUSE_GRACE"`
+	// RotateConfidentialRefreshTokens: confidential clients' refresh tokens
+	// rotate too (public clients' always do).
+	RotateConfidentialRefreshTokens bool `env:"ROTATE_CONFIDENTIAL_REFRESH_TOKENS"`
 
 	Argon2MemoryKiB   uint32        `env:"ARGON2_MEMORY_KIB"`
 	Argon2Iterations  uint32        `env:"ARGON2_ITERATIONS"`
@@ -275,6 +281,7 @@ var lifetimeSettings = map[string]string{
 	"AuthRequest": "AuthRequestLifetime", "AuthCode": "AuthCodeLifetime",
 	"AccessToken": "AccessTokenLifetime", "IDToken": "IDTokenLifetime", "RefreshToken": "RefreshTokenLifetime",
 	"SessionIdle": "SessionIdleTimeout", "SessionAbsolute": "SessionAbsoluteLifetime",
+	"RefreshReuseGrace": "RefreshReuseGrace",
 }
 
 func (c *Config) lifetimes() op.Lifetimes {
@@ -285,6 +292,7 @@ func (c *Config) lifetimes() op.Lifetimes {
 	l.AuthCode = c.AuthCodeLifetime
 	l.SessionIdle = c.SessionIdleTimeout
 	l.SessionAbsolute = c.SessionAbsoluteLifetime
+	l.RefreshReuseGrace = c.RefreshReuseGrace
 	return l
 }
 

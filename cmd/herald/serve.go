@@ -85,6 +85,8 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		Notifier:       a.notifier,
 		Lifetimes:      cfg.lifetimes(),
 		TrustedProxies: proxies,
+
+		RotateConfidentialRefreshTokens: cfg.RotateConfidentialRefreshTokens,
 	})
 	if err != nil {
 		return err

@@ -112,8 +112,10 @@ func (h *Handler) needsConsent(ctx context.Context, ar *storage.AuthRequest, c *
 	return false, nil
 }
 
-// issueCode ends a successful authorization: the provider stores a
-// single-use code and the browser goes back to the client with it.
+// issueCode ends a successful authorization: the request is consumed
+// (atomically deleted) first, so that of concurrent posts of one form only
+// one gets it and one request yields at most one code; then the provider
+// stores a single-use code and the browser goes back to the client with it.
 func (h *Handler) issueCode(w http.ResponseWriter, r *http.Request, ar *storage.AuthRequest) {
 	ctx := r.Context()
 	if !hintMatches(ar, ar.UserID) {
@@ -122,13 +124,25 @@ func (h *Handler) issueCode(w http.ResponseWriter, r *http.Request, ar *storage.
 		h.finishWithError(w, r, ar, errHintMismatch)
 		return
 	}
+	// ar carries who authenticated (the stored copy may not yet); the
+	// consumption is only the gate.
+	_, err := h.store.AuthRequests().ConsumeAuthRequest(ctx, ar.TenantID, ar.ID)
+	if errors.Is(err, storage.ErrNotFound) {
+		// Another post of this form won, or the request expired.
+		h.errorPage(w, r, errExpiredRequest)
+		return
+	}
+	if err != nil {
+		slog.ErrorContext(ctx, "authorize: consume request", "error", err)
+		h.redirectError(w, r, ar.RedirectURI, ar.State, errTryLater)
+		return
+	}
 	code, err := h.p.IssueCode(ctx, ar)
 	if err != nil {
 		slog.ErrorContext(ctx, "authorize: store code", "error", err)
-		h.finishWithError(w, r, ar, errTryLater)
+		h.redirectError(w, r, ar.RedirectURI, ar.State, errTryLater)
 		return
 	}
-	h.deleteAuthRequest(ctx, ar)
 	h.redirectToClient(w, r, ar.RedirectURI, url.Values{"code": {code}}, ar.State)
 }
 

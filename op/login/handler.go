@@ -65,6 +65,9 @@ type Tenant struct {
 // EndSessionRequest is the RP-Initiated Logout 1.0 §2 request.
 type EndSessionRequest struct {
 	IDTokenHint, ClientID, PostLogoutRedirectURI, State, LogoutHint string
+	// Session is the browser's current SSO session (nil if none): the
+	// provider tells whether the hint was issued for it.
+	Session *storage.Session
 }
 
 // EndSession is a validated logout request.
@@ -73,6 +76,10 @@ type EndSession struct {
 	// RedirectURI is the post_logout_redirect_uri, set only when it was
 	// matched against the client's registration.
 	RedirectURI string
+	// HintMatchesSession: an ID token of this tenant was sent as hint and
+	// its sub (and sid, when present) are those of the current session.
+	// Only then does logout skip the confirmation.
+	HintMatchesSession bool
 }
 
 // RejectedError is an invalid request whose Description may be shown to

@@ -12,8 +12,10 @@ import (
 // id_token_hint (expired hints are accepted, tampered ones are not) and the
 // post_logout_redirect_uri (exact match against the client identified by
 // the hint or client_id). Herald then ends the server-side session. A
-// request without id_token_hint could be forged by any site, so it gets a
-// confirmation form instead of a silent logout.
+// request could be forged by any site, with any valid hint (the attacker's
+// own, an old one), so the logout is silent only when the hint is an ID
+// token of this tenant for the current session (its sub, and its sid when
+// present); otherwise the user confirms.
 func (h *Handler) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
@@ -39,6 +41,8 @@ func (h *Handler) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		}
 		confirmed = true
 	}
+	current := h.currentSession(r)
+	req.Session = current
 	session, err := h.p.ValidateEndSession(ctx, req)
 	if err != nil {
 		var rej *RejectedError
@@ -49,17 +53,18 @@ func (h *Handler) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, invalidLogout(description))
 		return
 	}
-	if req.IDTokenHint == "" && !confirmed {
+	if current != nil && !session.HintMatchesSession && !confirmed {
 		name := ""
 		if c, err := h.p.Client(ctx, session.ClientID); err == nil && session.ClientID != "" {
 			name = clientName(c)
 		}
 		h.render(w, r, http.StatusOK, templates.LogoutConfirmPage{
-			Branding:              h.branding(ctx),
-			ActionURL:             h.tenantURL(ctx, PathEndSession),
-			CSRFToken:             h.csrfToken(w, r, "logout"),
-			ClientName:            name,
-			ClientID:              req.ClientID,
+			Branding:   h.branding(ctx),
+			ActionURL:  h.tenantURL(ctx, PathEndSession),
+			CSRFToken:  h.csrfToken(w, r, "logout"),
+			ClientName: name,
+			ClientID:   session.ClientID, // from client_id or the hint
+
 			PostLogoutRedirectURI: req.PostLogoutRedirectURI,
 			State:                 req.State,
 		})

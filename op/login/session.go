@@ -67,12 +67,17 @@ func (h *Handler) startSession(ctx context.Context, w http.ResponseWriter, r *ht
 }
 
 // endBrowserSession deletes the browser's session record, and its cookie
-// when clearCookie is set.
+// when clearCookie is set. The grants bound to the session (those without
+// offline_access) end with it (docs/tokens.md).
 func (h *Handler) endBrowserSession(ctx context.Context, w http.ResponseWriter, r *http.Request, clearCookie bool) {
 	if value := h.cookie(r, sessionCookie); value != "" {
-		err := h.store.Sessions().DeleteSession(ctx, h.p.Tenant(ctx).Name, sessionID(value))
+		tenant, id := h.p.Tenant(ctx).Name, sessionID(value)
+		err := h.store.Sessions().DeleteSession(ctx, tenant, id)
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			slog.ErrorContext(ctx, "delete session", "error", err)
+		}
+		if err := h.store.Grants().RevokeSessionGrants(ctx, tenant, id, h.now()); err != nil {
+			slog.ErrorContext(ctx, "revoke the session's grants", "error", err)
 		}
 	}
 	if clearCookie {

@@ -125,6 +125,12 @@ func (r *Registry) RotateClientSecret(ctx context.Context, tenant, clientID stri
 	return secret, nil
 }
 
+// Access-token lifetime caps, also applied when tokens are minted.
+const (
+	MaxAccessTokenLifetime      = 24 * time.Hour
+	MaxAdminAccessTokenLifetime = time.Hour
+)
+
 // buildClient validates spec and turns it into a client record (without
 // tenant, secret or timestamps). All problems are reported at once.
 func buildClient(spec ClientSpec) (*storage.Client, error) {
@@ -204,6 +210,14 @@ func buildClient(spec ClientSpec) (*storage.Client, error) {
 			p.add(l.field, "must not be negative (0 means the server default)")
 		}
 		*l.dst = l.d
+	}
+	// Lifetime caps (docs/tokens.md): a JWT access token verified offline
+	// cannot be recalled from a resource server, so it must be short.
+	switch {
+	case slices.Contains(c.Scopes, AdminScope) && c.AccessTokenLifetime > MaxAdminAccessTokenLifetime:
+		p.add("access_token_lifetime", "must be at most %s for a client with the %s scope", MaxAdminAccessTokenLifetime, AdminScope)
+	case c.AccessTokenLifetime > MaxAccessTokenLifetime:
+		p.add("access_token_lifetime", "must be at most %s", MaxAccessTokenLifetime)
 	}
 	if err := p.err(); err != nil {
 		return nil, err

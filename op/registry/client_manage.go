@@ -144,6 +144,7 @@ func (r *Registry) UpdateClient(ctx context.Context, tenant, id string, u Client
 			return err
 		}
 		nc.TenantID, nc.SecretHash, nc.CreatedAt, nc.UpdatedAt = c.TenantID, c.SecretHash, c.CreatedAt, now
+		nc.UID = c.UID // the same registration: its grants stay valid
 		*c = *nc
 		return nil
 	})
@@ -161,11 +162,10 @@ func (r *Registry) UpdateClient(ctx context.Context, tenant, id string, u Client
 	return c, nil
 }
 
-// DeleteClient removes a client. The storage interface has no way to list
-// or revoke a client's tokens, so none are revoked here: the deleted client
-// can no longer authenticate at the token endpoint (no refresh, no
-// client_credentials), but access tokens it already holds stay valid until
-// they expire unless the token-checking endpoints also look the client up.
+// DeleteClient removes a client; the store revokes its grants (and with
+// them every token issued to it) and forgets its users' consents in the
+// same transaction. A client registered again under the ID gets a new
+// registration UID and inherits nothing.
 func (r *Registry) DeleteClient(ctx context.Context, tenant, id string) error {
 	if _, err := r.tenant(ctx, tenant); err != nil {
 		return err

@@ -122,6 +122,9 @@ func checkSettings(p *problems, s storage.TenantSettings, alg string) storage.Te
 	} {
 		checkLifetime(p, "settings."+l.field, l.d)
 	}
+	if s.AccessTokenLifetime > MaxAccessTokenLifetime {
+		p.add("settings.access_token_lifetime", "must be at most %s", MaxAccessTokenLifetime)
+	}
 	if s.SessionIdleTimeout > 0 && s.SessionAbsoluteLifetime > 0 && s.SessionIdleTimeout > s.SessionAbsoluteLifetime {
 		p.add("settings.session_idle_timeout", "must not exceed session_absolute_lifetime")
 	}

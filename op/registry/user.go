@@ -159,6 +159,10 @@ func (r *Registry) SetPassword(ctx context.Context, tenant, userID, pw string) e
 	if err := r.Store.Sessions().DeleteUserSessions(ctx, tenant, userID); err != nil {
 		return fmt.Errorf("end sessions of user %q in tenant %q: %w", userID, tenant, err)
 	}
+	// And every token issued on the old password, offline_access included.
+	if err := r.Store.Grants().RevokeUserGrants(ctx, tenant, userID, now); err != nil {
+		return fmt.Errorf("revoke grants of user %q in tenant %q: %w", userID, tenant, err)
+	}
 	return r.audit(ctx, ActionUserSetPassword, tenant, TargetUser, userID, nil)
 }
 

@@ -124,6 +124,11 @@ func (r *Registry) UpdateUser(ctx context.Context, tenant, id string, u UserUpda
 		if err := r.Store.Sessions().DeleteUserSessions(ctx, tenant, id); err != nil {
 			return nil, fmt.Errorf("end sessions of user %q in tenant %q: %w", id, tenant, err)
 		}
+		// Disabling ends every grant, offline_access included: enabling
+		// again does not revive them.
+		if err := r.Store.Grants().RevokeUserGrants(ctx, tenant, id, now); err != nil {
+			return nil, fmt.Errorf("revoke grants of user %q in tenant %q: %w", id, tenant, err)
+		}
 	}
 	details := map[string]any{"changed": changed}
 	if u.Disabled != nil {

@@ -88,17 +88,25 @@ func (s *Store) DeleteAuthRequest(ctx context.Context, tenant, id string) error 
 	})
 }
 
+// ConsumeAuthRequest deletes and returns the request in one statement
+// (DELETE ... RETURNING): of concurrent callers exactly one deletes the row.
+func (s *Store) ConsumeAuthRequest(ctx context.Context, tenant, id string) (*storage.AuthRequest, error) {
+	return authRequests.get(ctx, s, authRequestWhat(tenant, id), `DELETE FROM auth_requests
+		WHERE tenant_id = $1 AND id = $2 AND expires_at > $3 RETURNING `+authRequests.table.columns(),
+		tenant, id, time.Now())
+}
+
 var authCodes = record[storage.AuthCode]{
 	table: table{name: "auth_codes", keys: 2, cols: []string{
 		"tenant_id", "code_hash", "grant_id", "client_id", "redirect_uri", "user_id",
 		"session_id", "scopes", "nonce", "code_challenge", "code_challenge_method",
-		"auth_time", "amr", "created_at", "expires_at", "used_at"}},
+		"auth_time", "amr", "created_at", "expires_at", "used_at", "issuer"}},
 	scan: func(sc scanner) (*storage.AuthCode, error) {
 		var c storage.AuthCode
 		err := sc.Scan(&c.TenantID, &c.CodeHash, &c.GrantID, &c.ClientID, &c.RedirectURI,
 			&c.UserID, &c.SessionID, &c.Scopes, &c.Nonce, &c.CodeChallenge,
 			&c.CodeChallengeMethod, timeCol{&c.AuthTime}, &c.AMR,
-			timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, nullTimeCol{&c.UsedAt})
+			timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, nullTimeCol{&c.UsedAt}, &c.Issuer)
 		if err != nil {
 			return nil, err
 		}
@@ -109,7 +117,7 @@ var authCodes = record[storage.AuthCode]{
 		return []any{c.TenantID, c.CodeHash, c.GrantID, c.ClientID, c.RedirectURI,
 			c.UserID, c.SessionID, list(c.Scopes), c.Nonce, c.CodeChallenge,
 			c.CodeChallengeMethod, optTime(c.AuthTime), list(c.AMR),
-			c.CreatedAt, c.ExpiresAt, optTimePtr(c.UsedAt)}
+			c.CreatedAt, c.ExpiresAt, optTimePtr(c.UsedAt), c.Issuer}
 	},
 }
 
@@ -128,6 +136,12 @@ func (s *Store) CreateAuthCode(ctx context.Context, c *storage.AuthCode) error {
 		return err
 	}
 	return authCodes.insert(ctx, s, what, c)
+}
+
+// AuthCode returns an unexpired code, used or not.
+func (s *Store) AuthCode(ctx context.Context, tenant, codeHash string, now time.Time) (*storage.AuthCode, error) {
+	return authCodes.get(ctx, s, authCodeWhat(tenant), authCodes.table.selectSQL()+
+		` WHERE tenant_id = $1 AND code_hash = $2 AND expires_at > $3`, tenant, codeHash, now)
 }
 
 // ConsumeAuthCode marks the code used and returns it. The conditional

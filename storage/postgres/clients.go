@@ -2,9 +2,12 @@ package postgres
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/herald-idp/herald/storage"
 )
@@ -15,14 +18,14 @@ var clients = record[storage.Client]{
 		"tenant_id", "id", "name", "secret_hash", "auth_method", "application_type",
 		"redirect_uris", "post_logout_redirect_uris", "cors_origins", "grant_types", "scopes",
 		"first_party", "access_token_format", "access_token_lifetime", "id_token_lifetime",
-		"refresh_token_lifetime", "created_at", "updated_at"}},
+		"refresh_token_lifetime", "created_at", "updated_at", "uid"}},
 	scan: func(sc scanner) (*storage.Client, error) {
 		var c storage.Client
 		var atl, itl, rtl int64
 		err := sc.Scan(&c.TenantID, &c.ID, &c.Name, &c.SecretHash, &c.AuthMethod, &c.ApplicationType,
 			&c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.CORSOrigins, &c.GrantTypes, &c.Scopes,
 			&c.FirstParty, &c.AccessTokenFormat, &atl, &itl, &rtl,
-			timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt})
+			timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt}, &c.UID)
 		if err != nil {
 			return nil, err
 		}
@@ -37,7 +40,7 @@ var clients = record[storage.Client]{
 			list(c.RedirectURIs), list(c.PostLogoutRedirectURIs), list(c.CORSOrigins),
 			list(c.GrantTypes), list(c.Scopes),
 			c.FirstParty, c.AccessTokenFormat, int64(c.AccessTokenLifetime), int64(c.IDTokenLifetime),
-			int64(c.RefreshTokenLifetime), c.CreatedAt, c.UpdatedAt}
+			int64(c.RefreshTokenLifetime), c.CreatedAt, c.UpdatedAt, c.UID}
 	},
 }
 
@@ -54,6 +57,9 @@ func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
 	what := clientWhat(c.TenantID, c.ID)
 	if err := requireKeys(what, c.TenantID, c.ID); err != nil {
 		return err
+	}
+	if c.UID == "" {
+		c.UID = rand.Text()
 	}
 	return clients.insert(ctx, s, what, c)
 }
@@ -83,14 +89,23 @@ func (s *Store) UpdateClient(ctx context.Context, tenant, id string, update func
 		})
 }
 
-// DeleteClient removes one client; ErrNotFound if there is none.
+// DeleteClient removes one client with its users' consents and revokes its
+// grants, in one transaction; ErrNotFound if there is none.
 func (s *Store) DeleteClient(ctx context.Context, tenant, id string) error {
 	what := clientWhat(tenant, id)
-	return s.run(ctx, what, func(ctx context.Context, q querier) error {
-		tag, err := q.Exec(ctx, `DELETE FROM clients WHERE tenant_id = $1 AND id = $2`, tenant, id)
+	return s.inTx(ctx, what, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM clients WHERE tenant_id = $1 AND id = $2`, tenant, id)
 		if err != nil {
 			return mapErr(err, what)
 		}
-		return requireAffected(tag, what)
+		if err := requireAffected(tag, what); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM consents WHERE tenant_id = $1 AND client_id = $2`, tenant, id); err != nil {
+			return mapErr(err, what)
+		}
+		_, err = tx.Exec(ctx, `UPDATE grants SET revoked_at = $1
+			WHERE tenant_id = $2 AND client_id = $3 AND revoked_at IS NULL`, time.Now(), tenant, id)
+		return mapErr(err, what)
 	})
 }

@@ -163,6 +163,7 @@ func (s *Store) AuthRequests() storage.AuthRequests { return s }
 func (s *Store) AuthCodes() storage.AuthCodes       { return s }
 func (s *Store) Sessions() storage.Sessions         { return s }
 func (s *Store) Tokens() storage.Tokens             { return s }
+func (s *Store) Grants() storage.Grants             { return s }
 func (s *Store) Consents() storage.Consents         { return s }
 
 // Ping checks that a pooled connection answers, within a short deadline.

@@ -80,6 +80,9 @@ func TestErrorsHideCredentials(t *testing.T) {
 	if err := s.CreateAuthCode(ctx, code); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.CreateGrant(ctx, &storage.Grant{TenantID: "acme", ID: "g", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.IssueTokens(ctx, at, rt); err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +90,7 @@ func TestErrorsHideCredentials(t *testing.T) {
 		"duplicate code":          s.CreateAuthCode(ctx, code),
 		"duplicate tokens":        s.IssueTokens(ctx, at, rt),
 		"rotate unknown":          s.RotateRefreshToken(ctx, "acme", "unknown-"+tokenID, now, nil, nil),
-		"revoke grant of unknown": s.RevokeGrant(ctx, "acme", ""),
+		"revoke grant of unknown": s.RevokeGrant(ctx, "acme", "", now),
 	}
 	_, errs["consume unknown code"] = s.ConsumeAuthCode(ctx, "acme", "unknown-"+codeHash, now)
 	_, errs["unknown access token"] = s.AccessToken(ctx, "acme", "unknown-"+tokenID, now)

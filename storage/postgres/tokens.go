@@ -58,11 +58,15 @@ var refreshTokens = record[storage.RefreshToken]{
 func accessTokenWhat(tenant string) string  { return fmt.Sprintf("tenant %q: access token", tenant) }
 func refreshTokenWhat(tenant string) string { return fmt.Sprintf("tenant %q: refresh token", tenant) }
 
-// insertTokens stores at and rt (either may be nil) inside tx.
+// insertTokens stores at and rt (either may be nil) inside tx, after
+// checking (and share-locking) their grant.
 func insertTokens(ctx context.Context, tx pgx.Tx, at *storage.AccessToken, rt *storage.RefreshToken) error {
 	if at != nil {
 		what := accessTokenWhat(at.TenantID)
-		if err := requireKeys(what, at.TenantID, at.ID); err != nil {
+		if err := requireKeys(what, at.TenantID, at.ID, at.GrantID); err != nil {
+			return err
+		}
+		if err := requireLiveGrant(ctx, tx, at.TenantID, at.GrantID, at.CreatedAt); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, accessTokens.table.insertSQL(), accessTokens.args(at)...); err != nil {
@@ -71,8 +75,13 @@ func insertTokens(ctx context.Context, tx pgx.Tx, at *storage.AccessToken, rt *s
 	}
 	if rt != nil {
 		what := refreshTokenWhat(rt.TenantID)
-		if err := requireKeys(what, rt.TenantID, rt.ID); err != nil {
+		if err := requireKeys(what, rt.TenantID, rt.ID, rt.GrantID); err != nil {
 			return err
+		}
+		if at == nil || at.GrantID != rt.GrantID {
+			if err := requireLiveGrant(ctx, tx, rt.TenantID, rt.GrantID, rt.CreatedAt); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, refreshTokens.table.insertSQL(), refreshTokens.args(rt)...); err != nil {
 			return mapErr(err, what)
@@ -98,79 +107,50 @@ func (s *Store) IssueTokens(ctx context.Context, at *storage.AccessToken, rt *st
 	})
 }
 
-// AccessToken returns an access token that is neither revoked (deleted) nor
-// expired at now.
+// AccessToken returns an opaque access token that is not expired at now and
+// whose grant is live.
 func (s *Store) AccessToken(ctx context.Context, tenant, id string, now time.Time) (*storage.AccessToken, error) {
 	return accessTokens.get(ctx, s, accessTokenWhat(tenant), accessTokens.table.selectSQL()+
-		` WHERE tenant_id = $1 AND id = $2 AND expires_at > $3`, tenant, id, now)
+		` WHERE tenant_id = $1 AND id = $2 AND expires_at > $3`+liveGrantSQL("access_tokens", "$3"), tenant, id, now)
 }
 
-// RevokeAccessToken deletes one access token; revoking an unknown token is
-// not an error (RFC 7009 §2.2 answers 200 for it anyway).
-func (s *Store) RevokeAccessToken(ctx context.Context, tenant, id string) error {
-	what := accessTokenWhat(tenant)
-	return s.run(ctx, what, func(ctx context.Context, q querier) error {
-		_, err := q.Exec(ctx, `DELETE FROM access_tokens WHERE tenant_id = $1 AND id = $2`, tenant, id)
-		return mapErr(err, what)
-	})
-}
-
-// RefreshToken returns an unexpired refresh token, used or not, so that the
-// caller can detect reuse (RFC 9700 §4.14.2).
+// RefreshToken returns an unexpired refresh token of a live grant, used or
+// not, so that the caller can detect reuse (RFC 9700 §4.14.2).
 func (s *Store) RefreshToken(ctx context.Context, tenant, id string, now time.Time) (*storage.RefreshToken, error) {
 	return refreshTokens.get(ctx, s, refreshTokenWhat(tenant), refreshTokens.table.selectSQL()+
-		` WHERE tenant_id = $1 AND id = $2 AND expires_at > $3`, tenant, id, now)
+		` WHERE tenant_id = $1 AND id = $2 AND expires_at > $3`+liveGrantSQL("refresh_tokens", "$3"), tenant, id, now)
 }
 
 // RotateRefreshToken marks oldID used and stores its successors in one
-// transaction. The conditional UPDATE (used_at IS NULL) takes the row lock;
-// concurrent rotations wait for it and then find the token used, so exactly
-// one matches a row. The others store nothing and get ErrAlreadyUsed; a
-// failed insert of a successor rolls the marking back. Unknown, revoked or
+// transaction. SELECT ... FOR UPDATE takes the token's row lock: concurrent
+// rotations wait for it and then find the token used, so exactly one
+// succeeds; the others store nothing and get ErrAlreadyUsed. The grant is
+// share-locked and checked in the same transaction (ErrRevoked). Unknown or
 // expired tokens give ErrNotFound.
 func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, at *storage.AccessToken, rt *storage.RefreshToken) error {
 	what := refreshTokenWhat(tenant)
 	return s.inTx(ctx, what, func(ctx context.Context, tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = $1
-			WHERE tenant_id = $2 AND id = $3 AND used_at IS NULL AND expires_at > $1`, now, tenant, oldID)
+		var grantID string
+		var usedAt *time.Time
+		err := tx.QueryRow(ctx, `SELECT grant_id, used_at FROM refresh_tokens
+			WHERE tenant_id = $1 AND id = $2 AND expires_at > $3 FOR UPDATE`, tenant, oldID, now).
+			Scan(&grantID, nullTimeCol{&usedAt})
 		if err != nil {
 			return mapErr(err, what)
 		}
-		if tag.RowsAffected() == 0 {
-			// READ COMMITTED: this statement sees the winner's commit.
-			var usedAt *time.Time
-			err := tx.QueryRow(ctx, `SELECT used_at FROM refresh_tokens
-				WHERE tenant_id = $1 AND id = $2 AND expires_at > $3`, tenant, oldID, now).
-				Scan(nullTimeCol{&usedAt})
-			if err != nil {
-				return mapErr(err, what)
-			}
-			if usedAt != nil {
-				return fmt.Errorf("%s: %w", what, storage.ErrAlreadyUsed)
-			}
-			// Inserted after our UPDATE looked: it was not there to rotate.
-			return fmt.Errorf("%s: %w", what, storage.ErrNotFound)
+		if err := requireLiveGrant(ctx, tx, tenant, grantID, now); err != nil {
+			return err
 		}
-		return insertTokens(ctx, tx, at, rt)
-	})
-}
-
-// RevokeGrant deletes every access and refresh token of the grant, in one
-// transaction (RFC 6749 §4.1.2 on code reuse, RFC 9700 §4.14.2 on refresh
-// token reuse).
-func (s *Store) RevokeGrant(ctx context.Context, tenant, grantID string) error {
-	what := fmt.Sprintf("tenant %q: revoke grant %q", tenant, grantID)
-	if grantID == "" {
-		// client_credentials tokens have no grant; never revoke them all.
-		return fmt.Errorf("%s: grant ID must not be empty", what)
-	}
-	return s.inTx(ctx, what, func(ctx context.Context, tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx,
-			`DELETE FROM access_tokens WHERE tenant_id = $1 AND grant_id = $2`, tenant, grantID); err != nil {
+		if usedAt != nil {
+			return fmt.Errorf("%s: %w", what, storage.ErrAlreadyUsed)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET used_at = $1
+			WHERE tenant_id = $2 AND id = $3`, now, tenant, oldID); err != nil {
 			return mapErr(err, what)
 		}
-		_, err := tx.Exec(ctx,
-			`DELETE FROM refresh_tokens WHERE tenant_id = $1 AND grant_id = $2`, tenant, grantID)
-		return mapErr(err, what)
+		if at == nil && rt == nil {
+			return nil
+		}
+		return insertTokens(ctx, tx, at, rt)
 	})
 }

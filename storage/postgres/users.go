@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/herald-idp/herald/storage"
 )
@@ -89,12 +92,20 @@ func (s *Store) UpdateUser(ctx context.Context, tenant, id string, update func(*
 // DeleteUserSessions.
 func (s *Store) DeleteUser(ctx context.Context, tenant, id string) error {
 	what := userWhat(tenant, id)
-	return s.run(ctx, what, func(ctx context.Context, q querier) error {
-		tag, err := q.Exec(ctx, `DELETE FROM users WHERE tenant_id = $1 AND id = $2`, tenant, id)
+	return s.inTx(ctx, what, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM users WHERE tenant_id = $1 AND id = $2`, tenant, id)
 		if err != nil {
 			return mapErr(err, what)
 		}
-		return requireAffected(tag, what)
+		if err := requireAffected(tag, what); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM consents WHERE tenant_id = $1 AND user_id = $2`, tenant, id); err != nil {
+			return mapErr(err, what)
+		}
+		_, err = tx.Exec(ctx, `UPDATE grants SET revoked_at = $1
+			WHERE tenant_id = $2 AND user_id = $3 AND revoked_at IS NULL`, time.Now(), tenant, id)
+		return mapErr(err, what)
 	})
 }
 
@@ -154,9 +165,15 @@ func (s *Store) GrantConsent(ctx context.Context, c *storage.Consent) error {
 // that does not exist is not an error.
 func (s *Store) RevokeConsent(ctx context.Context, tenant, userID, clientID string) error {
 	what := consentWhat(tenant, userID, clientID)
-	return s.run(ctx, what, func(ctx context.Context, q querier) error {
-		_, err := q.Exec(ctx, `DELETE FROM consents WHERE tenant_id = $1 AND user_id = $2 AND client_id = $3`,
-			tenant, userID, clientID)
+	return s.inTx(ctx, what, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM consents WHERE tenant_id = $1 AND user_id = $2 AND client_id = $3`,
+			tenant, userID, clientID); err != nil {
+			return mapErr(err, what)
+		}
+		// The grants made on that consent end with it.
+		_, err := tx.Exec(ctx, `UPDATE grants SET revoked_at = $1
+			WHERE tenant_id = $2 AND user_id = $3 AND client_id = $4 AND revoked_at IS NULL`,
+			time.Now(), tenant, userID, clientID)
 		return mapErr(err, what)
 	})
 }

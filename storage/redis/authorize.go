@@ -207,6 +207,24 @@ func (s *Store) DeleteAuthRequest(ctx context.Context, tenant, id string) error 
 	return mapErr(s.client.Del(ctx, key).Err(), authRequestWhat(tenant, id))
 }
 
+// ConsumeAuthRequest deletes and returns the request with GETDEL: Redis
+// runs it atomically, so of concurrent callers on any number of replicas
+// exactly one gets the request.
+func (s *Store) ConsumeAuthRequest(ctx context.Context, tenant, id string) (*storage.AuthRequest, error) {
+	what := authRequestWhat(tenant, id)
+	key, err := s.key(tenant, kindAuthRequest, id)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	data, err := s.client.GetDel(ctx, key).Bytes()
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	return liveAuthRequest(tenant, id, data, what)
+}
+
 // CreateAuthCode stores an issued code under its hash until c.ExpiresAt.
 func (s *Store) CreateAuthCode(ctx context.Context, c *storage.AuthCode) error {
 	if c == nil {
@@ -238,6 +256,46 @@ func (s *Store) CreateAuthCode(ctx context.Context, c *storage.AuthCode) error {
 		return fmt.Errorf("redis: %s: %w", what, storage.ErrAlreadyExists)
 	}
 	return nil
+}
+
+// AuthCode returns an unexpired code, used or not, without consuming it.
+func (s *Store) AuthCode(ctx context.Context, tenant, codeHash string, now time.Time) (*storage.AuthCode, error) {
+	what := authCodeWhat(tenant)
+	key, err := s.key(tenant, kindAuthCode, codeHash)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.opCtx(ctx)
+	defer cancel()
+	v, err := s.client.HMGet(ctx, key, "d", "exp", "used").Result()
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	d, _ := v[0].(string)
+	expS, _ := v[1].(string)
+	if d == "" || expS == "" {
+		return nil, fmt.Errorf("redis: %s: %w", what, storage.ErrNotFound)
+	}
+	exp, err := parseMS(expS)
+	if err != nil {
+		return nil, fmt.Errorf("redis: %s: %w", what, err)
+	}
+	if exp <= ms(now) {
+		return nil, fmt.Errorf("redis: %s: %w", what, storage.ErrNotFound)
+	}
+	c, err := decodeAuthCode(tenant, codeHash, []byte(d), exp)
+	if err != nil {
+		return nil, fmt.Errorf("redis: %s: %w", what, err)
+	}
+	if usedS, ok := v[2].(string); ok && usedS != "" {
+		used, err := parseMS(usedS)
+		if err != nil {
+			return nil, fmt.Errorf("redis: %s: %w", what, err)
+		}
+		usedAt := fromMS(used)
+		c.UsedAt = &usedAt
+	}
+	return c, nil
 }
 
 // ConsumeAuthCode marks the code used at now and returns it, exactly once

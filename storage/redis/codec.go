@@ -107,6 +107,7 @@ type authCodeJSON struct {
 	AuthTime            int64    `json:"auth_time,omitempty"`
 	AMR                 []string `json:"amr,omitempty"`
 	CreatedAt           int64    `json:"created_at,omitempty"`
+	Issuer              string   `json:"iss,omitempty"`
 }
 
 func encodeAuthCode(c *storage.AuthCode) ([]byte, error) {
@@ -114,7 +115,7 @@ func encodeAuthCode(c *storage.AuthCode) ([]byte, error) {
 		GrantID: c.GrantID, ClientID: c.ClientID, RedirectURI: c.RedirectURI,
 		UserID: c.UserID, SessionID: c.SessionID, Scopes: c.Scopes, Nonce: c.Nonce,
 		CodeChallenge: c.CodeChallenge, CodeChallengeMethod: c.CodeChallengeMethod,
-		AuthTime: ms(c.AuthTime), AMR: c.AMR, CreatedAt: ms(c.CreatedAt),
+		AuthTime: ms(c.AuthTime), AMR: c.AMR, CreatedAt: ms(c.CreatedAt), Issuer: c.Issuer,
 	})
 }
 
@@ -128,7 +129,7 @@ func decodeAuthCode(tenant, codeHash string, data []byte, expiresAt int64) (*sto
 		RedirectURI: j.RedirectURI, UserID: j.UserID, SessionID: j.SessionID,
 		Scopes: j.Scopes, Nonce: j.Nonce, CodeChallenge: j.CodeChallenge,
 		CodeChallengeMethod: j.CodeChallengeMethod, AuthTime: fromMS(j.AuthTime),
-		AMR: j.AMR, CreatedAt: fromMS(j.CreatedAt), ExpiresAt: fromMS(expiresAt),
+		AMR: j.AMR, CreatedAt: fromMS(j.CreatedAt), ExpiresAt: fromMS(expiresAt), Issuer: j.Issuer,
 	}, nil
 }
 

@@ -117,17 +117,31 @@ func (s *Store) DeleteAuthRequest(ctx context.Context, tenant, id string) error 
 	return mapErr(err, authRequestWhat(tenant, id))
 }
 
+// ConsumeAuthRequest deletes and returns the request in one statement
+// (DELETE ... RETURNING on the single writer connection): of concurrent
+// callers exactly one gets it.
+func (s *Store) ConsumeAuthRequest(ctx context.Context, tenant, id string) (*storage.AuthRequest, error) {
+	what := authRequestWhat(tenant, id)
+	r, err := scanAuthRequest(s.write.QueryRowContext(ctx, `DELETE FROM auth_requests
+		WHERE tenant_id = ? AND id = ? AND expires_at > ? RETURNING `+authRequestsTable.columns(),
+		tenant, id, encTime(time.Now())))
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	return r, nil
+}
+
 var authCodesTable = table{name: "auth_codes", keys: 2, cols: []string{
 	"tenant_id", "code_hash", "grant_id", "client_id", "redirect_uri", "user_id",
 	"session_id", "scopes", "nonce", "code_challenge", "code_challenge_method",
-	"auth_time", "amr", "created_at", "expires_at", "used_at"}}
+	"auth_time", "amr", "created_at", "expires_at", "used_at", "issuer"}}
 
 func scanAuthCode(sc scanner) (*storage.AuthCode, error) {
 	var c storage.AuthCode
 	err := sc.Scan(&c.TenantID, &c.CodeHash, &c.GrantID, &c.ClientID, &c.RedirectURI,
 		&c.UserID, &c.SessionID, listCol{&c.Scopes}, &c.Nonce, &c.CodeChallenge,
 		&c.CodeChallengeMethod, timeCol{&c.AuthTime}, listCol{&c.AMR},
-		timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, nullTimeCol{&c.UsedAt})
+		timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, nullTimeCol{&c.UsedAt}, &c.Issuer)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +153,7 @@ func authCodeArgs(c *storage.AuthCode) []any {
 	return []any{c.TenantID, c.CodeHash, c.GrantID, c.ClientID, c.RedirectURI,
 		c.UserID, c.SessionID, list(c.Scopes), c.Nonce, c.CodeChallenge,
 		c.CodeChallengeMethod, encTime(c.AuthTime), list(c.AMR),
-		encTime(c.CreatedAt), encTime(c.ExpiresAt), encTimePtr(c.UsedAt)}
+		encTime(c.CreatedAt), encTime(c.ExpiresAt), encTimePtr(c.UsedAt), c.Issuer}
 }
 
 // authCodeWhat names a code without its hash: errors end up in logs.
@@ -158,6 +172,16 @@ func (s *Store) CreateAuthCode(ctx context.Context, c *storage.AuthCode) error {
 	}
 	_, err := s.write.ExecContext(ctx, authCodesTable.insertSQL(), authCodeArgs(c)...)
 	return mapErr(err, what)
+}
+
+// AuthCode returns an unexpired code, used or not.
+func (s *Store) AuthCode(ctx context.Context, tenant, codeHash string, now time.Time) (*storage.AuthCode, error) {
+	c, err := scanAuthCode(s.read.QueryRowContext(ctx, authCodesTable.selectSQL()+
+		` WHERE tenant_id = ? AND code_hash = ? AND expires_at > ?`, tenant, codeHash, encTime(now)))
+	if err != nil {
+		return nil, mapErr(err, authCodeWhat(tenant))
+	}
+	return c, nil
 }
 
 // ConsumeAuthCode marks the code used and returns it. The conditional UPDATE

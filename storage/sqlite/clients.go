@@ -2,9 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/herald-idp/herald/storage"
 )
@@ -13,7 +15,7 @@ var clientsTable = table{name: "clients", keys: 2, cols: []string{
 	"tenant_id", "id", "name", "secret_hash", "auth_method", "application_type",
 	"redirect_uris", "post_logout_redirect_uris", "cors_origins", "grant_types", "scopes",
 	"first_party", "access_token_format", "access_token_lifetime", "id_token_lifetime",
-	"refresh_token_lifetime", "created_at", "updated_at"}}
+	"refresh_token_lifetime", "created_at", "updated_at", "uid"}}
 
 func scanClient(sc scanner) (*storage.Client, error) {
 	var c storage.Client
@@ -21,7 +23,7 @@ func scanClient(sc scanner) (*storage.Client, error) {
 		listCol{&c.RedirectURIs}, listCol{&c.PostLogoutRedirectURIs}, listCol{&c.CORSOrigins},
 		listCol{&c.GrantTypes}, listCol{&c.Scopes},
 		&c.FirstParty, &c.AccessTokenFormat, &c.AccessTokenLifetime, &c.IDTokenLifetime,
-		&c.RefreshTokenLifetime, timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt})
+		&c.RefreshTokenLifetime, timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt}, &c.UID)
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +36,7 @@ func clientArgs(c *storage.Client) []any {
 		list(c.RedirectURIs), list(c.PostLogoutRedirectURIs), list(c.CORSOrigins),
 		list(c.GrantTypes), list(c.Scopes),
 		c.FirstParty, c.AccessTokenFormat, int64(c.AccessTokenLifetime), int64(c.IDTokenLifetime),
-		int64(c.RefreshTokenLifetime), encTime(c.CreatedAt), encTime(c.UpdatedAt)}
+		int64(c.RefreshTokenLifetime), encTime(c.CreatedAt), encTime(c.UpdatedAt), c.UID}
 }
 
 func clientWhat(tenant, id string) string {
@@ -50,6 +52,9 @@ func (s *Store) CreateClient(ctx context.Context, c *storage.Client) error {
 	what := clientWhat(c.TenantID, c.ID)
 	if err := requireKeys(what, c.TenantID, c.ID); err != nil {
 		return err
+	}
+	if c.UID == "" {
+		c.UID = rand.Text()
 	}
 	_, err := s.write.ExecContext(ctx, clientsTable.insertSQL(), clientArgs(c)...)
 	return mapErr(err, what)
@@ -118,12 +123,23 @@ func (s *Store) UpdateClient(ctx context.Context, tenant, id string, update func
 	return out, nil
 }
 
-// DeleteClient removes one client; ErrNotFound if there is none.
+// DeleteClient removes one client with its users' consents and revokes its
+// grants, in one transaction; ErrNotFound if there is none.
 func (s *Store) DeleteClient(ctx context.Context, tenant, id string) error {
 	what := clientWhat(tenant, id)
-	res, err := s.write.ExecContext(ctx, `DELETE FROM clients WHERE tenant_id = ? AND id = ?`, tenant, id)
-	if err != nil {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE tenant_id = ? AND id = ?`, tenant, id)
+		if err != nil {
+			return mapErr(err, what)
+		}
+		if err := requireAffected(res, what); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM consents WHERE tenant_id = ? AND client_id = ?`, tenant, id); err != nil {
+			return mapErr(err, what)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE grants SET revoked_at = ?
+			WHERE tenant_id = ? AND client_id = ? AND revoked_at IS NULL`, encTime(time.Now()), tenant, id)
 		return mapErr(err, what)
-	}
-	return requireAffected(res, what)
+	})
 }

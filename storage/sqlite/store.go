@@ -38,6 +38,7 @@ const commonParams = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
 type Store struct {
 	write *sql.DB
 	read  *sql.DB
+	hot   *hotReads // prepared statements on read (stmts.go)
 }
 
 // Open opens (creating if needed) the database file at path dsn and applies
@@ -83,7 +84,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	readers := max(4, runtime.NumCPU())
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
-	s := &Store{write: write, read: read}
+	s := &Store{write: write, read: read, hot: &hotReads{db: read}}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -106,7 +107,7 @@ func openMemory(ctx context.Context) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Store{write: db, read: db}, nil
+	return &Store{write: db, read: db, hot: &hotReads{db: db}}, nil
 }
 
 // prepareFile creates the parent directory (0700) and an empty database file
@@ -151,6 +152,7 @@ func (s *Store) AuthRequests() storage.AuthRequests { return s }
 func (s *Store) AuthCodes() storage.AuthCodes       { return s }
 func (s *Store) Sessions() storage.Sessions         { return s }
 func (s *Store) Tokens() storage.Tokens             { return s }
+func (s *Store) Grants() storage.Grants             { return s }
 func (s *Store) Consents() storage.Consents         { return s }
 
 // Ping checks both pools.
@@ -175,6 +177,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) error {
 		`DELETE FROM sessions WHERE idle_expires_at <= ?1 OR absolute_expires_at <= ?1`,
 		`DELETE FROM access_tokens WHERE expires_at <= ?`,
 		`DELETE FROM refresh_tokens WHERE expires_at <= ?`,
+		`DELETE FROM grants WHERE expires_at <= ?`,
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range stmts {
@@ -188,6 +191,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) error {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.hot.close()
 	var errRead error
 	if s.read != s.write {
 		errRead = s.read.Close()

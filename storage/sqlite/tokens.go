@@ -55,11 +55,15 @@ func refreshTokenArgs(t *storage.RefreshToken) []any {
 func accessTokenWhat(tenant string) string  { return fmt.Sprintf("tenant %q: access token", tenant) }
 func refreshTokenWhat(tenant string) string { return fmt.Sprintf("tenant %q: refresh token", tenant) }
 
-// insertTokens stores at and rt (either may be nil) inside tx.
+// insertTokens stores at and rt (either may be nil) inside tx, after
+// checking that their grants are live.
 func insertTokens(ctx context.Context, tx *sql.Tx, at *storage.AccessToken, rt *storage.RefreshToken) error {
 	if at != nil {
 		what := accessTokenWhat(at.TenantID)
-		if err := requireKeys(what, at.TenantID, at.ID); err != nil {
+		if err := requireKeys(what, at.TenantID, at.ID, at.GrantID); err != nil {
+			return err
+		}
+		if err := requireLiveGrant(ctx, tx, at.TenantID, at.GrantID, at.CreatedAt); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, accessTokensTable.insertSQL(), accessTokenArgs(at)...); err != nil {
@@ -68,8 +72,13 @@ func insertTokens(ctx context.Context, tx *sql.Tx, at *storage.AccessToken, rt *
 	}
 	if rt != nil {
 		what := refreshTokenWhat(rt.TenantID)
-		if err := requireKeys(what, rt.TenantID, rt.ID); err != nil {
+		if err := requireKeys(what, rt.TenantID, rt.ID, rt.GrantID); err != nil {
 			return err
+		}
+		if at == nil || at.GrantID != rt.GrantID {
+			if err := requireLiveGrant(ctx, tx, rt.TenantID, rt.GrantID, rt.CreatedAt); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, refreshTokensTable.insertSQL(), refreshTokenArgs(rt)...); err != nil {
 			return mapErr(err, what)
@@ -87,29 +96,24 @@ func (s *Store) IssueTokens(ctx context.Context, at *storage.AccessToken, rt *st
 	return s.inTx(ctx, func(tx *sql.Tx) error { return insertTokens(ctx, tx, at, rt) })
 }
 
-// AccessToken returns an access token that is neither revoked (deleted) nor
-// expired at now.
+// AccessToken returns an opaque access token that is not expired at now and
+// whose grant is live.
 func (s *Store) AccessToken(ctx context.Context, tenant, id string, now time.Time) (*storage.AccessToken, error) {
-	t, err := scanAccessToken(s.read.QueryRowContext(ctx, accessTokensTable.selectSQL()+
-		` WHERE tenant_id = ? AND id = ? AND expires_at > ?`, tenant, id, encTime(now)))
+	t, err := scanAccessToken(s.hot.queryRow(ctx, accessTokensTable.selectSQL()+
+		` WHERE tenant_id = ?1 AND id = ?2 AND expires_at > ?3`+liveGrantSQL("access_tokens", "?3"),
+		tenant, id, encTime(now)))
 	if err != nil {
 		return nil, mapErr(err, accessTokenWhat(tenant))
 	}
 	return t, nil
 }
 
-// RevokeAccessToken deletes one access token; revoking an unknown token is
-// not an error (RFC 7009 §2.2 answers 200 for it anyway).
-func (s *Store) RevokeAccessToken(ctx context.Context, tenant, id string) error {
-	_, err := s.write.ExecContext(ctx, `DELETE FROM access_tokens WHERE tenant_id = ? AND id = ?`, tenant, id)
-	return mapErr(err, accessTokenWhat(tenant))
-}
-
-// RefreshToken returns an unexpired refresh token, used or not, so that the
-// caller can detect reuse (RFC 9700 §4.14.2).
+// RefreshToken returns an unexpired refresh token of a live grant, used or
+// not, so that the caller can detect reuse (RFC 9700 §4.14.2).
 func (s *Store) RefreshToken(ctx context.Context, tenant, id string, now time.Time) (*storage.RefreshToken, error) {
-	t, err := scanRefreshToken(s.read.QueryRowContext(ctx, refreshTokensTable.selectSQL()+
-		` WHERE tenant_id = ? AND id = ? AND expires_at > ?`, tenant, id, encTime(now)))
+	t, err := scanRefreshToken(s.hot.queryRow(ctx, refreshTokensTable.selectSQL()+
+		` WHERE tenant_id = ?1 AND id = ?2 AND expires_at > ?3`+liveGrantSQL("refresh_tokens", "?3"),
+		tenant, id, encTime(now)))
 	if err != nil {
 		return nil, mapErr(err, refreshTokenWhat(tenant))
 	}
@@ -119,49 +123,36 @@ func (s *Store) RefreshToken(ctx context.Context, tenant, id string, now time.Ti
 // RotateRefreshToken marks oldID used and stores its successors in one
 // transaction. The conditional UPDATE (used_at IS NULL) runs on the single
 // writer connection, so of concurrent rotations exactly one matches a row;
-// the others store nothing and get ErrAlreadyUsed. Unknown, revoked or
-// expired tokens give ErrNotFound.
+// the others store nothing and get ErrAlreadyUsed. A grant revoked before
+// the transaction gives ErrRevoked; unknown or expired tokens ErrNotFound.
 func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, at *storage.AccessToken, rt *storage.RefreshToken) error {
 	what := refreshTokenWhat(tenant)
 	n := encTime(now)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var grantID string
+		var used sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT grant_id, used_at FROM refresh_tokens
+			WHERE tenant_id = ? AND id = ? AND expires_at > ?`, tenant, oldID, n).Scan(&grantID, &used)
+		if err != nil {
+			return mapErr(err, what)
+		}
+		if err := requireLiveGrant(ctx, tx, tenant, grantID, now); err != nil {
+			return err
+		}
+		if used.Valid {
+			return fmt.Errorf("%s: %w", what, storage.ErrAlreadyUsed)
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET used_at = ?
-			WHERE tenant_id = ? AND id = ? AND used_at IS NULL AND expires_at > ?`, n, tenant, oldID, n)
+			WHERE tenant_id = ? AND id = ? AND used_at IS NULL`, n, tenant, oldID)
 		if err != nil {
 			return mapErr(err, what)
 		}
 		if err := requireAffected(res, what); err != nil {
-			var used sql.NullInt64
-			err := tx.QueryRowContext(ctx, `SELECT used_at FROM refresh_tokens
-				WHERE tenant_id = ? AND id = ? AND expires_at > ?`, tenant, oldID, n).Scan(&used)
-			if err != nil {
-				return mapErr(err, what)
-			}
-			if used.Valid {
-				return fmt.Errorf("%s: %w", what, storage.ErrAlreadyUsed)
-			}
-			return fmt.Errorf("%s: inconsistent state", what)
+			return fmt.Errorf("%s: %w", what, storage.ErrAlreadyUsed)
+		}
+		if at == nil && rt == nil {
+			return nil
 		}
 		return insertTokens(ctx, tx, at, rt)
-	})
-}
-
-// RevokeGrant deletes every access and refresh token of the grant, in one
-// transaction (RFC 6749 §4.1.2 on code reuse, RFC 9700 §4.14.2 on refresh
-// token reuse).
-func (s *Store) RevokeGrant(ctx context.Context, tenant, grantID string) error {
-	what := fmt.Sprintf("tenant %q: revoke grant %q", tenant, grantID)
-	if grantID == "" {
-		// client_credentials tokens have no grant; never revoke them all.
-		return fmt.Errorf("%s: grant ID must not be empty", what)
-	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx,
-			`DELETE FROM access_tokens WHERE tenant_id = ? AND grant_id = ?`, tenant, grantID); err != nil {
-			return mapErr(err, what)
-		}
-		_, err := tx.ExecContext(ctx,
-			`DELETE FROM refresh_tokens WHERE tenant_id = ? AND grant_id = ?`, tenant, grantID)
-		return mapErr(err, what)
 	})
 }

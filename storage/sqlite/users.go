@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/herald-idp/herald/storage"
 )
@@ -63,7 +64,11 @@ func (s *Store) CreateUser(ctx context.Context, u *storage.User) error {
 
 // User returns one user of the tenant by ID (the OIDC subject).
 func (s *Store) User(ctx context.Context, tenant, id string) (*storage.User, error) {
-	return getUser(ctx, s.read, tenant, id)
+	u, err := scanUser(s.hot.queryRow(ctx, usersTable.selectSQL()+` WHERE tenant_id = ? AND id = ?`, tenant, id))
+	if err != nil {
+		return nil, mapErr(err, userWhat(tenant, id))
+	}
+	return u, nil
 }
 
 func getUser(ctx context.Context, q querier, tenant, id string) (*storage.User, error) {
@@ -142,16 +147,26 @@ func (s *Store) UpdateUser(ctx context.Context, tenant, id string, update func(*
 	return out, nil
 }
 
-// DeleteUser removes one user; ErrNotFound if there is none. The user's
-// sessions, tokens and consents are not touched: callers end sessions with
-// DeleteUserSessions.
+// DeleteUser removes one user with their consents and revokes their
+// grants, in one transaction; ErrNotFound if there is none. Sessions are
+// not touched: callers end them with DeleteUserSessions.
 func (s *Store) DeleteUser(ctx context.Context, tenant, id string) error {
 	what := userWhat(tenant, id)
-	res, err := s.write.ExecContext(ctx, `DELETE FROM users WHERE tenant_id = ? AND id = ?`, tenant, id)
-	if err != nil {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE tenant_id = ? AND id = ?`, tenant, id)
+		if err != nil {
+			return mapErr(err, what)
+		}
+		if err := requireAffected(res, what); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM consents WHERE tenant_id = ? AND user_id = ?`, tenant, id); err != nil {
+			return mapErr(err, what)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE grants SET revoked_at = ?
+			WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL`, encTime(time.Now()), tenant, id)
 		return mapErr(err, what)
-	}
-	return requireAffected(res, what)
+	})
 }
 
 func consentWhat(tenant, userID, clientID string) string {
@@ -210,7 +225,16 @@ func (s *Store) GrantConsent(ctx context.Context, c *storage.Consent) error {
 // RevokeConsent forgets what the user granted the client. Revoking a consent
 // that does not exist is not an error.
 func (s *Store) RevokeConsent(ctx context.Context, tenant, userID, clientID string) error {
-	_, err := s.write.ExecContext(ctx,
-		`DELETE FROM consents WHERE tenant_id = ? AND user_id = ? AND client_id = ?`, tenant, userID, clientID)
-	return mapErr(err, consentWhat(tenant, userID, clientID))
+	what := consentWhat(tenant, userID, clientID)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`DELETE FROM consents WHERE tenant_id = ? AND user_id = ? AND client_id = ?`, tenant, userID, clientID); err != nil {
+			return mapErr(err, what)
+		}
+		// The grants made on that consent end with it.
+		_, err := tx.ExecContext(ctx, `UPDATE grants SET revoked_at = ?
+			WHERE tenant_id = ? AND user_id = ? AND client_id = ? AND revoked_at IS NULL`,
+			encTime(time.Now()), tenant, userID, clientID)
+		return mapErr(err, what)
+	})
 }

@@ -78,6 +78,11 @@ func testAuthCodes(t *testing.T, f *fixture) {
 	wantErr(t, ac.CreateAuthCode(ctx, newAuthCode(tenantA, "hash-1", "grant-x", f.now)), storage.ErrAlreadyExists)
 
 	usedAt := f.now.Add(time.Second)
+	peek, err := ac.AuthCode(ctx, tenantA, "hash-1", usedAt)
+	must(t, err)
+	equal(t, peek, want)
+	_, err = ac.AuthCode(ctx, tenantB, "hash-1", usedAt)
+	wantNotFound(t, err)
 	got, err := ac.ConsumeAuthCode(ctx, tenantA, "hash-1", usedAt)
 	must(t, err)
 	if got.UsedAt == nil || !got.UsedAt.Equal(usedAt) {
@@ -89,6 +94,11 @@ func testAuthCodes(t *testing.T, f *fixture) {
 
 	// Reuse: the record comes back with ErrAlreadyUsed so that the caller
 	// can revoke the grant (RFC 6749 §4.1.2).
+	peek, err = ac.AuthCode(ctx, tenantA, "hash-1", usedAt.Add(time.Second))
+	must(t, err)
+	if peek.UsedAt == nil || !peek.UsedAt.Equal(usedAt) {
+		t.Fatalf("AuthCode of a used code: UsedAt = %v, want %v", peek.UsedAt, usedAt)
+	}
 	got, err = ac.ConsumeAuthCode(ctx, tenantA, "hash-1", usedAt.Add(time.Second))
 	wantErr(t, err, storage.ErrAlreadyUsed)
 	if got == nil || got.GrantID != "grant-1" {

@@ -126,7 +126,12 @@ func testClients(t *testing.T, f *fixture) {
 	}
 	other, err := cs.Client(ctx, tenantB, "web")
 	must(t, err)
-	equal(t, other, newClient(tenantB, "web", f.now))
+	wantOther := newClient(tenantB, "web", f.now)
+	wantOther.UID = other.UID
+	equal(t, other, wantOther)
+	if other.UID == "" || other.UID == got.UID {
+		t.Fatalf("client UIDs %q (A) and %q (B) must be set and differ", got.UID, other.UID)
+	}
 
 	_, err = cs.UpdateClient(ctx, tenantA, "web", func(c *storage.Client) error {
 		c.Name = "must not be stored"

@@ -131,6 +131,7 @@ func newAuthCode(tenant, codeHash, grantID string, now time.Time) *storage.AuthC
 		CodeChallengeMethod: "S256",
 		AuthTime:            now.Add(-time.Minute),
 		AMR:                 []string{"pwd", "otp"},
+		Issuer:              "https://id.example/t/" + tenant,
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(time.Minute),
 	}
@@ -160,6 +161,24 @@ func newAccessToken(tenant, id, grantID string, now time.Time) *storage.AccessTo
 		Scopes:    []string{"openid", "profile"},
 		CreatedAt: now,
 		ExpiresAt: now.Add(time.Hour),
+	}
+}
+
+// newGrant is a live session-bound grant of user-1 to client "web" that
+// outlives every token the fixtures make.
+func newGrant(tenant, id string, now time.Time) *storage.Grant {
+	return &storage.Grant{
+		TenantID:  tenant,
+		ID:        id,
+		Kind:      storage.GrantAuthorizationCode,
+		ClientID:  "web",
+		ClientUID: "uid-web-1",
+		UserID:    "user-1",
+		SessionID: "session-1",
+		Issuer:    "https://id.example/t/" + tenant,
+		Scopes:    []string{"openid", "offline_access"},
+		CreatedAt: now,
+		ExpiresAt: now.Add(48 * time.Hour),
 	}
 }
 

@@ -20,6 +20,7 @@ func populate(t *testing.T, s storage.Store, tenant string, now time.Time) {
 	must(t, s.AuthRequests().CreateAuthRequest(ctx, newAuthRequest(tenant, "req-1", now)))
 	must(t, s.AuthCodes().CreateAuthCode(ctx, newAuthCode(tenant, "hash-1", "grant-1", now)))
 	must(t, s.Sessions().CreateSession(ctx, newSession(tenant, "sess-1", "user-1", now)))
+	must(t, s.Grants().CreateGrant(ctx, newGrant(tenant, "grant-1", now)))
 	must(t, s.Tokens().IssueTokens(ctx, newAccessToken(tenant, "at-1", "grant-1", now),
 		newRefreshToken(tenant, "rt-1", "grant-1", now)))
 }
@@ -105,8 +106,7 @@ func testTenantIsolation(t *testing.T, f *fixture) {
 	must(t, s.Sessions().DeleteSession(ctx, tenantB, "sess-1"))
 	must(t, s.Sessions().DeleteUserSessions(ctx, tenantB, "user-1"))
 	must(t, s.AuthRequests().DeleteAuthRequest(ctx, tenantB, "req-1"))
-	must(t, s.Tokens().RevokeAccessToken(ctx, tenantB, "at-1"))
-	must(t, s.Tokens().RevokeGrant(ctx, tenantB, "grant-1"))
+	must(t, s.Grants().RevokeGrant(ctx, tenantB, "grant-1", now))
 	must(t, s.Consents().RevokeConsent(ctx, tenantB, "user-1", "web"))
 
 	for name, lookup := range lookups(s, tenantA, now) {

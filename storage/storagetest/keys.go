@@ -77,7 +77,7 @@ func testSecrets(t *testing.T, f *fixture) {
 	if string(got) != "first" {
 		t.Fatalf("second Secret = %q, want the first value", got)
 	}
-	got, err = ss.Secret(ctx, "opaque-token-key", gen("other"))
+	got, err = ss.Secret(ctx, "other-secret", gen("other"))
 	must(t, err)
 	if string(got) != "other" {
 		t.Fatalf("Secret of another name = %q", got)

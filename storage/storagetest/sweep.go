@@ -32,6 +32,8 @@ func testSweep(t *testing.T, f *fixture) {
 	}
 
 	ts := s.Tokens()
+	must(t, s.Grants().CreateGrant(ctx, newGrant(tenantA, "grant-4", now)))
+	must(t, s.Grants().CreateGrant(ctx, newGrant(tenantA, "grant-5", now)))
 	must(t, ts.IssueTokens(ctx, newAccessToken(tenantA, "at-expired", "grant-4", now.Add(-2*time.Hour)),
 		newRefreshToken(tenantA, "rt-expired", "grant-4", now.Add(-25*time.Hour))))
 	must(t, ts.IssueTokens(ctx, newAccessToken(tenantA, "at-live", "grant-5", now),

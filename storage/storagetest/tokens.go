@@ -9,8 +9,17 @@ import (
 	"github.com/herald-idp/herald/storage"
 )
 
+// grants creates live grants of tenant A.
+func (f *fixture) grants(t *testing.T, tenant string, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		must(t, f.s.Grants().CreateGrant(t.Context(), newGrant(tenant, id, f.now)))
+	}
+}
+
 func testAccessTokens(t *testing.T, f *fixture) {
 	ctx, ts := t.Context(), f.s.Tokens()
+	f.grants(t, tenantA, "grant-1", "grant-cc")
 
 	want := newAccessToken(tenantA, "at-1", "grant-1", f.now)
 	must(t, ts.IssueTokens(ctx, want, nil))
@@ -20,8 +29,8 @@ func testAccessTokens(t *testing.T, f *fixture) {
 	_, err = ts.RefreshToken(ctx, tenantA, "at-1", f.now)
 	wantNotFound(t, err)
 
-	// client_credentials: no grant, the client is the subject.
-	cc := newAccessToken(tenantA, "at-cc", "", f.now)
+	// client_credentials: the client's own grant, the client is the subject.
+	cc := newAccessToken(tenantA, "at-cc", "grant-cc", f.now)
 	cc.Subject = cc.ClientID
 	must(t, ts.IssueTokens(ctx, cc, nil))
 	got, err = ts.AccessToken(ctx, tenantA, "at-cc", f.now)
@@ -35,21 +44,26 @@ func testAccessTokens(t *testing.T, f *fixture) {
 	_, err = ts.AccessToken(ctx, tenantA, "nope", f.now)
 	wantNotFound(t, err)
 
-	must(t, ts.RevokeAccessToken(ctx, tenantA, "at-1"))
+	must(t, f.s.Grants().RevokeGrant(ctx, tenantA, "grant-1", f.now))
 	_, err = ts.AccessToken(ctx, tenantA, "at-1", f.now)
 	wantNotFound(t, err)
-	must(t, ts.RevokeAccessToken(ctx, tenantA, "at-1"))
 	_, err = ts.AccessToken(ctx, tenantA, "at-cc", f.now)
 	must(t, err)
 
-	// An empty grant ID must never match client_credentials tokens.
-	_ = ts.RevokeGrant(ctx, tenantA, "")
+	// A token without a grant is refused; an empty grant ID never matches.
+	if err := ts.IssueTokens(ctx, newAccessToken(tenantA, "at-nogrant", "", f.now), nil); err == nil {
+		t.Fatal("IssueTokens stored an access token without a grant")
+	}
+	if err := f.s.Grants().RevokeGrant(ctx, tenantA, "", f.now); err == nil {
+		t.Fatal("RevokeGrant accepted an empty grant ID")
+	}
 	_, err = ts.AccessToken(ctx, tenantA, "at-cc", f.now)
 	must(t, err)
 }
 
 func testIssueTokensAtomic(t *testing.T, f *fixture) {
 	ctx, ts := t.Context(), f.s.Tokens()
+	f.grants(t, tenantA, "grant-1", "grant-2", "grant-3")
 
 	at := newAccessToken(tenantA, "at-1", "grant-1", f.now)
 	rt := newRefreshToken(tenantA, "rt-1", "grant-1", f.now)
@@ -79,6 +93,7 @@ func testIssueTokensAtomic(t *testing.T, f *fixture) {
 
 func testRefreshRotation(t *testing.T, f *fixture) {
 	ctx, ts := t.Context(), f.s.Tokens()
+	f.grants(t, tenantA, "grant-1", "grant-5")
 	must(t, ts.IssueTokens(ctx, newAccessToken(tenantA, "at-0", "grant-1", f.now),
 		newRefreshToken(tenantA, "rt-0", "grant-1", f.now)))
 
@@ -131,6 +146,7 @@ func testRefreshRotation(t *testing.T, f *fixture) {
 
 func testRefreshRotationConcurrent(t *testing.T, f *fixture) {
 	ctx, ts := t.Context(), f.s.Tokens()
+	f.grants(t, tenantA, "grant-1")
 	must(t, ts.IssueTokens(ctx, newAccessToken(tenantA, "at-0", "grant-1", f.now),
 		newRefreshToken(tenantA, "rt-0", "grant-1", f.now)))
 
@@ -175,6 +191,8 @@ func testRevokeGrant(t *testing.T, f *fixture) {
 		tenant, id string
 		revoked    bool
 	}
+	f.grants(t, tenantA, "grant-1", "grant-2")
+	f.grants(t, tenantB, "grant-1")
 	must(t, ts.IssueTokens(ctx, newAccessToken(tenantA, "at-g1", "grant-1", f.now),
 		newRefreshToken(tenantA, "rt-g1", "grant-1", f.now)))
 	must(t, ts.RotateRefreshToken(ctx, tenantA, "rt-g1", f.now,
@@ -184,8 +202,8 @@ func testRevokeGrant(t *testing.T, f *fixture) {
 	must(t, ts.IssueTokens(ctx, newAccessToken(tenantB, "at-g1", "grant-1", f.now),
 		newRefreshToken(tenantB, "rt-g1", "grant-1", f.now)))
 
-	must(t, ts.RevokeGrant(ctx, tenantA, "grant-1"))
-	must(t, ts.RevokeGrant(ctx, tenantA, "grant-unknown"))
+	must(t, f.s.Grants().RevokeGrant(ctx, tenantA, "grant-1", f.now))
+	must(t, f.s.Grants().RevokeGrant(ctx, tenantA, "grant-unknown", f.now))
 
 	for _, tc := range []tokenRef{
 		{tenantA, "g1", true}, {tenantA, "g1-2", true}, {tenantA, "g2", false}, {tenantB, "g1", false},
@@ -202,5 +220,12 @@ func testRevokeGrant(t *testing.T, f *fixture) {
 	}
 	// A revoked refresh token cannot be rotated either.
 	err := ts.RotateRefreshToken(ctx, tenantA, "rt-g1-2", f.now, newAccessToken(tenantA, "at-x", "grant-1", f.now), nil)
+	wantErr(t, err, storage.ErrRevoked)
+	// Nor can a token of a revoked grant be minted.
+	err = ts.IssueTokens(ctx, newAccessToken(tenantA, "at-y", "grant-1", f.now), nil)
+	wantErr(t, err, storage.ErrRevoked)
+	err = ts.IssueTokens(ctx, nil, newRefreshToken(tenantA, "rt-y", "grant-1", f.now))
+	wantErr(t, err, storage.ErrRevoked)
+	_, err = ts.AccessToken(ctx, tenantA, "at-y", f.now)
 	wantNotFound(t, err)
 }
