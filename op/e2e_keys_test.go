@@ -85,6 +85,11 @@ func newKeysEnv(t *testing.T, alg string, lifetimes op.Lifetimes) *keysEnv {
 	e.web = e.createClient(t, tenantAcme, registry.ClientSpec{ID: webClientID, FirstParty: true,
 		RedirectURIs: []string{webRedirect}, PostLogoutRedirectURIs: []string{webPostLogout},
 		GrantTypes: []string{registry.GrantAuthorizationCode, registry.GrantRefreshToken, registry.GrantClientCredentials}})
+	// The resource server that introspects (herald:introspect), as in
+	// newTestServer.
+	e.gateway = e.createClient(t, tenantAcme, registry.ClientSpec{
+		ID: "gateway", GrantTypes: []string{registry.GrantClientCredentials}, Scopes: []string{"herald:introspect"},
+	})
 	if e.alice, err = e.reg.CreateUser(ctx, tenantAcme, registryUser("alice")); err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +142,8 @@ func TestE2EEveryAlgorithm(t *testing.T) {
 			e.web = e.createClient(t, name, registry.ClientSpec{ID: webClientID, FirstParty: true,
 				RedirectURIs: []string{webRedirect}, PostLogoutRedirectURIs: []string{webPostLogout},
 				GrantTypes: []string{registry.GrantAuthorizationCode}})
+			e.gateway = e.createClient(t, name, registry.ClientSpec{ID: "gateway",
+				GrantTypes: []string{registry.GrantClientCredentials}, Scopes: []string{"herald:introspect"}})
 			var err error
 			if e.alice, err = e.reg.CreateUser(t.Context(), name, registryUser("alice")); err != nil {
 				t.Fatal(err)
