@@ -107,9 +107,26 @@ func TestE2EHostedTenant(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var body struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		derr := json.NewDecoder(resp.Body).Decode(&body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusNotFound || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-			t.Fatalf("unknown host %s: %d %s", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("unknown host %s: status %d, want 404", path, resp.StatusCode)
+		}
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("unknown host %s: Content-Type %q, want application/json", path, ct)
+		}
+		if derr != nil {
+			t.Errorf("unknown host %s: body is not JSON: %v", path, derr)
+		}
+		if body.Error != "not_found" {
+			t.Errorf("unknown host %s: error %q, want not_found", path, body.Error)
+		}
+		if want := "no tenant is registered for this host"; body.Description != want {
+			t.Errorf("unknown host %s: error_description %q, want %q", path, body.Description, want)
 		}
 	}
 	// Health checks answer on any host (probes address replicas by IP).

@@ -68,7 +68,9 @@ func (a *opStorage) GetRefreshTokenInfo(ctx context.Context, clientID, token str
 		if errors.Is(err, storage.ErrNotFound) {
 			return "", "", zop.ErrInvalidRefreshToken
 		}
-		return "", "", err
+		// Mapped here: the library would answer server_error with the
+		// raw error as parent, and nothing would log it.
+		return "", "", storageError(ctx, "revoke: refresh token", err)
 	}
 	if rt.ClientID != clientID {
 		// RFC 7009 §2.1: only the client the token was issued to may revoke
