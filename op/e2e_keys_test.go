@@ -104,7 +104,13 @@ func kidOf(t *testing.T, token string) (kid, alg string) {
 // jwks fetches the tenant's JWKS and returns its kids.
 func (e *testEnv) jwksKids(t *testing.T) []string {
 	t.Helper()
-	resp, err := e.ts.Client().Get(e.issuer + "/jwks")
+	return jwksKidsAt(t, e.ts.Client(), e.issuer+"/jwks")
+}
+
+// jwksKidsAt lists the key IDs of the JWKS at url, in the order served.
+func jwksKidsAt(t *testing.T, c *http.Client, url string) []string {
+	t.Helper()
+	resp, err := c.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,21 +367,7 @@ func startKeyReplica(t *testing.T, store storage.Store, notifier storage.Notifie
 	if err != nil {
 		t.Fatal(err)
 	}
-	hasher := password.NewHasher(password.Params{MemoryKiB: hashMemoryKiB, Iterations: 1, Parallelism: 1}, 2, 5*time.Second)
-	reg := &registry.Registry{Store: store, Keys: km, Passwords: hasher, PublicURL: replicaPublicURL}
-	srv, err := op.New(ctx, op.Config{PublicURL: replicaPublicURL, Registry: reg, Notifier: notifier,
-		Lifetimes: op.DefaultLifetimes(), KeyMaintenance: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	addr := ts.Listener.Addr().String()
-	var d net.Dialer
-	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return d.DialContext(ctx, "tcp", addr)
-	}}
-	return &replica{ts: ts, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}}, srv
+	return serveReplica(ctx, t, store, notifier, km, -1)
 }
 
 // openReplicaStore opens a replica's own connections to the shared
@@ -479,20 +471,7 @@ func TestE2EReplicasRotateOnce(t *testing.T) {
 
 func (r *replica) jwksKids(t *testing.T) []string {
 	t.Helper()
-	resp, err := r.client.Get(replicaPublicURL + "/t/acme/jwks")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var set jose.JSONWebKeySet
-	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
-		t.Fatal(err)
-	}
-	var kids []string
-	for _, k := range set.Keys {
-		kids = append(kids, k.KeyID)
-	}
-	return kids
+	return jwksKidsAt(t, r.client, replicaPublicURL+"/t/acme/jwks")
 }
 
 // TestE2ERewrapWhileServing: two replicas serve token and JWKS requests

@@ -190,21 +190,9 @@ func (c *tenantCaches) tenant(ctx context.Context, name string) (*storage.Tenant
 	if c.unknown.Contains(name) {
 		return nil, storage.ErrNotFound
 	}
-	gen := c.forgets.Load()
-	t, err := c.store.Tenants().Tenant(ctx, name)
-	if errors.Is(err, storage.ErrNotFound) {
-		if c.forgets.Load() == gen {
-			c.unknown.Add(name, struct{}{})
-		}
-		return nil, err
-	}
-	if err != nil {
-		return nil, err
-	}
-	if c.forgets.Load() == gen {
-		c.byName.Add(name, tenantLookup{t})
-	}
-	return enabled(t)
+	return c.lookup(func() (*storage.Tenant, error) { return c.store.Tenants().Tenant(ctx, name) },
+		func(t *storage.Tenant) { c.byName.Add(name, tenantLookup{t}) },
+		func() { c.unknown.Add(name, struct{}{}) })
 }
 
 // tenantByHost returns the enabled tenant that registered host, or
@@ -216,19 +204,26 @@ func (c *tenantCaches) tenantByHost(ctx context.Context, host string) (*storage.
 		}
 		return enabled(l.tenant)
 	}
+	return c.lookup(func() (*storage.Tenant, error) { return c.store.Tenants().TenantByHostname(ctx, host) },
+		func(t *storage.Tenant) { c.byHost.Add(host, tenantLookup{t}) },
+		func() { c.byHost.Add(host, tenantLookup{}) })
+}
+
+// lookup loads a tenant from storage and remembers the answer, the tenant
+// (found) or that there is none (unknown), unless a Forget ran during the
+// load: that answer may predate the change, and caching it would keep a
+// stale or negative entry for a whole TTL. Other errors are not cached.
+func (c *tenantCaches) lookup(load func() (*storage.Tenant, error), found func(*storage.Tenant), unknown func()) (*storage.Tenant, error) {
 	gen := c.forgets.Load()
-	t, err := c.store.Tenants().TenantByHostname(ctx, host)
-	if errors.Is(err, storage.ErrNotFound) {
-		if c.forgets.Load() == gen {
-			c.byHost.Add(host, tenantLookup{})
+	t, err := load()
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) && c.forgets.Load() == gen {
+			unknown()
 		}
 		return nil, err
 	}
-	if err != nil {
-		return nil, err
-	}
 	if c.forgets.Load() == gen {
-		c.byHost.Add(host, tenantLookup{t})
+		found(t)
 	}
 	return enabled(t)
 }
