@@ -233,8 +233,8 @@ func (b *browser) login(p *page, username, pw string) *page {
 		b.t.Fatalf("expected the login page, got %d %s:\n%s", p.status, p.header.Get("Location"), p.body)
 	}
 	f := p.form(b.t)
-	require(b.t, "login form", field{"csrf_token present", f.hidden.Get("csrf_token") != "", true},
-		field{"auth_request_id present", f.hidden.Get("auth_request_id") != "", true})
+	requireAll(b.t, "login form", field("csrf_token present", f.hidden.Get("csrf_token") != "", true),
+		field("auth_request_id present", f.hidden.Get("auth_request_id") != "", true))
 	return b.submit(p, url.Values{"username": {username}, "password": {pw}})
 }
 

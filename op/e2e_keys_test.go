@@ -216,10 +216,10 @@ func TestE2EJWKSCaching(t *testing.T) {
 		r := get(path, "")
 		etag := r.Header.Get("ETag")
 		maxAge, err := strconv.Atoi(strings.TrimPrefix(r.Header.Get("Cache-Control"), "public, max-age="))
-		require(t, path,
-			field{"status", r.StatusCode, http.StatusOK},
-			field{"ETag present", etag != "", true},
-			field{"Cache-Control is public, max-age=N", err == nil, true})
+		requireAll(t, path,
+			field("status", r.StatusCode, http.StatusOK),
+			field("ETag present", etag != "", true),
+			field("Cache-Control is public, max-age=N", err == nil, true))
 		if time.Duration(maxAge)*time.Second >= keys.DefaultPrePublish || time.Duration(maxAge)*time.Second >= testPolicy.PrePublish {
 			t.Fatalf("%s: max-age %ds is not shorter than the pre-publication window", path, maxAge)
 		}

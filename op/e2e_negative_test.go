@@ -249,7 +249,7 @@ func TestE2EClientAuth(t *testing.T) {
 	t.Run("wrong secret and unknown client answer alike", func(t *testing.T) {
 		a, b := e.token(t, wrongSecret, cc), e.token(t, unknown, cc)
 		// got: the wrong secret's answer; want: the unknown client's.
-		require(t, "wrong secret vs unknown client", field{"status", a.status, b.status}, field{"body", a.body, b.body})
+		requireAll(t, "wrong secret vs unknown client", field("status", a.status, b.status), field("body", a.body, b.body))
 	})
 	t.Run("WWW-Authenticate on Basic failure", func(t *testing.T) {
 		// RFC 6749 §5.2: a client that tried HTTP Basic gets 401 with a

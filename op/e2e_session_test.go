@@ -34,8 +34,8 @@ func TestE2ESSO(t *testing.T) {
 		b := loggedIn(t)
 		u, state := authURL(cfg)
 		q := b.get(u).requireRedirectTo(t, webRedirect)
-		require(t, "SSO response", field{"code present", q.Get("code") != "", true},
-			field{"state", q.Get("state"), state}, field{"iss", q.Get("iss"), e.issuer})
+		requireAll(t, "SSO response", field("code present", q.Get("code") != "", true),
+			field("state", q.Get("state"), state), field("iss", q.Get("iss"), e.issuer))
 	})
 	for _, tc := range []struct {
 		name string
@@ -52,8 +52,8 @@ func TestE2ESSO(t *testing.T) {
 				t.Fatalf("%s with a session: got %d %s, want the login page", tc.name, p.status, p.header.Get("Location"))
 			}
 			q := b.login(p, "alice", alicePassword).requireRedirectTo(t, webRedirect)
-			require(t, "after re-authentication", field{"code present", q.Get("code") != "", true},
-				field{"state", q.Get("state"), state})
+			requireAll(t, "after re-authentication", field("code present", q.Get("code") != "", true),
+				field("state", q.Get("state"), state))
 		})
 	}
 	for _, maxAge := range []string{"10000", "9223372036854775807"} {
@@ -85,7 +85,7 @@ func TestE2ESSO(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ID token after prompt=none: %v", err)
 		}
-		require(t, "ID token after prompt=none", field{"sub", idt.Subject, e.alice.ID}, field{"nonce", idt.Nonce, nonce})
+		requireAll(t, "ID token after prompt=none", field("sub", idt.Subject, e.alice.ID), field("nonce", idt.Nonce, nonce))
 	})
 	t.Run("prompt=none without a session", func(t *testing.T) {
 		b := e.newBrowser(t)
@@ -121,8 +121,8 @@ func TestE2EConsent(t *testing.T) {
 			t.Errorf("consent page names %v, want %q", got, thirdClientName)
 		}
 		q := b.submit(p, url.Values{"decision": {"allow"}}).requireRedirectTo(t, thirdRedirect)
-		require(t, "after allow", field{"code present", q.Get("code") != "", true},
-			field{"state", q.Get("state"), state}, field{"iss", q.Get("iss"), e.issuer})
+		requireAll(t, "after allow", field("code present", q.Get("code") != "", true),
+			field("state", q.Get("state"), state), field("iss", q.Get("iss"), e.issuer))
 		tok, err := cfg.Exchange(e.ctx(t), q.Get("code"))
 		if err != nil || tok.Extra("id_token") == nil {
 			t.Fatalf("exchange after consent: %v", err)

@@ -93,7 +93,7 @@ func TestE2EHostedTenant(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ID token: %v", err)
 	}
-	require(t, "ID token", field{"iss", idt.Issuer, issuer}, field{"sub", idt.Subject, e.alice.ID})
+	requireAll(t, "ID token", field("iss", idt.Issuer, issuer), field("sub", idt.Subject, e.alice.ID))
 	// The same tenant is still served at its path issuer, as a separate issuer.
 	if _, err := oidc.NewProvider(oidc.ClientContext(e.ctx(t), e.ts.Client()), e.issuer); err != nil {
 		t.Fatalf("path issuer: %v", err)
@@ -180,11 +180,11 @@ func TestE2ETenantSettings(t *testing.T) {
 		t.Fatalf("access token expires in %s, want the tenant's 2m", exp)
 	}
 	id := jwtPayload(t, tok.Extra("id_token").(string))
-	require(t, "ID token custom claims",
-		field{"tenant_id", id["tenant_id"], "t-42"}, field{"plan", id["plan"], "gold"}, field{"groups", id["groups"], nil})
+	requireAll(t, "ID token custom claims",
+		field("tenant_id", id["tenant_id"], "t-42"), field("plan", id["plan"], "gold"), field("groups", id["groups"], nil))
 	at := jwtPayload(t, tok.AccessToken)
-	require(t, "access token custom claims",
-		field{"tenant_id", at["tenant_id"], "t-42"}, field{"plan", at["plan"], nil}, field{"groups", at["groups"], []any{"admins", "ops"}})
+	requireAll(t, "access token custom claims",
+		field("tenant_id", at["tenant_id"], "t-42"), field("plan", at["plan"], nil), field("groups", at["groups"], []any{"admins", "ops"}))
 	req, _ := http.NewRequest(http.MethodGet, e.issuer+"/userinfo", nil)
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	info := e.doJSON(t, req)
@@ -193,8 +193,8 @@ func TestE2ETenantSettings(t *testing.T) {
 	if err := json.Unmarshal([]byte(info.body), &m); err != nil {
 		t.Fatal(err)
 	}
-	require(t, "userinfo custom claims",
-		field{"tenant_id", m["tenant_id"], "t-42"}, field{"plan", m["plan"], "gold"}, field{"groups", m["groups"], nil})
+	requireAll(t, "userinfo custom claims",
+		field("tenant_id", m["tenant_id"], "t-42"), field("plan", m["plan"], "gold"), field("groups", m["groups"], nil))
 }
 
 // TestE2EDisabledTenant: disabling a tenant makes it invisible — discovery

@@ -144,7 +144,7 @@ func TestClientCreate(t *testing.T) {
 		"--grant", "authorization_code", "--grant", "client_credentials", "--first-party")
 	secret, _ := conf["client_secret"].(string)
 	requireKeys(t, "confidential client", conf, map[string]any{"client_id": "web", "tenant": "acme"})
-	require(t, "confidential client", field{"client_secret has 43 characters or more", len(secret) >= 43, true})
+	requireAll(t, "confidential client", field("client_secret has 43 characters or more", len(secret) >= 43, true))
 
 	spa := mustJSON(t, "", "client", "create", "--tenant", "acme", "--public",
 		"--redirect-uri", "http://localhost:5173/callback", "--cors-origin", "http://localhost:5173")
@@ -194,7 +194,7 @@ func TestUserCreate(t *testing.T) {
 	u := mustJSON(t, "correct horse battery\n", "user", "create", "--tenant", "acme", "--username", " Alice ",
 		"--email", "alice@example.com", "--name", "Alice A", "--password-stdin")
 	requireKeys(t, "user create", u, map[string]any{"username": "alice", "tenant": "acme"})
-	require(t, "user create", field{"len(id)", len(u["id"].(string)), 36})
+	requireAll(t, "user create", field("len(id)", len(u["id"].(string)), 36))
 	// No trailing newline, CRLF: both accepted.
 	mustJSON(t, "another long password", "user", "create", "--tenant", "acme", "--username", "bob", "--password-stdin")
 	mustJSON(t, "yet another password\r\n", "user", "create", "--tenant", "acme", "--username", "carol", "--password-stdin")

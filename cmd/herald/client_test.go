@@ -21,12 +21,12 @@ func TestClientManage(t *testing.T) {
 
 	got := mustJSON(t, "", "client", "get", "--tenant", "acme", "--id", "web")
 	_, hasSecret := got["client_secret"]
-	require(t, "client get", field{"has client_secret", hasSecret, false})
+	requireAll(t, "client get", field("has client_secret", hasSecret, false))
 	requireKeys(t, "client get", got, map[string]any{"client_name": "Portal", "tenant": "acme"})
 	list := mustJSON(t, "", "client", "list", "--tenant", "acme")
 	cs := list["clients"].([]any)
-	require(t, "client list", field{"number of clients", len(cs), 1})
-	require(t, "client list", field{"clients[0].client_id", cs[0].(map[string]any)["client_id"], "web"})
+	requireAll(t, "client list", field("number of clients", len(cs), 1))
+	requireAll(t, "client list", field("clients[0].client_id", cs[0].(map[string]any)["client_id"], "web"))
 
 	// Only what is given changes.
 	upd := mustJSON(t, "", "client", "update", "--tenant", "acme", "--id", "web", "--first-party=true",
@@ -46,10 +46,10 @@ func TestClientManage(t *testing.T) {
 	// The secret survives updates; rotation replaces it and prints it once.
 	rotated := mustJSON(t, "", "client", "rotate-secret", "--tenant", "acme", "--id", "web")
 	s, _ := rotated["client_secret"].(string)
-	require(t, "rotate-secret",
-		field{"client_secret has 43 characters or more", len(s) >= 43, true},
-		field{"client_secret differs from the old one", s != created["client_secret"], true},
-		field{"client_name", rotated["client_name"], "Portal"})
+	requireAll(t, "rotate-secret",
+		field("client_secret has 43 characters or more", len(s) >= 43, true),
+		field("client_secret differs from the old one", s != created["client_secret"], true),
+		field("client_name", rotated["client_name"], "Portal"))
 
 	del := mustJSON(t, "", "client", "delete", "--tenant", "acme", "--id", "web")
 	requireKeys(t, "client delete", del, map[string]any{"deleted": true, "client_id": "web"})

@@ -69,15 +69,15 @@ func TestKeysRotateAndRevoke(t *testing.T) {
 	backdateKeys(t, filepath.Join(dir, "herald.db"), "acme")
 	out := mustJSON(t, "", "keys", "rotate", "--tenant", "acme")
 	active, next := out["active"].(string), out["next"].(string)
-	require(t, "keys rotate",
-		field{"alg", out["alg"], "ES256"},
-		field{"state before of the key now active", before[active], "next"},
-		field{"next is set", next != "", true})
+	requireAll(t, "keys rotate",
+		field("alg", out["alg"], "ES256"),
+		field("state before of the key now active", before[active], "next"),
+		field("next is set", next != "", true))
 	after := keyStates(t, "acme")
-	require(t, "keys after rotation",
-		field{"state of " + active, after[active], "active"},
-		field{"state of " + next, after[next], "next"},
-		field{"number of keys", len(after), 3})
+	requireAll(t, "keys after rotation",
+		field("state of " + active, after[active], "active"),
+		field("state of " + next, after[next], "next"),
+		field("number of keys", len(after), 3))
 
 	rev := mustJSON(t, "", "keys", "revoke", "--tenant", "acme", "--kid", active)
 	if rev["promoted"] != true || rev["active"] != next || !strings.Contains(rev["message"].(string), "fails verification") {

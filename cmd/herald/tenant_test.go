@@ -34,10 +34,10 @@ func TestTenantManage(t *testing.T) {
 	// The update must touch only what it was given.
 	requireKeys(t, "updated settings", s, map[string]any{"accent_color": "#0a5cff", "password_min_length": float64(14),
 		"access_token_lifetime": float64(300), "logo_url": "https://cdn.acme.test/logo.svg"})
-	require(t, "updated tenant",
-		field{"number of custom_claims", len(s["custom_claims"].([]any)), 2},
-		field{"display_name", upd["display_name"], "Acme Inc."},
-		field{"number of hostnames", len(upd["hostnames"].([]any)), 2})
+	requireAll(t, "updated tenant",
+		field("number of custom_claims", len(s["custom_claims"].([]any)), 2),
+		field("display_name", upd["display_name"], "Acme Inc."),
+		field("number of hostnames", len(upd["hostnames"].([]any)), 2))
 
 	// Lists are replaced; --clear-... empties them; "" and 0 restore defaults.
 	upd = mustJSON(t, "", "tenant", "update", "--name", "acme", "--hostname", "sso.acme.test",
@@ -59,10 +59,10 @@ func TestTenantManage(t *testing.T) {
 	}
 	upd = mustJSON(t, "", "tenant", "update", "--name", "acme", "--clear-hostnames", "--clear-custom-claims", "--clear-allowed-signing-algs")
 	s = upd["settings"].(map[string]any)
-	require(t, "clear flags",
-		field{"hostnames", upd["hostnames"], []any{}},
-		field{"custom_claims", s["custom_claims"], []any{}},
-		field{"allowed_signing_algorithms", s["allowed_signing_algorithms"], []any{}})
+	requireAll(t, "clear flags",
+		field("hostnames", upd["hostnames"], []any{}),
+		field("custom_claims", s["custom_claims"], []any{}),
+		field("allowed_signing_algorithms", s["allowed_signing_algorithms"], []any{}))
 
 	if d := mustJSON(t, "", "tenant", "disable", "--name", "acme"); d["disabled"] != true {
 		t.Fatalf("tenant disable: %v", d)

@@ -16,7 +16,7 @@ func TestUserManage(t *testing.T) {
 	id, _ := created["id"].(string)
 	wantAttrs := map[string]any{"tenant_id": "t-42", "groups": []any{"admins", "dev"}, "seats": float64(10), "code": "10"}
 	requireKeys(t, "user create", created, map[string]any{"username": "alice", "tenant": "acme", "attributes": wantAttrs})
-	require(t, "user create", field{"len(id)", len(id), 36})
+	requireAll(t, "user create", field("len(id)", len(id), 36))
 	for _, k := range []string{"password", "password_hash"} {
 		if _, has := created[k]; has {
 			t.Fatalf("user create printed %s", k)
@@ -69,7 +69,7 @@ func TestUserManage(t *testing.T) {
 	for _, e := range events {
 		ev := e.(map[string]any)
 		actions = append(actions, ev["action"].(string))
-		expect(t, "audit event "+ev["action"].(string), field{"target_id", ev["target_id"], id}, field{"actor", ev["actor"], "cli"})
+		expectAll(t, "audit event "+ev["action"].(string), field("target_id", ev["target_id"], id), field("actor", ev["actor"], "cli"))
 	}
 	if want := []string{"user.delete", "user.set_password", "user.update"}; !reflect.DeepEqual(actions, want) {
 		t.Fatalf("audit actions %v, want %v", actions, want)
