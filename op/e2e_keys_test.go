@@ -7,7 +7,6 @@ package op_test
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -516,23 +515,10 @@ func TestE2ERewrapWhileServing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		hasher := password.NewHasher(password.Params{MemoryKiB: hashMemoryKiB, Iterations: 1, Parallelism: 1}, 2, 5*time.Second)
 		srvCtx, cancel := context.WithCancel(context.Background())
 		t.Cleanup(cancel)
-		reg := &registry.Registry{Store: store, Keys: rkm, Passwords: hasher, PublicURL: replicaPublicURL}
-		srv, err := op.New(srvCtx, op.Config{PublicURL: replicaPublicURL, Registry: reg, Notifier: notifier,
-			Lifetimes: op.DefaultLifetimes(), KeyMaintenance: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts := httptest.NewServer(srv)
-		t.Cleanup(ts.Close)
-		addr := ts.Listener.Addr().String()
-		var d net.Dialer
-		tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, "tcp", addr)
-		}}
-		replicas = append(replicas, &replica{ts: ts, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}})
+		r, _ := serveReplica(srvCtx, t, store, notifier, rkm, -1)
+		replicas = append(replicas, r)
 	}
 
 	stop := make(chan struct{})
