@@ -259,7 +259,7 @@ func TestScheduledRotationTwoReplicas(t *testing.T) {
 // pre-publication window.
 func TestMaintainPublishesMissingNext(t *testing.T) {
 	ctx := t.Context()
-	store, _, m, active, next := acmeES256(t)
+	store, clock, m, active, next := acmeES256(t)
 	if err := store.Keys().UpdateKeySet(ctx, "acme", ES256, func([]*storage.SigningKey) (*storage.KeySetChange, error) {
 		return &storage.KeySetChange{Delete: []string{next}}, nil
 	}); err != nil {
