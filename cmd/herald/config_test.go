@@ -105,7 +105,7 @@ func TestConfigDefaultsAndPublicURL(t *testing.T) {
 	c = defaultConfig()
 	requireAll(t, "defaults",
 		field("DatabaseURL", c.DatabaseURL, "sqlite:./data/herald.db"),
-		field("AccessTokenLifetime", c.AccessTokenLifetime, 15 * time.Minute),
+		field("AccessTokenLifetime", c.AccessTokenLifetime, 15*time.Minute),
 		field("AuthCodeLifetime", c.AuthCodeLifetime, time.Minute))
 }
 

@@ -75,8 +75,8 @@ func TestKeysRotateAndRevoke(t *testing.T) {
 		field("next is set", next != "", true))
 	after := keyStates(t, "acme")
 	requireAll(t, "keys after rotation",
-		field("state of " + active, after[active], "active"),
-		field("state of " + next, after[next], "next"),
+		field("state of "+active, after[active], "active"),
+		field("state of "+next, after[next], "next"),
 		field("number of keys", len(after), 3))
 
 	rev := mustJSON(t, "", "keys", "revoke", "--tenant", "acme", "--kid", active)

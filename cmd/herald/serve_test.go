@@ -112,8 +112,8 @@ func TestServeDemo(t *testing.T) {
 	requireAll(t, "status line", field("status", status["status"], "listening"), field("addr", status["addr"], addr),
 		field("public_url", status["public_url"], base))
 	requireAll(t, "demo credentials",
-		field("Issuer", demo.Issuer, base + "/t/demo"),
-		field("Discovery", demo.Discovery, demo.Issuer + "/.well-known/openid-configuration"),
+		field("Issuer", demo.Issuer, base+"/t/demo"),
+		field("Discovery", demo.Discovery, demo.Issuer+"/.well-known/openid-configuration"),
 		field("ConfidentialClient.ClientID", demo.ConfidentialClient.ClientID, "demo-web"),
 		field("ConfidentialClient.ClientSecret has 43 characters or more", len(demo.ConfidentialClient.ClientSecret) >= 43, true),
 		field("ConfidentialClient.RedirectURI", demo.ConfidentialClient.RedirectURI, "http://localhost:9999/callback"),
