@@ -91,16 +91,42 @@ type tenantCaches struct {
 // tenantLookup is a cached tenant (nil when the name or host is unknown).
 type tenantLookup struct{ tenant *storage.Tenant }
 
-// tenantClients is one tenant's cached client registrations.
-type tenantClients struct {
-	mu      sync.Mutex
-	clients map[string]*storage.Client
+// tenantEntries is one tenant's cached values by ID, safe for concurrent
+// use; the LRU it lives in expires or forgets it as a whole.
+type tenantEntries[V any] struct {
+	mu sync.Mutex
+	m  map[string]V
 }
 
+// tenantClients is one tenant's cached client registrations, by client ID.
+type tenantClients = tenantEntries[*storage.Client]
+
 // tenantSigners is one tenant's signers, by kid + "|" + typ.
-type tenantSigners struct {
-	mu      sync.Mutex
-	signers map[string]jose.Signer
+type tenantSigners = tenantEntries[jose.Signer]
+
+func (e *tenantEntries[V]) get(id string) (V, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	v, ok := e.m[id]
+	return v, ok
+}
+
+// put stores v under id. At limit entries, clearFull empties the map
+// first (entries that are never asked for again pile up: retired keys'
+// signers); otherwise v is not stored (the set is merely bounded).
+func (e *tenantEntries[V]) put(id string, v V, limit int, clearFull bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.m == nil {
+		e.m = map[string]V{}
+	}
+	if len(e.m) >= limit {
+		if !clearFull {
+			return
+		}
+		clear(e.m)
+	}
+	e.m[id] = v
 }
 
 func newTenantCaches(store storage.Store, km *keys.Manager, notifier storage.Notifier) *tenantCaches {
@@ -233,10 +259,7 @@ func (c *tenantCaches) lookup(load func() (*storage.Tenant, error), found func(*
 func (c *tenantCaches) client(ctx context.Context, tenant, id string) (*storage.Client, error) {
 	tc, ok := c.clients.Get(tenant)
 	if ok {
-		tc.mu.Lock()
-		cl, hit := tc.clients[id]
-		tc.mu.Unlock()
-		if hit {
+		if cl, hit := tc.get(id); hit {
 			return cl, nil
 		}
 	}
@@ -245,14 +268,10 @@ func (c *tenantCaches) client(ctx context.Context, tenant, id string) (*storage.
 		return nil, err
 	}
 	if !ok {
-		tc = &tenantClients{clients: map[string]*storage.Client{}}
+		tc = &tenantClients{}
 		c.clients.Add(tenant, tc)
 	}
-	tc.mu.Lock()
-	if len(tc.clients) < maxClientsPerTenant {
-		tc.clients[id] = cl
-	}
-	tc.mu.Unlock()
+	tc.put(id, cl, maxClientsPerTenant, false)
 	return cl, nil
 }
 
@@ -279,14 +298,11 @@ func (c *tenantCaches) signer(tenant string, k *keys.Key, typ string) (jose.Sign
 	id := k.ID + "|" + typ
 	ts, ok := c.signers.Get(tenant)
 	if ok {
-		ts.mu.Lock()
-		s, hit := ts.signers[id]
-		ts.mu.Unlock()
-		if hit {
+		if s, hit := ts.get(id); hit {
 			return s, nil
 		}
 	} else {
-		ts = &tenantSigners{signers: map[string]jose.Signer{}}
+		ts = &tenantSigners{}
 		// Two requests may add a tenant's entry at once; the later wins
 		// and the earlier's signer is merely built again next time.
 		c.signers.Add(tenant, ts)
@@ -298,11 +314,6 @@ func (c *tenantCaches) signer(tenant string, k *keys.Key, typ string) (jose.Sign
 	if err != nil {
 		return nil, err
 	}
-	ts.mu.Lock()
-	if len(ts.signers) >= maxSignersPerTenant {
-		clear(ts.signers) // retired keys' signers are never asked for again
-	}
-	ts.signers[id] = s
-	ts.mu.Unlock()
+	ts.put(id, s, maxSignersPerTenant, true) // retired keys' signers are never asked for again
 	return s, nil
 }
