@@ -45,6 +45,17 @@ func (t countingTenants) TenantByHostname(ctx context.Context, host string) (*st
 
 const countingPublicURL = "http://herald.test"
 
+// memoryStore is an in-memory SQLite store, closed when the test ends.
+func memoryStore(ctx context.Context, t *testing.T) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(ctx, sqlite.MemoryDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
 // TestTokenRequestReadsTenantAtMostOnce: the tenant is resolved once per
 // request (tenants.go) and every handler uses that; nothing fetches it
 // again. With every cache cold each token, introspection and userinfo
@@ -52,11 +63,7 @@ const countingPublicURL = "http://herald.test"
 func TestTokenRequestReadsTenantAtMostOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	base, err := sqlite.Open(ctx, sqlite.MemoryDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer base.Close()
+	base := memoryStore(ctx, t)
 	store := &countingStore{Store: base}
 	km, err := keys.NewManager(store.Keys(), nil)
 	if err != nil {
@@ -262,11 +269,7 @@ func (k *countingKeys) ListKeys(context.Context, string) ([]*storage.SigningKey,
 func TestUnknownTenantNamesReachStorageOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	base, err := sqlite.Open(ctx, sqlite.MemoryDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer base.Close()
+	base := memoryStore(ctx, t)
 	storeA, storeB := &countingStore{Store: base}, &countingStore{Store: base}
 	km, err := keys.NewManager(base.Keys(), nil)
 	if err != nil {
