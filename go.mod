@@ -11,6 +11,7 @@ require (
 	github.com/go-chi/chi/v5 v5.5.0 // HTTP routing (also what zitadel/oidc routes with)
 	github.com/go-jose/go-jose/v4 v4.1.9 // JWS signing of ID and access tokens, JWKS
 	github.com/google/uuid v1.6.0 // user IDs (OIDC subjects)
+	github.com/hashicorp/golang-lru/v2 v2.0.7 // expirable LRUs of the per-tenant caches (op/tenantcache.go); already in the build through zitadel/oidc
 	github.com/jackc/pgx/v5 v5.12.0 // PostgreSQL backend (pgxpool)
 	github.com/pressly/goose/v3 v3.30.0 // schema migrations with an advisory lock
 	github.com/redis/go-redis/v9 v9.23.0 // Redis backend for short-lived state (single, Sentinel, Cluster)
@@ -33,7 +34,6 @@ require (
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/gorilla/securecookie v1.1.2 // indirect
-	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect

@@ -109,21 +109,10 @@ func (m *Manager) sealCheck() ([]byte, error) {
 	return m.sealer.sealAD(kekCheckPlain, kekCheckAD)
 }
 
+// openCheck opens the KEK check value: a secret like any other, under its
+// own associated data.
 func (m *Manager) openCheck(stored []byte, allowPlain bool) ([]byte, error) {
-	if len(stored) == 0 {
-		return nil, ErrOpenFailed
-	}
-	switch stored[0] {
-	case formatPlain:
-		if m.sealer.aead != nil && !allowPlain {
-			return nil, ErrPlainKeyWithKEK
-		}
-		return stored[1:], nil
-	case formatSealed:
-		plain, _, err := m.sealer.openSealed(stored, kekCheckAD)
-		return plain, err
-	}
-	return nil, fmt.Errorf("keys: unknown check value format %d", stored[0])
+	return m.openSecret(stored, kekCheckAD, allowPlain)
 }
 
 // RewrapResult counts what Rewrap did.

@@ -131,11 +131,10 @@ func (m *Manager) Rotate(ctx context.Context, tenant, alg string, opts RotateOpt
 		if next == nil {
 			// Only keys created before the lifecycle existed lack a next
 			// key; publish one now and let the caller retry later.
-			n := fresh()
-			if n == nil {
-				return nil, errNeedKey
+			n, err := freshNext(fresh)
+			if err != nil {
+				return nil, err
 			}
-			n.Status = storage.KeyNext
 			// Committing the new next key is what the caller needs; the
 			// error tells it when to come back.
 			return &storage.KeySetChange{Create: []*storage.SigningKey{n}},
@@ -157,11 +156,10 @@ func (m *Manager) Rotate(ctx context.Context, tenant, alg string, opts RotateOpt
 // promote makes next the active key, retires every other active key and
 // adds a fresh next key.
 func promote(keys []*storage.SigningKey, next *storage.SigningKey, fresh func() *storage.SigningKey, now time.Time) (*storage.KeySetChange, *KeyState, error) {
-	n := fresh()
-	if n == nil {
-		return nil, nil, errNeedKey
+	n, err := freshNext(fresh)
+	if err != nil {
+		return nil, nil, err
 	}
-	n.Status = storage.KeyNext
 	change := &storage.KeySetChange{Create: []*storage.SigningKey{n}}
 	for _, k := range keys {
 		if k.Status == storage.KeyActive {
@@ -255,11 +253,10 @@ func (m *Manager) Revoke(ctx context.Context, tenant, kid string) (*RevokeResult
 			return change, nil
 		case next == nil:
 			// The revoked key was the next key: publish a new one.
-			n := fresh()
-			if n == nil {
-				return nil, errNeedKey
+			n, err := freshNext(fresh)
+			if err != nil {
+				return nil, err
 			}
-			n.Status = storage.KeyNext
 			change.Create = append(change.Create, n)
 			next = n
 		}
@@ -378,11 +375,10 @@ func (m *Manager) maintainSet(keys []*storage.SigningKey, retain time.Duration, 
 		// Nothing signs with this algorithm (the tenant moved to another
 		// one, or its key was revoked): nothing to rotate.
 	case next == nil:
-		n := fresh()
-		if n == nil {
-			return nil, errNeedKey
+		n, err := freshNext(fresh)
+		if err != nil {
+			return nil, err
 		}
-		n.Status = storage.KeyNext
 		change.Create = append(change.Create, n)
 	case !now.Before(activatedAt(active.ActivatedAt, active.CreatedAt).Add(m.policy.RotationPeriod)) &&
 		!now.Before(next.CreatedAt.Add(m.policy.PrePublish)):
@@ -437,6 +433,18 @@ func checkTenantAlg(tenant, alg string) error {
 		return errors.New("keys: tenant is empty")
 	}
 	return nil
+}
+
+// freshNext takes a fresh key as the next key: published in the JWKS,
+// signing only after the pre-publication window. errNeedKey when the
+// fresh keys generated for this plan ran out.
+func freshNext(fresh func() *storage.SigningKey) (*storage.SigningKey, error) {
+	n := fresh()
+	if n == nil {
+		return nil, errNeedKey
+	}
+	n.Status = storage.KeyNext
+	return n, nil
 }
 
 // errNeedKey: the plan needs more fresh keys than were generated before the

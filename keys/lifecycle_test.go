@@ -44,6 +44,20 @@ func statuses(t *testing.T, m *Manager, tenant string) map[string]string {
 	return out
 }
 
+// acmeES256 is tenant acme on SQLite with a manager on a fake clock, its
+// active ES256 key and the kid of the next key published with it.
+func acmeES256(t *testing.T) (*sqlite.Store, *fakeClock, *Manager, *Key, string) {
+	t.Helper()
+	store := newSQLite(t, "acme")
+	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	m := newTestManager(t, store.Keys(), nil, WithClock(clock.Now))
+	active, err := m.SigningKey(t.Context(), "acme", ES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, clock, m, active, published(t, m, "acme")[0]
+}
+
 func published(t *testing.T, m *Manager, tenant string) []string {
 	t.Helper()
 	keys, err := m.PublicKeys(t.Context(), tenant)
@@ -149,14 +163,7 @@ func TestRotateLifecycle(t *testing.T) {
 
 func TestRevoke(t *testing.T) {
 	ctx := t.Context()
-	store := newSQLite(t, "acme")
-	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	m := newTestManager(t, store.Keys(), nil, WithClock(clock.Now))
-	active, err := m.SigningKey(ctx, "acme", ES256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	next := published(t, m, "acme")[0]
+	_, clock, m, active, next := acmeES256(t)
 
 	if _, err := m.Revoke(ctx, "acme", "no-such-kid"); !errors.Is(err, ErrKeyNotFound) {
 		t.Fatalf("Revoke of an unknown kid = %v, want ErrKeyNotFound", err)
@@ -252,21 +259,14 @@ func TestScheduledRotationTwoReplicas(t *testing.T) {
 // pre-publication window.
 func TestMaintainPublishesMissingNext(t *testing.T) {
 	ctx := t.Context()
-	store := newSQLite(t, "acme")
-	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	m := newTestManager(t, store.Keys(), nil, WithClock(clock.Now))
-	active, err := m.SigningKey(ctx, "acme", ES256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	next := published(t, m, "acme")[0]
+	store, clock, m, active, next := acmeES256(t)
 	if err := store.Keys().UpdateKeySet(ctx, "acme", ES256, func([]*storage.SigningKey) (*storage.KeySetChange, error) {
 		return &storage.KeySetChange{Delete: []string{next}}, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 	m.Invalidate("acme")
-	_, err = m.Rotate(ctx, "acme", ES256, RotateOptions{})
+	_, err := m.Rotate(ctx, "acme", ES256, RotateOptions{})
 	if !errors.Is(err, ErrNextNotReady) {
 		t.Fatalf("Rotate without a next key = %v, want ErrNextNotReady (and a next key published)", err)
 	}

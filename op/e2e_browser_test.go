@@ -233,9 +233,8 @@ func (b *browser) login(p *page, username, pw string) *page {
 		b.t.Fatalf("expected the login page, got %d %s:\n%s", p.status, p.header.Get("Location"), p.body)
 	}
 	f := p.form(b.t)
-	if f.hidden.Get("csrf_token") == "" || f.hidden.Get("auth_request_id") == "" {
-		b.t.Fatalf("login form lacks csrf_token or auth_request_id: %v", f.hidden)
-	}
+	requireAll(b.t, "login form", field("csrf_token present", f.hidden.Get("csrf_token") != "", true),
+		field("auth_request_id present", f.hidden.Get("auth_request_id") != "", true))
 	return b.submit(p, url.Values{"username": {username}, "password": {pw}})
 }
 

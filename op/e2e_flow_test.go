@@ -167,10 +167,12 @@ func TestE2ECodeFlow(t *testing.T) {
 				PreferredUsername string `json:"preferred_username"`
 			}
 			_ = info.Claims(&profile)
-			if info.Subject != e.alice.ID || info.Email != "alice@example.com" || !info.EmailVerified ||
-				profile.Name != "Alice Liddell" || profile.PreferredUsername != "alice" {
-				t.Errorf("userinfo = %+v %+v", info, profile)
-			}
+			expectAll(t, "userinfo",
+				field("sub", info.Subject, e.alice.ID),
+				field("email", info.Email, "alice@example.com"),
+				field("email_verified", info.EmailVerified, true),
+				field("name", profile.Name, "Alice Liddell"),
+				field("preferred_username", profile.PreferredUsername, "alice"))
 		})
 	}
 }
@@ -205,9 +207,12 @@ func requireJWTAccessToken(t *testing.T, e *testEnv, jwksURI, token, clientID st
 	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &c); err != nil {
 		t.Fatal(err)
 	}
-	if c.Iss != e.issuer || c.ClientID != clientID || c.Jti == "" || c.Exp == 0 || c.Aud == nil {
-		t.Errorf("access token claims: %+v", c)
-	}
+	expectAll(t, "access token claims",
+		field("iss", c.Iss, e.issuer),
+		field("client_id", c.ClientID, clientID),
+		field("jti present", c.Jti != "", true),
+		field("exp present", c.Exp != 0, true),
+		field("aud present", c.Aud != nil, true))
 }
 
 // TestE2ERefresh covers E1-E3: refresh for a confidential client through
@@ -229,9 +234,9 @@ func TestE2ERefresh(t *testing.T) {
 		if err != nil {
 			t.Fatalf("refresh: %v", err)
 		}
-		if fresh.AccessToken == old.AccessToken || fresh.AccessToken == "" {
-			t.Fatalf("refresh returned no new access token")
-		}
+		requireAll(t, "refresh",
+			field("access token present", fresh.AccessToken != "", true),
+			field("access token differs from the old one", fresh.AccessToken != old.AccessToken, true))
 		e.requireActive(t, fresh.AccessToken, true)
 		// A confidential client's refresh token keeps working.
 		e.refresh(t, e.web, fresh.RefreshToken).requireStatus(t, http.StatusOK)
@@ -283,9 +288,9 @@ func TestE2ERefresh(t *testing.T) {
 		r := e.refresh(t, e.spa, rt1)
 		r.requireStatus(t, http.StatusOK)
 		rt2, at2 := r.str("refresh_token"), r.str("access_token")
-		if rt2 == "" || rt2 == rt1 {
-			t.Fatalf("refresh token not rotated: old %q new %q", rt1, rt2)
-		}
+		requireAll(t, "refresh token rotation",
+			field("new refresh token present", rt2 != "", true),
+			field("new refresh token differs from the old one", rt2 != rt1, true))
 		e.requireActive(t, at2, true)
 		// Reuse of the spent token: rejected, and the whole family goes.
 		e.refresh(t, e.spa, rt1).requireError(t, http.StatusBadRequest, "invalid_grant")

@@ -298,9 +298,7 @@ func TestE2EHTTPSDeployment(t *testing.T) {
 	}
 	done = hb.login(login, "alice", alicePassword)
 	q := done.requireRedirectTo(t, webRedirect)
-	if q.Get("code") == "" || q.Get("iss") != issuer {
-		t.Fatalf("hostname tenant sign-in: %v", q)
-	}
+	requireAll(t, "hostname tenant sign-in", field("code present", q.Get("code") != "", true), field("iss", q.Get("iss"), issuer))
 	names := map[string]bool{}
 	for _, c := range append(login.resp.Cookies(), done.resp.Cookies()...) {
 		names[c.Name] = true

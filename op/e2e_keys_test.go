@@ -7,7 +7,6 @@ package op_test
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -109,7 +108,13 @@ func kidOf(t *testing.T, token string) (kid, alg string) {
 // jwks fetches the tenant's JWKS and returns its kids.
 func (e *testEnv) jwksKids(t *testing.T) []string {
 	t.Helper()
-	resp, err := e.ts.Client().Get(e.issuer + "/jwks")
+	return jwksKidsAt(t, e.ts.Client(), e.issuer+"/jwks")
+}
+
+// jwksKidsAt lists the key IDs of the JWKS at url, in the order served.
+func jwksKidsAt(t *testing.T, c *http.Client, url string) []string {
+	t.Helper()
+	resp, err := c.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,9 +222,10 @@ func TestE2EJWKSCaching(t *testing.T) {
 		r := get(path, "")
 		etag := r.Header.Get("ETag")
 		maxAge, err := strconv.Atoi(strings.TrimPrefix(r.Header.Get("Cache-Control"), "public, max-age="))
-		if r.StatusCode != 200 || etag == "" || err != nil {
-			t.Fatalf("%s: %d, ETag %q, Cache-Control %q", path, r.StatusCode, etag, r.Header.Get("Cache-Control"))
-		}
+		requireAll(t, path,
+			field("status", r.StatusCode, http.StatusOK),
+			field("ETag present", etag != "", true),
+			field("Cache-Control is public, max-age=N", err == nil, true))
 		if time.Duration(maxAge)*time.Second >= keys.DefaultPrePublish || time.Duration(maxAge)*time.Second >= testPolicy.PrePublish {
 			t.Fatalf("%s: max-age %ds is not shorter than the pre-publication window", path, maxAge)
 		}
@@ -367,21 +373,7 @@ func startKeyReplica(t *testing.T, store storage.Store, notifier storage.Notifie
 	if err != nil {
 		t.Fatal(err)
 	}
-	hasher := password.NewHasher(password.Params{MemoryKiB: hashMemoryKiB, Iterations: 1, Parallelism: 1}, 2, 5*time.Second)
-	reg := &registry.Registry{Store: store, Keys: km, Passwords: hasher, PublicURL: replicaPublicURL}
-	srv, err := op.New(ctx, op.Config{PublicURL: replicaPublicURL, Registry: reg, Notifier: notifier,
-		Lifetimes: op.DefaultLifetimes(), KeyMaintenance: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	addr := ts.Listener.Addr().String()
-	var d net.Dialer
-	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return d.DialContext(ctx, "tcp", addr)
-	}}
-	return &replica{ts: ts, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}}, srv
+	return serveReplica(ctx, t, store, notifier, km, -1)
 }
 
 // openReplicaStore opens a replica's own connections to the shared
@@ -485,20 +477,7 @@ func TestE2EReplicasRotateOnce(t *testing.T) {
 
 func (r *replica) jwksKids(t *testing.T) []string {
 	t.Helper()
-	resp, err := r.client.Get(replicaPublicURL + "/t/acme/jwks")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var set jose.JSONWebKeySet
-	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
-		t.Fatal(err)
-	}
-	var kids []string
-	for _, k := range set.Keys {
-		kids = append(kids, k.KeyID)
-	}
-	return kids
+	return jwksKidsAt(t, r.client, replicaPublicURL+"/t/acme/jwks")
 }
 
 // TestE2ERewrapWhileServing: two replicas serve token and JWKS requests
@@ -543,23 +522,10 @@ func TestE2ERewrapWhileServing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		hasher := password.NewHasher(password.Params{MemoryKiB: hashMemoryKiB, Iterations: 1, Parallelism: 1}, 2, 5*time.Second)
 		srvCtx, cancel := context.WithCancel(context.Background())
 		t.Cleanup(cancel)
-		reg := &registry.Registry{Store: store, Keys: rkm, Passwords: hasher, PublicURL: replicaPublicURL}
-		srv, err := op.New(srvCtx, op.Config{PublicURL: replicaPublicURL, Registry: reg, Notifier: notifier,
-			Lifetimes: op.DefaultLifetimes(), KeyMaintenance: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts := httptest.NewServer(srv)
-		t.Cleanup(ts.Close)
-		addr := ts.Listener.Addr().String()
-		var d net.Dialer
-		tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, "tcp", addr)
-		}}
-		replicas = append(replicas, &replica{ts: ts, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}})
+		r, _ := serveReplica(srvCtx, t, store, notifier, rkm, -1)
+		replicas = append(replicas, r)
 	}
 
 	stop := make(chan struct{})

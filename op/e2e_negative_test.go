@@ -254,9 +254,8 @@ func TestE2EClientAuth(t *testing.T) {
 	}
 	t.Run("wrong secret and unknown client answer alike", func(t *testing.T) {
 		a, b := e.token(t, wrongSecret, cc), e.token(t, unknown, cc)
-		if a.status != b.status || a.body != b.body {
-			t.Fatalf("wrong secret: %d %s; unknown client: %d %s", a.status, a.body, b.status, b.body)
-		}
+		// got: the wrong secret's answer; want: the unknown client's.
+		requireAll(t, "wrong secret vs unknown client", field("status", a.status, b.status), field("body", a.body, b.body))
 	})
 	t.Run("WWW-Authenticate on Basic failure", func(t *testing.T) {
 		// RFC 6749 §5.2: a client that tried HTTP Basic gets 401 with a

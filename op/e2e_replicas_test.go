@@ -47,9 +47,20 @@ func startReplica(t *testing.T, dbURL, redisURL, prefix string) *replica {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r, _ := serveReplica(ctx, t, store, short, km, 0)
+	return r
+}
+
+// serveReplica builds one replica's server on store and km, as cmd/herald
+// would (keyMaintenance as op.Config.KeyMaintenance), and serves it over
+// HTTP; the replica's client reaches only this server, whatever the URL.
+func serveReplica(ctx context.Context, t *testing.T, store storage.Store, notifier storage.Notifier, km *keys.Manager,
+	keyMaintenance time.Duration) (*replica, *op.Server) {
+	t.Helper()
 	hasher := password.NewHasher(password.Params{MemoryKiB: hashMemoryKiB, Iterations: 1, Parallelism: 1}, 2, 5*time.Second)
 	reg := &registry.Registry{Store: store, Keys: km, Passwords: hasher, PublicURL: replicaPublicURL}
-	srv, err := op.New(ctx, op.Config{PublicURL: replicaPublicURL, Registry: reg, Notifier: short, Lifetimes: op.DefaultLifetimes()})
+	srv, err := op.New(ctx, op.Config{PublicURL: replicaPublicURL, Registry: reg, Notifier: notifier,
+		Lifetimes: op.DefaultLifetimes(), KeyMaintenance: keyMaintenance})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +71,7 @@ func startReplica(t *testing.T, dbURL, redisURL, prefix string) *replica {
 	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return d.DialContext(ctx, "tcp", addr)
 	}}
-	return &replica{ts: ts, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+	return &replica{ts: ts, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}}, srv
 }
 
 func (r *replica) status(t *testing.T, method, path, token string, form url.Values) int {

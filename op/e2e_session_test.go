@@ -34,9 +34,8 @@ func TestE2ESSO(t *testing.T) {
 		b := loggedIn(t)
 		u, state := authURL(cfg)
 		q := b.get(u).requireRedirectTo(t, webRedirect)
-		if q.Get("code") == "" || q.Get("state") != state || q.Get("iss") != e.issuer {
-			t.Fatalf("SSO response = %v", q)
-		}
+		requireAll(t, "SSO response", field("code present", q.Get("code") != "", true),
+			field("state", q.Get("state"), state), field("iss", q.Get("iss"), e.issuer))
 	})
 	for _, tc := range []struct {
 		name string
@@ -53,9 +52,8 @@ func TestE2ESSO(t *testing.T) {
 				t.Fatalf("%s with a session: got %d %s, want the login page", tc.name, p.status, p.header.Get("Location"))
 			}
 			q := b.login(p, "alice", alicePassword).requireRedirectTo(t, webRedirect)
-			if q.Get("code") == "" || q.Get("state") != state {
-				t.Fatalf("after re-authentication: %v", q)
-			}
+			requireAll(t, "after re-authentication", field("code present", q.Get("code") != "", true),
+				field("state", q.Get("state"), state))
 		})
 	}
 	for _, maxAge := range []string{"10000", "9223372036854775807"} {
@@ -84,9 +82,10 @@ func TestE2ESSO(t *testing.T) {
 		}
 		p, _ := e.provider(t)
 		idt, err := p.Verifier(&oidc.Config{ClientID: e.web.id}).Verify(e.ctx(t), tok.Extra("id_token").(string))
-		if err != nil || idt.Subject != e.alice.ID || idt.Nonce != nonce {
-			t.Fatalf("ID token after prompt=none: %v %+v", err, idt)
+		if err != nil {
+			t.Fatalf("ID token after prompt=none: %v", err)
 		}
+		requireAll(t, "ID token after prompt=none", field("sub", idt.Subject, e.alice.ID), field("nonce", idt.Nonce, nonce))
 	})
 	t.Run("prompt=none without a session", func(t *testing.T) {
 		b := e.newBrowser(t)
@@ -122,9 +121,8 @@ func TestE2EConsent(t *testing.T) {
 			t.Errorf("consent page names %v, want %q", got, thirdClientName)
 		}
 		q := b.submit(p, url.Values{"decision": {"allow"}}).requireRedirectTo(t, thirdRedirect)
-		if q.Get("code") == "" || q.Get("state") != state || q.Get("iss") != e.issuer {
-			t.Fatalf("after allow: %v", q)
-		}
+		requireAll(t, "after allow", field("code present", q.Get("code") != "", true),
+			field("state", q.Get("state"), state), field("iss", q.Get("iss"), e.issuer))
 		tok, err := cfg.Exchange(e.ctx(t), q.Get("code"))
 		if err != nil || tok.Extra("id_token") == nil {
 			t.Fatalf("exchange after consent: %v", err)

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,9 +93,7 @@ func TestE2EHostedTenant(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ID token: %v", err)
 	}
-	if idt.Issuer != issuer || idt.Subject != e.alice.ID {
-		t.Fatalf("iss=%q sub=%q", idt.Issuer, idt.Subject)
-	}
+	requireAll(t, "ID token", field("iss", idt.Issuer, issuer), field("sub", idt.Subject, e.alice.ID))
 	// The same tenant is still served at its path issuer, as a separate issuer.
 	if _, err := oidc.NewProvider(oidc.ClientContext(e.ctx(t), e.ts.Client()), e.issuer); err != nil {
 		t.Fatalf("path issuer: %v", err)
@@ -107,9 +104,26 @@ func TestE2EHostedTenant(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var body struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		derr := json.NewDecoder(resp.Body).Decode(&body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusNotFound || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-			t.Fatalf("unknown host %s: %d %s", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("unknown host %s: status %d, want 404", path, resp.StatusCode)
+		}
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("unknown host %s: Content-Type %q, want application/json", path, ct)
+		}
+		if derr != nil {
+			t.Errorf("unknown host %s: body is not JSON: %v", path, derr)
+		}
+		if body.Error != "not_found" {
+			t.Errorf("unknown host %s: error %q, want not_found", path, body.Error)
+		}
+		if want := "no tenant is registered for this host"; body.Description != want {
+			t.Errorf("unknown host %s: error_description %q, want %q", path, body.Description, want)
 		}
 	}
 	// Health checks answer on any host (probes address replicas by IP).
@@ -166,14 +180,11 @@ func TestE2ETenantSettings(t *testing.T) {
 		t.Fatalf("access token expires in %s, want the tenant's 2m", exp)
 	}
 	id := jwtPayload(t, tok.Extra("id_token").(string))
-	if id["tenant_id"] != "t-42" || id["plan"] != "gold" || id["groups"] != nil {
-		t.Fatalf("ID token custom claims: %v", id)
-	}
+	requireAll(t, "ID token custom claims",
+		field("tenant_id", id["tenant_id"], "t-42"), field("plan", id["plan"], "gold"), field("groups", id["groups"], nil))
 	at := jwtPayload(t, tok.AccessToken)
-	groups, _ := at["groups"].([]any)
-	if at["tenant_id"] != "t-42" || at["plan"] != nil || !slices.Equal(groups, []any{"admins", "ops"}) {
-		t.Fatalf("access token custom claims: %v", at)
-	}
+	requireAll(t, "access token custom claims",
+		field("tenant_id", at["tenant_id"], "t-42"), field("plan", at["plan"], nil), field("groups", at["groups"], []any{"admins", "ops"}))
 	req, _ := http.NewRequest(http.MethodGet, e.issuer+"/userinfo", nil)
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	info := e.doJSON(t, req)
@@ -182,9 +193,8 @@ func TestE2ETenantSettings(t *testing.T) {
 	if err := json.Unmarshal([]byte(info.body), &m); err != nil {
 		t.Fatal(err)
 	}
-	if m["tenant_id"] != "t-42" || m["plan"] != "gold" || m["groups"] != nil {
-		t.Fatalf("userinfo custom claims: %v", m)
-	}
+	requireAll(t, "userinfo custom claims",
+		field("tenant_id", m["tenant_id"], "t-42"), field("plan", m["plan"], "gold"), field("groups", m["groups"], nil))
 }
 
 // TestE2EDisabledTenant: disabling a tenant makes it invisible — discovery

@@ -88,15 +88,16 @@ func storageError(ctx context.Context, what string, err error) error {
 	}
 }
 
-// tenantFound answers a failed tenant lookup of a tenant route and reports
-// whether the request may go on: unknown (or disabled) → 404 not_found; a
-// storage failure → 503 temporarily_unavailable, the cause logged only.
-func (s *Server) tenantFound(w http.ResponseWriter, r *http.Request, err error) bool {
+// tenantFound answers a failed tenant lookup (by path or by host) and
+// reports whether the request may go on: unknown (or disabled) → 404
+// not_found with the description unknown; a storage failure → 503
+// temporarily_unavailable, the cause logged only.
+func (s *Server) tenantFound(w http.ResponseWriter, r *http.Request, err error, unknown string) bool {
 	switch {
 	case err == nil:
 		return true
 	case errors.Is(err, storage.ErrNotFound):
-		writeJSONError(w, http.StatusNotFound, "not_found", "unknown tenant")
+		writeJSONError(w, http.StatusNotFound, "not_found", unknown)
 	default:
 		serverError(r.Context(), "resolve tenant", err)
 		writeJSONError(w, http.StatusServiceUnavailable, temporarilyUnavailable, "storage unavailable")

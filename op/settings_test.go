@@ -21,8 +21,14 @@ func TestTenantLifetimes(t *testing.T) {
 		SessionIdleTimeout:  10 * 24 * time.Hour, // beyond the absolute default: capped
 	}}
 	got := tenantLifetimes(def, tn)
-	if got.AccessToken != 5*time.Minute || got.IDToken != def.IDToken || got.RefreshToken != def.RefreshToken {
-		t.Fatalf("token lifetimes: %+v", got)
+	if got.AccessToken != 5*time.Minute {
+		t.Errorf("AccessToken = %s, want the tenant's 5m", got.AccessToken)
+	}
+	if got.IDToken != def.IDToken {
+		t.Errorf("IDToken = %s, want the default %s", got.IDToken, def.IDToken)
+	}
+	if got.RefreshToken != def.RefreshToken {
+		t.Errorf("RefreshToken = %s, want the default %s", got.RefreshToken, def.RefreshToken)
 	}
 	if got.SessionIdle != def.SessionAbsolute {
 		t.Fatalf("idle %s must be capped at absolute %s", got.SessionIdle, def.SessionAbsolute)

@@ -91,16 +91,42 @@ type tenantCaches struct {
 // tenantLookup is a cached tenant (nil when the name or host is unknown).
 type tenantLookup struct{ tenant *storage.Tenant }
 
-// tenantClients is one tenant's cached client registrations.
-type tenantClients struct {
-	mu      sync.Mutex
-	clients map[string]*storage.Client
+// tenantEntries is one tenant's cached values by ID, safe for concurrent
+// use; the LRU it lives in expires or forgets it as a whole.
+type tenantEntries[V any] struct {
+	mu sync.Mutex
+	m  map[string]V
 }
 
+// tenantClients is one tenant's cached client registrations, by client ID.
+type tenantClients = tenantEntries[*storage.Client]
+
 // tenantSigners is one tenant's signers, by kid + "|" + typ.
-type tenantSigners struct {
-	mu      sync.Mutex
-	signers map[string]jose.Signer
+type tenantSigners = tenantEntries[jose.Signer]
+
+func (e *tenantEntries[V]) get(id string) (V, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	v, ok := e.m[id]
+	return v, ok
+}
+
+// put stores v under id. At limit entries, clearFull empties the map
+// first (entries that are never asked for again pile up: retired keys'
+// signers); otherwise v is not stored (the set is merely bounded).
+func (e *tenantEntries[V]) put(id string, v V, limit int, clearFull bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.m == nil {
+		e.m = map[string]V{}
+	}
+	if len(e.m) >= limit {
+		if !clearFull {
+			return
+		}
+		clear(e.m)
+	}
+	e.m[id] = v
 }
 
 func newTenantCaches(store storage.Store, km *keys.Manager, notifier storage.Notifier) *tenantCaches {
@@ -190,21 +216,9 @@ func (c *tenantCaches) tenant(ctx context.Context, name string) (*storage.Tenant
 	if c.unknown.Contains(name) {
 		return nil, storage.ErrNotFound
 	}
-	gen := c.forgets.Load()
-	t, err := c.store.Tenants().Tenant(ctx, name)
-	if errors.Is(err, storage.ErrNotFound) {
-		if c.forgets.Load() == gen {
-			c.unknown.Add(name, struct{}{})
-		}
-		return nil, err
-	}
-	if err != nil {
-		return nil, err
-	}
-	if c.forgets.Load() == gen {
-		c.byName.Add(name, tenantLookup{t})
-	}
-	return enabled(t)
+	return c.lookup(func() (*storage.Tenant, error) { return c.store.Tenants().Tenant(ctx, name) },
+		func(t *storage.Tenant) { c.byName.Add(name, tenantLookup{t}) },
+		func() { c.unknown.Add(name, struct{}{}) })
 }
 
 // tenantByHost returns the enabled tenant that registered host, or
@@ -216,19 +230,26 @@ func (c *tenantCaches) tenantByHost(ctx context.Context, host string) (*storage.
 		}
 		return enabled(l.tenant)
 	}
+	return c.lookup(func() (*storage.Tenant, error) { return c.store.Tenants().TenantByHostname(ctx, host) },
+		func(t *storage.Tenant) { c.byHost.Add(host, tenantLookup{t}) },
+		func() { c.byHost.Add(host, tenantLookup{}) })
+}
+
+// lookup loads a tenant from storage and remembers the answer, the tenant
+// (found) or that there is none (unknown), unless a Forget ran during the
+// load: that answer may predate the change, and caching it would keep a
+// stale or negative entry for a whole TTL. Other errors are not cached.
+func (c *tenantCaches) lookup(load func() (*storage.Tenant, error), found func(*storage.Tenant), unknown func()) (*storage.Tenant, error) {
 	gen := c.forgets.Load()
-	t, err := c.store.Tenants().TenantByHostname(ctx, host)
-	if errors.Is(err, storage.ErrNotFound) {
-		if c.forgets.Load() == gen {
-			c.byHost.Add(host, tenantLookup{})
+	t, err := load()
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) && c.forgets.Load() == gen {
+			unknown()
 		}
 		return nil, err
 	}
-	if err != nil {
-		return nil, err
-	}
 	if c.forgets.Load() == gen {
-		c.byHost.Add(host, tenantLookup{t})
+		found(t)
 	}
 	return enabled(t)
 }
@@ -238,10 +259,7 @@ func (c *tenantCaches) tenantByHost(ctx context.Context, host string) (*storage.
 func (c *tenantCaches) client(ctx context.Context, tenant, id string) (*storage.Client, error) {
 	tc, ok := c.clients.Get(tenant)
 	if ok {
-		tc.mu.Lock()
-		cl, hit := tc.clients[id]
-		tc.mu.Unlock()
-		if hit {
+		if cl, hit := tc.get(id); hit {
 			return cl, nil
 		}
 	}
@@ -250,14 +268,10 @@ func (c *tenantCaches) client(ctx context.Context, tenant, id string) (*storage.
 		return nil, err
 	}
 	if !ok {
-		tc = &tenantClients{clients: map[string]*storage.Client{}}
+		tc = &tenantClients{}
 		c.clients.Add(tenant, tc)
 	}
-	tc.mu.Lock()
-	if len(tc.clients) < maxClientsPerTenant {
-		tc.clients[id] = cl
-	}
-	tc.mu.Unlock()
+	tc.put(id, cl, maxClientsPerTenant, false)
 	return cl, nil
 }
 
@@ -284,14 +298,11 @@ func (c *tenantCaches) signer(tenant string, k *keys.Key, typ string) (jose.Sign
 	id := k.ID + "|" + typ
 	ts, ok := c.signers.Get(tenant)
 	if ok {
-		ts.mu.Lock()
-		s, hit := ts.signers[id]
-		ts.mu.Unlock()
-		if hit {
+		if s, hit := ts.get(id); hit {
 			return s, nil
 		}
 	} else {
-		ts = &tenantSigners{signers: map[string]jose.Signer{}}
+		ts = &tenantSigners{}
 		// Two requests may add a tenant's entry at once; the later wins
 		// and the earlier's signer is merely built again next time.
 		c.signers.Add(tenant, ts)
@@ -303,11 +314,6 @@ func (c *tenantCaches) signer(tenant string, k *keys.Key, typ string) (jose.Sign
 	if err != nil {
 		return nil, err
 	}
-	ts.mu.Lock()
-	if len(ts.signers) >= maxSignersPerTenant {
-		clear(ts.signers) // retired keys' signers are never asked for again
-	}
-	ts.signers[id] = s
-	ts.mu.Unlock()
+	ts.put(id, s, maxSignersPerTenant, true) // retired keys' signers are never asked for again
 	return s, nil
 }

@@ -2,7 +2,6 @@ package op
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
 	"net/netip"
@@ -92,7 +91,7 @@ func (s *Server) pathMiddleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := chi.URLParam(r, "tenant")
 		t, err := s.caches.tenant(r.Context(), name)
-		if !s.tenantFound(w, r, err) {
+		if !s.tenantFound(w, r, err, "unknown tenant") {
 			return
 		}
 		rt := &resolvedTenant{tenant: t, issuer: s.Issuer(t.Name), cookiePath: "/t/" + t.Name + "/"}
@@ -111,11 +110,7 @@ func (s *Server) hostSwitch(main, tenantRoot http.Handler) http.Handler {
 			return
 		}
 		t, err := s.caches.tenantByHost(r.Context(), host)
-		if errors.Is(err, storage.ErrNotFound) {
-			writeJSONError(w, http.StatusNotFound, "not_found", "no tenant is registered for this host")
-			return
-		}
-		if !s.tenantFound(w, r, err) {
+		if !s.tenantFound(w, r, err, "no tenant is registered for this host") {
 			return
 		}
 		issuer := s.publicScheme + "://" + host

@@ -58,9 +58,8 @@ func TestKeysAndAuditList(t *testing.T) {
 	mustJSON(t, "", "tenant", "create", "--name", "beta")
 
 	all := mustJSON(t, "", "audit", "list")["events"].([]any)
-	if len(all) != 2 || all[0].(map[string]any)["target_tenant"] != "beta" {
-		t.Fatalf("audit list (newest first): %v", all)
-	}
+	requireAll(t, "audit list", field("number of events", len(all), 2))
+	requireAll(t, "audit list (newest first)", field("events[0].target_tenant", all[0].(map[string]any)["target_tenant"], "beta"))
 	if acme := mustJSON(t, "", "audit", "list", "--tenant", "acme")["events"].([]any); len(acme) != 1 {
 		t.Fatalf("audit list --tenant acme: %v", acme)
 	}
@@ -105,10 +104,10 @@ func TestAdminBootstrapOutput(t *testing.T) {
 	}
 	// --public-url changes the issuer; every run makes another client.
 	second := mustJSON(t, "", "admin", "bootstrap", "--public-url", "https://admin.example.net")
-	if second["issuer"] != "https://admin.example.net/t/system" || second["audience"] != "https://admin.example.net/admin/v1" ||
-		second["client_id"] == first["client_id"] {
-		t.Fatalf("second bootstrap: %v", second)
-	}
+	requireAll(t, "second bootstrap",
+		field("issuer", second["issuer"], "https://admin.example.net/t/system"),
+		field("audience", second["audience"], "https://admin.example.net/admin/v1"),
+		field("client_id differs from the first", second["client_id"] != first["client_id"], true))
 	clients := mustJSON(t, "", "client", "list", "--tenant", "system")["clients"].([]any)
 	if len(clients) != 2 {
 		t.Fatalf("system clients: %v", clients)

@@ -73,9 +73,7 @@ func mustJSON(t *testing.T, stdin string, args ...string) map[string]any {
 func TestTenantCreateAndList(t *testing.T) {
 	dir := testEnv(t)
 	got := mustJSON(t, "", "tenant", "create", "--name", "acme", "--display-name", "Acme Inc.", "--signing-alg", "ES256")
-	if got["name"] != "acme" || got["issuer"] != "https://id.example.com/t/acme" {
-		t.Fatalf("tenant create: %v", got)
-	}
+	requireKeys(t, "tenant create", got, map[string]any{"name": "acme", "issuer": "https://id.example.com/t/acme"})
 	mustJSON(t, "", "tenant", "create", "--name", "beta")
 
 	list := mustJSON(t, "", "tenant", "list")
@@ -89,10 +87,8 @@ func TestTenantCreateAndList(t *testing.T) {
 		byName[m["name"].(string)] = m
 	}
 	acme := byName["acme"]
-	if acme["issuer"] != "https://id.example.com/t/acme" || acme["display_name"] != "Acme Inc." ||
-		acme["signing_alg"] != "ES256" || acme["disabled"] != false {
-		t.Fatalf("acme in list: %v", acme)
-	}
+	requireKeys(t, "acme in list", acme, map[string]any{"issuer": "https://id.example.com/t/acme",
+		"display_name": "Acme Inc.", "signing_alg": "ES256", "disabled": false})
 	if byName["beta"]["signing_alg"] != "RS256" {
 		t.Fatalf("beta in list: %v", byName["beta"])
 	}
@@ -147,9 +143,8 @@ func TestClientCreate(t *testing.T) {
 		"--redirect-uri", "https://app.example.com/cb", "--redirect-uri", "http://localhost:9999/cb",
 		"--grant", "authorization_code", "--grant", "client_credentials", "--first-party")
 	secret, _ := conf["client_secret"].(string)
-	if conf["client_id"] != "web" || len(secret) < 43 || conf["tenant"] != "acme" {
-		t.Fatalf("confidential client: %v", conf)
-	}
+	requireKeys(t, "confidential client", conf, map[string]any{"client_id": "web", "tenant": "acme"})
+	requireAll(t, "confidential client", field("client_secret has 43 characters or more", len(secret) >= 43, true))
 
 	spa := mustJSON(t, "", "client", "create", "--tenant", "acme", "--public",
 		"--redirect-uri", "http://localhost:5173/callback", "--cors-origin", "http://localhost:5173")
@@ -198,9 +193,8 @@ func TestUserCreate(t *testing.T) {
 
 	u := mustJSON(t, "correct horse battery\n", "user", "create", "--tenant", "acme", "--username", " Alice ",
 		"--email", "alice@example.com", "--name", "Alice A", "--password-stdin")
-	if u["username"] != "alice" || u["tenant"] != "acme" || len(u["id"].(string)) != 36 {
-		t.Fatalf("user create: %v", u)
-	}
+	requireKeys(t, "user create", u, map[string]any{"username": "alice", "tenant": "acme"})
+	requireAll(t, "user create", field("len(id)", len(u["id"].(string)), 36))
 	// No trailing newline, CRLF: both accepted.
 	mustJSON(t, "another long password", "user", "create", "--tenant", "acme", "--username", "bob", "--password-stdin")
 	mustJSON(t, "yet another password\r\n", "user", "create", "--tenant", "acme", "--username", "carol", "--password-stdin")

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -16,51 +15,44 @@ func TestClientManage(t *testing.T) {
 	created := mustJSON(t, "", "client", "create", "--tenant", "acme", "--id", "web", "--name", "Portal",
 		"--redirect-uri", "https://app.acme.test/cb", "--post-logout-redirect-uri", "https://app.acme.test/",
 		"--access-token-lifetime", "10m")
-	if created["client_name"] != "Portal" || created["token_endpoint_auth_method"] != "client_secret_basic" ||
-		created["access_token_lifetime"] != float64(600) || created["client_secret_expires_at"] != float64(0) ||
-		!reflect.DeepEqual(created["response_types"], []any{"code"}) {
-		t.Fatalf("client create: %v", created)
-	}
+	requireKeys(t, "client create", created, map[string]any{"client_name": "Portal",
+		"token_endpoint_auth_method": "client_secret_basic", "access_token_lifetime": float64(600),
+		"client_secret_expires_at": float64(0), "response_types": []any{"code"}})
 
 	got := mustJSON(t, "", "client", "get", "--tenant", "acme", "--id", "web")
-	if _, has := got["client_secret"]; has || got["client_name"] != "Portal" || got["tenant"] != "acme" {
-		t.Fatalf("client get: %v", got)
-	}
+	_, hasSecret := got["client_secret"]
+	requireAll(t, "client get", field("has client_secret", hasSecret, false))
+	requireKeys(t, "client get", got, map[string]any{"client_name": "Portal", "tenant": "acme"})
 	list := mustJSON(t, "", "client", "list", "--tenant", "acme")
-	if cs := list["clients"].([]any); len(cs) != 1 || cs[0].(map[string]any)["client_id"] != "web" {
-		t.Fatalf("client list: %v", list)
-	}
+	cs := list["clients"].([]any)
+	requireAll(t, "client list", field("number of clients", len(cs), 1))
+	requireAll(t, "client list", field("clients[0].client_id", cs[0].(map[string]any)["client_id"], "web"))
 
 	// Only what is given changes.
 	upd := mustJSON(t, "", "client", "update", "--tenant", "acme", "--id", "web", "--first-party=true",
 		"--scope", "openid", "--scope", "groups", "--cors-origin", "https://app.acme.test",
 		"--grant", "authorization_code", "--grant", "client_credentials", "--auth-method", "client_secret_post")
-	if upd["first_party"] != true || upd["scope"] != "openid groups" || upd["client_name"] != "Portal" ||
-		upd["access_token_lifetime"] != float64(600) || upd["token_endpoint_auth_method"] != "client_secret_post" ||
-		!reflect.DeepEqual(upd["cors_origins"], []any{"https://app.acme.test"}) ||
-		!reflect.DeepEqual(upd["grant_types"], []any{"authorization_code", "client_credentials"}) ||
-		!reflect.DeepEqual(upd["post_logout_redirect_uris"], []any{"https://app.acme.test/"}) {
-		t.Fatalf("client update: %v", upd)
-	}
+	requireKeys(t, "client update", upd, map[string]any{"first_party": true, "scope": "openid groups",
+		"client_name": "Portal", "access_token_lifetime": float64(600), "token_endpoint_auth_method": "client_secret_post",
+		"cors_origins": []any{"https://app.acme.test"}, "grant_types": []any{"authorization_code", "client_credentials"},
+		"post_logout_redirect_uris": []any{"https://app.acme.test/"}})
 	upd = mustJSON(t, "", "client", "update", "--tenant", "acme", "--id", "web", "--first-party=false",
 		"--clear-cors-origins", "--clear-post-logout-redirect-uris", "--clear-scopes", "--clear-grants",
 		"--access-token-lifetime", "0", "--access-token-format", "opaque")
-	if upd["first_party"] != false || upd["scope"] != nil || upd["access_token_lifetime"] != float64(0) ||
-		upd["access_token_format"] != "opaque" || len(upd["cors_origins"].([]any)) != 0 ||
-		len(upd["post_logout_redirect_uris"].([]any)) != 0 ||
-		!reflect.DeepEqual(upd["grant_types"], []any{"authorization_code", "refresh_token"}) {
-		t.Fatalf("client update with clear flags: %v", upd)
-	}
+	requireKeys(t, "client update with clear flags", upd, map[string]any{"first_party": false, "scope": nil,
+		"access_token_lifetime": float64(0), "access_token_format": "opaque", "cors_origins": []any{},
+		"post_logout_redirect_uris": []any{}, "grant_types": []any{"authorization_code", "refresh_token"}})
 
 	// The secret survives updates; rotation replaces it and prints it once.
 	rotated := mustJSON(t, "", "client", "rotate-secret", "--tenant", "acme", "--id", "web")
-	if s, _ := rotated["client_secret"].(string); len(s) < 43 || s == created["client_secret"] || rotated["client_name"] != "Portal" {
-		t.Fatalf("rotate-secret: %v", rotated)
-	}
+	s, _ := rotated["client_secret"].(string)
+	requireAll(t, "rotate-secret",
+		field("client_secret has 43 characters or more", len(s) >= 43, true),
+		field("client_secret differs from the old one", s != created["client_secret"], true),
+		field("client_name", rotated["client_name"], "Portal"))
 
-	if del := mustJSON(t, "", "client", "delete", "--tenant", "acme", "--id", "web"); del["deleted"] != true || del["client_id"] != "web" {
-		t.Fatalf("client delete: %v", del)
-	}
+	del := mustJSON(t, "", "client", "delete", "--tenant", "acme", "--id", "web")
+	requireKeys(t, "client delete", del, map[string]any{"deleted": true, "client_id": "web"})
 	if r := herald(t, "", "client", "get", "--tenant", "acme", "--id", "web"); r.code != 1 || !strings.Contains(r.stderr, `client "web" in tenant "acme" not found`) {
 		t.Fatalf("get after delete: exit %d, stderr %q", r.code, r.stderr)
 	}

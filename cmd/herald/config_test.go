@@ -103,9 +103,10 @@ func TestConfigDefaultsAndPublicURL(t *testing.T) {
 		t.Fatalf("port 0 without a public URL: %v", err)
 	}
 	c = defaultConfig()
-	if c.DatabaseURL != "sqlite:./data/herald.db" || c.AccessTokenLifetime != 15*time.Minute || c.AuthCodeLifetime != time.Minute {
-		t.Fatalf("defaults: %+v", c)
-	}
+	requireAll(t, "defaults",
+		field("DatabaseURL", c.DatabaseURL, "sqlite:./data/herald.db"),
+		field("AccessTokenLifetime", c.AccessTokenLifetime, 15*time.Minute),
+		field("AuthCodeLifetime", c.AuthCodeLifetime, time.Minute))
 }
 
 func TestKEKFile(t *testing.T) {

@@ -69,13 +69,15 @@ func TestKeysRotateAndRevoke(t *testing.T) {
 	backdateKeys(t, filepath.Join(dir, "herald.db"), "acme")
 	out := mustJSON(t, "", "keys", "rotate", "--tenant", "acme")
 	active, next := out["active"].(string), out["next"].(string)
-	if out["alg"] != "ES256" || before[active] != "next" || next == "" {
-		t.Fatalf("keys rotate printed %v; keys before %v", out, before)
-	}
+	requireAll(t, "keys rotate",
+		field("alg", out["alg"], "ES256"),
+		field("state before of the key now active", before[active], "next"),
+		field("next is set", next != "", true))
 	after := keyStates(t, "acme")
-	if after[active] != "active" || after[next] != "next" || len(after) != 3 {
-		t.Fatalf("keys after rotation: %v", after)
-	}
+	requireAll(t, "keys after rotation",
+		field("state of "+active, after[active], "active"),
+		field("state of "+next, after[next], "next"),
+		field("number of keys", len(after), 3))
 
 	rev := mustJSON(t, "", "keys", "revoke", "--tenant", "acme", "--kid", active)
 	if rev["promoted"] != true || rev["active"] != next || !strings.Contains(rev["message"].(string), "fails verification") {
@@ -133,10 +135,8 @@ func TestKEKChecks(t *testing.T) {
 	}
 	t.Setenv("HERALD_KEY_ENCRYPTION_KEY", oldKEK)
 	out := mustJSON(t, "", "keys", "rewrap", "--new-key-file", file)
-	if out["tenants"] != 1.0 || out["resealed"] != 2.0 || out["check_value_resealed"] != true {
-		// acme's RS256 active and next keys.
-		t.Fatalf("rewrap printed %v", out)
-	}
+	// acme's RS256 active and next keys.
+	requireKeys(t, "rewrap", out, map[string]any{"tenants": 1.0, "resealed": 2.0, "check_value_resealed": true})
 	if r := herald(t, "", "keys", "list", "--tenant", "acme"); r.code != 1 || !strings.Contains(r.stderr, "does not match") {
 		t.Fatalf("old KEK after rewrap: exit %d, stderr %q; want a refusal", r.code, r.stderr)
 	}
@@ -145,7 +145,6 @@ func TestKEKChecks(t *testing.T) {
 	mustJSON(t, "", "keys", "list", "--tenant", "acme")
 	t.Setenv("HERALD_KEY_ENCRYPTION_KEY_PREVIOUS", "")
 	mustJSON(t, "", "keys", "list", "--tenant", "acme")
-	if out := mustJSON(t, "", "keys", "rewrap"); out["resealed"] != 0.0 || out["unchanged"] != 2.0 {
-		t.Fatalf("second rewrap printed %v, want nothing to do", out)
-	}
+	requireKeys(t, "second rewrap (nothing to do)", mustJSON(t, "", "keys", "rewrap"),
+		map[string]any{"resealed": 0.0, "unchanged": 2.0})
 }

@@ -109,16 +109,18 @@ func TestServeDemo(t *testing.T) {
 
 	s := startServe(t, addr)
 	demo, status := s.demoOutput(t)
-	if status["status"] != "listening" || status["addr"] != addr || status["public_url"] != base {
-		t.Fatalf("status line %v", status)
-	}
-	if demo.Issuer != base+"/t/demo" || demo.Discovery != demo.Issuer+"/.well-known/openid-configuration" ||
-		demo.ConfidentialClient.ClientID != "demo-web" || len(demo.ConfidentialClient.ClientSecret) < 43 ||
-		demo.ConfidentialClient.RedirectURI != "http://localhost:9999/callback" ||
-		demo.SPAClient.ClientID != "demo-spa" || demo.SPAClient.ClientSecret != "" ||
-		demo.User.Username != "demo" || len(demo.User.Password) < 12 {
-		t.Fatalf("demo credentials %+v", demo)
-	}
+	requireAll(t, "status line", field("status", status["status"], "listening"), field("addr", status["addr"], addr),
+		field("public_url", status["public_url"], base))
+	requireAll(t, "demo credentials",
+		field("Issuer", demo.Issuer, base+"/t/demo"),
+		field("Discovery", demo.Discovery, demo.Issuer+"/.well-known/openid-configuration"),
+		field("ConfidentialClient.ClientID", demo.ConfidentialClient.ClientID, "demo-web"),
+		field("ConfidentialClient.ClientSecret has 43 characters or more", len(demo.ConfidentialClient.ClientSecret) >= 43, true),
+		field("ConfidentialClient.RedirectURI", demo.ConfidentialClient.RedirectURI, "http://localhost:9999/callback"),
+		field("SPAClient.ClientID", demo.SPAClient.ClientID, "demo-spa"),
+		field("SPAClient.ClientSecret", demo.SPAClient.ClientSecret, ""),
+		field("User.Username", demo.User.Username, "demo"),
+		field("User.Password has 12 characters or more", len(demo.User.Password) >= 12, true))
 
 	// Discovery at the printed issuer names that issuer.
 	resp, err := http.Get(demo.Discovery)

@@ -15,10 +15,8 @@ func TestUserManage(t *testing.T) {
 		"--attribute", `code="10"`)
 	id, _ := created["id"].(string)
 	wantAttrs := map[string]any{"tenant_id": "t-42", "groups": []any{"admins", "dev"}, "seats": float64(10), "code": "10"}
-	if created["username"] != "alice" || created["tenant"] != "acme" || len(id) != 36 ||
-		!reflect.DeepEqual(created["attributes"], wantAttrs) {
-		t.Fatalf("user create: %v", created)
-	}
+	requireKeys(t, "user create", created, map[string]any{"username": "alice", "tenant": "acme", "attributes": wantAttrs})
+	requireAll(t, "user create", field("len(id)", len(id), 36))
 	for _, k := range []string{"password", "password_hash"} {
 		if _, has := created[k]; has {
 			t.Fatalf("user create printed %s", k)
@@ -38,15 +36,12 @@ func TestUserManage(t *testing.T) {
 	// Only the given flags change; --attribute replaces all attributes.
 	upd := mustJSON(t, "", "user", "update", "--tenant", "acme", "--username", "alice",
 		"--given-name", "Alice", "--attribute", "plan_level=gold", "--email-verified=true")
-	if upd["given_name"] != "Alice" || upd["name"] != "Alice Liddell" || upd["email"] != "alice@acme.test" ||
-		upd["email_verified"] != true || !reflect.DeepEqual(upd["attributes"], map[string]any{"plan_level": "gold"}) {
-		t.Fatalf("user update: %v", upd)
-	}
+	requireKeys(t, "user update", upd, map[string]any{"given_name": "Alice", "name": "Alice Liddell",
+		"email": "alice@acme.test", "email_verified": true, "attributes": map[string]any{"plan_level": "gold"}})
 	// A new e-mail address is unverified unless said otherwise.
 	upd = mustJSON(t, "", "user", "update", "--tenant", "acme", "--id", id, "--email", "alice@new.acme.test", "--clear-attributes")
-	if upd["email"] != "alice@new.acme.test" || upd["email_verified"] != false || len(upd["attributes"].(map[string]any)) != 0 {
-		t.Fatalf("user update e-mail: %v", upd)
-	}
+	requireKeys(t, "user update e-mail", upd, map[string]any{"email": "alice@new.acme.test", "email_verified": false,
+		"attributes": map[string]any{}})
 
 	if d := mustJSON(t, "", "user", "disable", "--tenant", "acme", "--username", "alice"); d["disabled"] != true {
 		t.Fatalf("user disable: %v", d)
@@ -59,9 +54,7 @@ func TestUserManage(t *testing.T) {
 		t.Fatalf("set-password by ID: %v", set)
 	}
 	del := mustJSON(t, "", "user", "delete", "--tenant", "acme", "--username", "Alice")
-	if del["deleted"] != true || del["id"] != id || del["username"] != "alice" {
-		t.Fatalf("user delete: %v", del)
-	}
+	requireKeys(t, "user delete", del, map[string]any{"deleted": true, "id": id, "username": "alice"})
 	if r := herald(t, "", "user", "get", "--tenant", "acme", "--username", "alice"); r.code != 1 ||
 		!strings.Contains(r.stderr, `user "alice" in tenant "acme" not found`) {
 		t.Fatalf("get after delete: exit %d, stderr %q", r.code, r.stderr)
@@ -76,9 +69,7 @@ func TestUserManage(t *testing.T) {
 	for _, e := range events {
 		ev := e.(map[string]any)
 		actions = append(actions, ev["action"].(string))
-		if ev["target_id"] != id || ev["actor"] != "cli" {
-			t.Errorf("audit event %v", ev)
-		}
+		expectAll(t, "audit event "+ev["action"].(string), field("target_id", ev["target_id"], id), field("actor", ev["actor"], "cli"))
 	}
 	if want := []string{"user.delete", "user.set_password", "user.update"}; !reflect.DeepEqual(actions, want) {
 		t.Fatalf("audit actions %v, want %v", actions, want)

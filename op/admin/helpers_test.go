@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -65,20 +66,27 @@ type testAPI struct {
 // mounts it, over a fresh SQLite store with tenant acme.
 func newAPI(t *testing.T) *testAPI {
 	t.Helper()
+	return newAPIWith(t, registry.TenantSpec{Name: "acme"}, nil)
+}
+
+// newAPIWith is newAPI with tenant acme as spec says, the registry's
+// OnChange and options for the key manager.
+func newAPIWith(t *testing.T, acme registry.TenantSpec, onChange func(context.Context, string), opts ...keys.Option) *testAPI {
+	t.Helper()
 	ctx := t.Context()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	km, err := keys.NewManager(store.Keys(), make([]byte, 32))
+	km, err := keys.NewManager(store.Keys(), make([]byte, 32), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	params := password.Params{MemoryKiB: password.MinMemoryKiB, Iterations: 1, Parallelism: 1}
 	reg := &registry.Registry{Store: store, Keys: km, Passwords: password.NewHasher(params, 4, time.Minute),
-		PublicURL: "https://id.example.com"}
-	if _, err := reg.CreateTenant(ctx, registry.TenantSpec{Name: "acme"}); err != nil {
+		PublicURL: "https://id.example.com", OnChange: onChange}
+	if _, err := reg.CreateTenant(ctx, acme); err != nil {
 		t.Fatal(err)
 	}
 	return serve(t, reg, store)

@@ -21,13 +21,8 @@ type RotateKeysJSON struct {
 // RevokeKeyJSON is the answer to a revocation, shared with the CLI. Message
 // says in words what happened to tokens signed with the key.
 type RevokeKeyJSON struct {
-	KeyID          string `json:"kid"`
-	Algorithm      string `json:"alg"`
-	PreviousStatus string `json:"previous_status"`
-	Active         string `json:"active"`
-	Next           string `json:"next,omitempty"`
-	Promoted       bool   `json:"promoted"`
-	Message        string `json:"message"`
+	keys.RevokeResult        // kid, alg, previous_status, active, next, promoted
+	Message           string `json:"message"`
 }
 
 // RenderRotation shows a rotation as the admin API does.
@@ -44,8 +39,7 @@ func RenderRevocation(res *keys.RevokeResult) RevokeKeyJSON {
 	case res.Promoted:
 		msg += "; key " + res.Active + " signs from now on"
 	}
-	return RevokeKeyJSON{KeyID: res.KeyID, Algorithm: res.Algorithm, PreviousStatus: res.PreviousStatus,
-		Active: res.Active, Next: res.Next, Promoted: res.Promoted, Message: msg}
+	return RevokeKeyJSON{RevokeResult: *res, Message: msg}
 }
 
 // rotateKeys: POST /tenants/{tenant}/keys/rotate[?alg=ES256].

@@ -3,16 +3,13 @@ package admin
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/herald-idp/herald/keys"
-	"github.com/herald-idp/herald/op/password"
 	"github.com/herald-idp/herald/op/registry"
-	"github.com/herald-idp/herald/storage/sqlite"
 )
 
 // settableClock is the key manager's clock, moved by the test.
@@ -30,25 +27,11 @@ func (c *settableClock) Advance(d time.Duration) {
 
 func newKeysAPI(t *testing.T) (*testAPI, *settableClock, *[]string) {
 	t.Helper()
-	ctx := t.Context()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "h.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
 	clock := &settableClock{now: time.Now()}
-	km, err := keys.NewManager(store.Keys(), make([]byte, 32), keys.WithClock(clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var changed []string
-	params := password.Params{MemoryKiB: password.MinMemoryKiB, Iterations: 1, Parallelism: 1}
-	reg := &registry.Registry{Store: store, Keys: km, Passwords: password.NewHasher(params, 4, time.Minute),
-		PublicURL: "https://id.example.com", OnChange: func(_ context.Context, tenant string) { changed = append(changed, tenant) }}
-	if _, err := reg.CreateTenant(ctx, registry.TenantSpec{Name: "acme", SigningAlgorithm: "ES256"}); err != nil {
-		t.Fatal(err)
-	}
-	return serve(t, reg, store), clock, &changed
+	a := newAPIWith(t, registry.TenantSpec{Name: "acme", SigningAlgorithm: "ES256"},
+		func(_ context.Context, tenant string) { changed = append(changed, tenant) }, keys.WithClock(clock.Now))
+	return a, clock, &changed
 }
 
 func TestRotateAndRevokeKeys(t *testing.T) {

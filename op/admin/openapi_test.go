@@ -194,10 +194,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		for p := range props {
 			documented = append(documented, p)
 		}
-		for f := range typ.Fields() {
-			tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			fields = append(fields, tag)
-		}
+		fields = jsonFieldNames(typ)
 		slices.Sort(documented)
 		slices.Sort(fields)
 		if !slices.Equal(documented, fields) {
@@ -209,4 +206,19 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 			}
 		}
 	}
+}
+
+// jsonFieldNames lists the JSON names of typ's fields, those of embedded
+// structs included (encoding/json promotes them).
+func jsonFieldNames(typ reflect.Type) []string {
+	var names []string
+	for f := range typ.Fields() {
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
+			names = append(names, jsonFieldNames(f.Type)...)
+			continue
+		}
+		names = append(names, tag)
+	}
+	return names
 }

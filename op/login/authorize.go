@@ -2,8 +2,6 @@ package login
 
 import (
 	"context"
-	"errors"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -48,13 +46,8 @@ func (h *Handler) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := h.p.Client(ctx, r.Form.Get("client_id"))
-	if errors.Is(err, storage.ErrNotFound) {
-		h.errorPage(w, r, errUnknownClient)
-		return
-	}
 	if err != nil {
-		slog.ErrorContext(ctx, "authorize: load client", "error", err)
-		h.errorPage(w, r, errUnavailable)
+		h.storagePage(w, r, "authorize: load client", err, errUnknownClient)
 		return
 	}
 	redirectURI := r.Form.Get("redirect_uri")
@@ -70,8 +63,7 @@ func (h *Handler) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.store.AuthRequests().CreateAuthRequest(ctx, ar); err != nil {
-		slog.ErrorContext(ctx, "authorize: store request", "error", err)
-		h.redirectError(w, r, redirectURI, ar.State, errTryLater)
+		h.redirectError(w, r, redirectURI, ar.State, storageAuthError(ctx, "authorize: store request", err))
 		return
 	}
 	h.continueAuthorization(w, r, ar, c)

@@ -282,8 +282,15 @@ func TestParseAuthRequest(t *testing.T) {
 			if strings.Join(ar.Scopes, " ") != "openid profile" {
 				t.Errorf("Scopes %q: want duplicates dropped, order kept", ar.Scopes)
 			}
-			if ar.State != "st" || ar.Nonce != "n" || ar.LoginHint != "alice" || ar.RedirectURI != "https://rp/cb" {
-				t.Errorf("request fields not carried: %+v", ar)
+			for _, f := range []struct{ name, got, want string }{
+				{"State", ar.State, "st"},
+				{"Nonce", ar.Nonce, "n"},
+				{"LoginHint", ar.LoginHint, "alice"},
+				{"RedirectURI", ar.RedirectURI, "https://rp/cb"},
+			} {
+				if f.got != f.want {
+					t.Errorf("%s = %q, want %q (carried from the request)", f.name, f.got, f.want)
+				}
 			}
 			if len(ar.ID) < 20 {
 				t.Errorf("ID %q is too short to be unguessable", ar.ID)

@@ -1,9 +1,14 @@
 package login
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 
+	"github.com/herald-idp/herald/op/password"
+	"github.com/herald-idp/herald/storage"
 	"github.com/herald-idp/herald/templates"
 )
 
@@ -46,7 +51,45 @@ var (
 	errSessionEnded = pageError{http.StatusForbidden, "Sign-in required",
 		"Your session ended. Return to the application and start again."}
 	errLogoutCancelled = pageError{http.StatusOK, "Still signed in", "You cancelled signing out."}
+	// errInternal: a failure that is neither an outage nor a missing
+	// record; the cause is only in the log, under the request ID.
+	errInternal = pageError{http.StatusInternalServerError, "Something went wrong",
+		"The sign-in service could not complete your request. If this keeps happening, quote the request ID below."}
 )
+
+// outage reports whether err comes from a dependency that is down or
+// overloaded, so that the user (or client) may simply retry: a backend
+// that marked it storage.ErrUnavailable, a deadline, or the password
+// hasher's full queue.
+func outage(err error) bool {
+	return errors.Is(err, storage.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, password.ErrBusy)
+}
+
+// storagePage is the one mapping of a storage error to a page: a missing
+// record is notFound (pass the zero pageError where a missing record is not
+// an expected answer), an outage the "try again" page, anything else the
+// internal-error page. Outages and failures are logged with what was being
+// done; the page carries the request ID, never the error text.
+func (h *Handler) storagePage(w http.ResponseWriter, r *http.Request, what string, err error, notFound pageError) {
+	h.errorPage(w, r, h.pageFor(r.Context(), what, err, notFound))
+}
+
+// pageFor is storagePage's decision, logged.
+func (h *Handler) pageFor(ctx context.Context, what string, err error, notFound pageError) pageError {
+	switch {
+	case notFound != (pageError{}) && errors.Is(err, storage.ErrNotFound):
+		return notFound
+	case errors.Is(err, password.ErrBusy):
+		return errBusy
+	case outage(err):
+		slog.WarnContext(ctx, "dependency unavailable", "op", what, "error", err)
+		return errUnavailable
+	default:
+		slog.ErrorContext(ctx, "internal error", "op", what, "error", err)
+		return errInternal
+	}
+}
 
 func invalidRequest(message string) pageError {
 	return pageError{http.StatusBadRequest, "Invalid request", message}
@@ -90,6 +133,7 @@ const (
 	codeConsentRequired         = "consent_required"
 	codeRequestNotSupported     = "request_not_supported"
 	codeRequestURINotSupported  = "request_uri_not_supported"
+	codeServerError             = "server_error"
 )
 
 // authError is an error to send back to the client's (verified) redirect
@@ -98,7 +142,25 @@ type authError struct {
 	code, description string
 }
 
-var errTryLater = &authError{codeTemporarilyUnavailable, "try again later"}
+var (
+	errTryLater = &authError{codeTemporarilyUnavailable, "try again later"}
+	// errServer says nothing of the cause (checklist K2).
+	errServer = &authError{codeServerError, "internal error"}
+)
+
+// storageAuthError is the one mapping of a storage error, met after the
+// redirect URI was verified, to the error sent back to the client: an
+// outage is temporarily_unavailable (the client may retry, RFC 6749
+// §4.1.2.1), anything else server_error. Either way the cause is logged,
+// never sent.
+func storageAuthError(ctx context.Context, what string, err error) *authError {
+	if outage(err) {
+		slog.WarnContext(ctx, "dependency unavailable", "op", what, "error", err)
+		return errTryLater
+	}
+	slog.ErrorContext(ctx, "internal error", "op", what, "error", err)
+	return errServer
+}
 
 // errHintMismatch: the user who signed in is not the one the id_token_hint
 // names (OIDC Core §3.1.2.1).
