@@ -21,6 +21,11 @@ type Store interface {
 	Tokens() Tokens
 	Consents() Consents
 	Audit() AuditLog
+	// LoginAttempts are the login throttle's counters (in Redis when it is
+	// configured, so that every replica shares them).
+	LoginAttempts() LoginAttempts
+	// AuthEvents is the authentication audit trail.
+	AuthEvents() AuthEvents
 
 	// Ping reports whether the backend is reachable (used by /readyz).
 	Ping(ctx context.Context) error

@@ -23,6 +23,7 @@ var sweeps = []struct{ table, key, expired string }{
 	{"sessions", "tenant_id, id", "idle_expires_at <= $1 OR absolute_expires_at <= $1"},
 	{"access_tokens", "tenant_id, id", "expires_at <= $1"},
 	{"refresh_tokens", "tenant_id, id", "expires_at <= $1"},
+	{"login_attempts", "tenant_id, key", "expires_at <= $1"},
 }
 
 // Sweep deletes records expired at now, in batches of sweepBatch rows, each

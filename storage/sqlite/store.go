@@ -175,6 +175,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) error {
 		`DELETE FROM sessions WHERE idle_expires_at <= ?1 OR absolute_expires_at <= ?1`,
 		`DELETE FROM access_tokens WHERE expires_at <= ?`,
 		`DELETE FROM refresh_tokens WHERE expires_at <= ?`,
+		`DELETE FROM login_attempts WHERE expires_at <= ?`,
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range stmts {
