@@ -33,6 +33,8 @@ type Config struct {
 	// when a tenant is resolved by hostname, and whose X-Request-Id is kept
 	// (requestlog.go). Empty: both headers are ignored.
 	TrustedProxies []netip.Prefix
+	// AuthAudit configures the authentication audit trail (authaudit.go).
+	AuthAudit AuthAudit
 }
 
 // Lifetimes of the records the provider issues. Clients may override the
@@ -47,10 +49,15 @@ type Lifetimes struct {
 	SessionAbsolute time.Duration // hard cap from login
 }
 
+// MaxAuthRequestLifetime bounds how long a pending authorization request is
+// kept: with the per-address cap (login.DefaultThrottle.PendingPerAddress)
+// it bounds the state one address can make the server hold.
+const MaxAuthRequestLifetime = 10 * time.Minute
+
 // DefaultLifetimes are the values used when configuration leaves them unset.
 func DefaultLifetimes() Lifetimes {
 	return Lifetimes{
-		AuthRequest:     15 * time.Minute,
+		AuthRequest:     10 * time.Minute, // issue 10: bounded authorization state
 		AuthCode:        60 * time.Second,
 		AccessToken:     15 * time.Minute,
 		IDToken:         15 * time.Minute,
@@ -99,6 +106,9 @@ func (c *Config) Validate() error {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s: must be positive", d.name))
 		}
+	}
+	if l.AuthRequest > MaxAuthRequestLifetime {
+		errs = append(errs, fmt.Errorf("auth request lifetime %s: must be at most %s", l.AuthRequest, MaxAuthRequestLifetime))
 	}
 	if l.AuthCode > 60*time.Second {
 		errs = append(errs, fmt.Errorf("auth code lifetime %s: must be at most 60s", l.AuthCode))

@@ -3,6 +3,8 @@ package op
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -101,3 +103,9 @@ func (f loginFlow) ValidateEndSession(ctx context.Context, req login.EndSessionR
 }
 
 func (f loginFlow) RequestID(ctx context.Context) string { return requestIDFromContext(ctx) }
+
+func (f loginFlow) ClientAddress(r *http.Request) netip.Addr { return f.s.clientAddress(r) }
+
+func (f loginFlow) RecordAuthEvent(r *http.Request, e login.AuthEvent) {
+	f.s.RecordAuthEvent(r.Context(), r, e)
+}

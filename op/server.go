@@ -50,6 +50,7 @@ type Server struct {
 	publicPort    string // "" for the scheme's default port
 	now           func() time.Time
 	handler       http.Handler
+	auditKey      []byte // keys the auth trail's hashes (authaudit.go)
 }
 
 // New validates cfg and builds the provider. ctx bounds the background work
@@ -86,6 +87,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load CSRF key: %w", err)
 	}
+	deviceKey, err := s.store.Secrets().Secret(ctx, "device-key", random32)
+	if err != nil {
+		return nil, fmt.Errorf("load device key: %w", err)
+	}
+	s.auditKey = cfg.AuthAudit.HashKey
+	if len(s.auditKey) == 0 {
+		if s.auditKey, err = s.store.Secrets().Secret(ctx, "auth-audit-key", random32); err != nil {
+			return nil, fmt.Errorf("load audit hash key: %w", err)
+		}
+	}
 	zcfg := &zop.Config{
 		CodeMethodS256:        true,
 		AuthMethodPost:        true,
@@ -106,6 +117,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Store:               s.store,
 		Passwords:           s.registry.Passwords,
 		CSRFKey:             csrfKey,
+		DeviceKey:           deviceKey,
 		SecureCookies:       s.secureCookies,
 		AuthRequestLifetime: cfg.Lifetimes.AuthRequest,
 		Now:                 s.now,

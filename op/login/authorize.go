@@ -64,6 +64,9 @@ func (h *Handler) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		h.redirectError(w, r, redirectURI, r.Form.Get("state"), aerr)
 		return
 	}
+	if !h.allowAuthRequest(w, r) { // defence.go: per-address cap
+		return
+	}
 	if err := h.store.AuthRequests().CreateAuthRequest(ctx, ar); err != nil {
 		slog.ErrorContext(ctx, "authorize: store request", "error", err)
 		h.redirectError(w, r, redirectURI, ar.State, errTryLater)
