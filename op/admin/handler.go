@@ -69,6 +69,7 @@ func newRouter(reg *registry.Registry, auth func(*http.Request) (Principal, erro
 	r.Post("/tenants/{tenant}/disable", h.disableTenant)
 	r.Post("/tenants/{tenant}/enable", h.enableTenant)
 	r.Get("/tenants/{tenant}/keys", h.listKeys)
+	r.Get("/tenants/{tenant}/audit", h.listAuthEvents)
 
 	r.Post("/tenants/{tenant}/clients", h.createClient)
 	r.Get("/tenants/{tenant}/clients", h.listClients)

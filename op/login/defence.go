@@ -142,12 +142,18 @@ func (h *Handler) gateAttempt(ctx context.Context, tenant *storage.Tenant, addr 
 	return attemptGate{allowed: true}, nil
 }
 
-// loginSucceeded forgets the account's failures from this address. The
-// account key is left to expire: resetting it would hand an attacker of
-// the account fresh free guesses every time its owner signs in.
-func (h *Handler) loginSucceeded(ctx context.Context, tenant string, addr netip.Addr, username string) {
-	if err := h.store.LoginAttempts().ResetAttempts(ctx, tenant, h.throttleKey("ua", username, addressKey(addr))); err != nil {
-		slog.WarnContext(ctx, "login: reset throttle", "error", err)
+// loginSucceeded forgets the account's attempts after a login that went
+// through the account keys (an unknown device). A known device never
+// touched them and resets nothing: otherwise every sign-in of the owner
+// would hand whoever is guessing the account fresh free attempts.
+func (h *Handler) loginSucceeded(ctx context.Context, tenant string, addr netip.Addr, username string, knownDevice bool) {
+	if knownDevice {
+		return
+	}
+	for _, key := range []string{h.throttleKey("ua", username, addressKey(addr)), h.throttleKey("u", username)} {
+		if err := h.store.LoginAttempts().ResetAttempts(ctx, tenant, key); err != nil {
+			slog.WarnContext(ctx, "login: reset throttle", "error", err)
+		}
 	}
 }
 

@@ -157,7 +157,7 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, errUnavailable)
 		return
 	}
-	h.loginSucceeded(ctx, tenant.Name, addr, username)
+	h.loginSucceeded(ctx, tenant.Name, addr, username, known)
 	dev = h.rememberDevice(w, r, dev, username)
 	event.Event, event.Outcome, event.DeviceID = storage.EventLoginSucceeded, OutcomeSuccess, dev.deviceID()
 	h.p.RecordAuthEvent(r, event)
