@@ -79,6 +79,14 @@ type Config struct {
 	// empty: the header is ignored. See parseTrustedProxies.
 	TrustedProxies string `env:"TRUSTED_PROXIES" flag:"trusted-proxies"`
 
+	// The authentication audit trail (op.AuthAudit): how long events are
+	// kept, whether source addresses are stored raw instead of hashed, and
+	// the key of those hashes (base64 of at least 32 bytes; unset: a random
+	// key kept in the database).
+	AuthAuditRetention    time.Duration `env:"AUTH_AUDIT_RETENTION"`
+	AuthAuditRawAddresses bool          `env:"AUTH_AUDIT_RAW_ADDRESSES"`
+	AuthAuditHashKey      string        `env:"AUTH_AUDIT_HASH_KEY"`
+
 	// PprofAddr, when set, serves net/http/pprof on its own loopback
 	// listener (never the public port), for profiling a workload.
 	PprofAddr string `env:"PPROF_ADDR" flag:"pprof-addr"`
@@ -107,6 +115,7 @@ func defaultConfig() *Config {
 		Argon2Parallelism:       p.Parallelism,
 		HashConcurrency:         defaultHashConcurrency(),
 		HashMaxWait:             password.DefaultMaxWait,
+		AuthAuditRetention:      op.DefaultAuthAuditRetention,
 		LogLevel:                defaultLogLevel,
 	}
 }
@@ -232,11 +241,14 @@ func (c *Config) Validate() error {
 		{"AccessTokenLifetime", c.AccessTokenLifetime}, {"IDTokenLifetime", c.IDTokenLifetime},
 		{"RefreshTokenLifetime", c.RefreshTokenLifetime}, {"AuthCodeLifetime", c.AuthCodeLifetime},
 		{"SessionIdleTimeout", c.SessionIdleTimeout}, {"SessionAbsoluteLifetime", c.SessionAbsoluteLifetime},
-		{"HashMaxWait", c.HashMaxWait},
+		{"HashMaxWait", c.HashMaxWait}, {"AuthAuditRetention", c.AuthAuditRetention},
 	} {
 		if d.v <= 0 {
 			bad(d.field, "must be a positive duration such as 15m or 720h, not %s", d.v)
 		}
+	}
+	if _, err := c.authAuditHashKey(); err != nil {
+		bad("AuthAuditHashKey", "%v", err)
 	}
 	if c.AuthCodeLifetime > 60*time.Second {
 		// RFC 9700 §4.1.2 and the security checklist (C2) want codes short.
@@ -429,4 +441,16 @@ func randomBytes(n int) ([]byte, error) {
 // hashes than cores add memory and latency, not throughput.
 func defaultHashConcurrency() int {
 	return min(max(runtime.NumCPU(), 2), 8)
+}
+
+// authAuditHashKey decodes HERALD_AUTH_AUDIT_HASH_KEY (nil when unset).
+func (c *Config) authAuditHashKey() ([]byte, error) {
+	if c.AuthAuditHashKey == "" {
+		return nil, nil
+	}
+	k, err := base64.StdEncoding.DecodeString(c.AuthAuditHashKey)
+	if err != nil || len(k) < 32 {
+		return nil, errors.New("must be base64 of at least 32 random bytes (openssl rand -base64 32)")
+	}
+	return k, nil
 }
