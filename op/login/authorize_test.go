@@ -87,7 +87,8 @@ func TestCheckParams(t *testing.T) {
 		{"repeated client_id", url.Values{"client_id": {"a", "b"}}, "client_id was sent more than once"},
 		{"repeated state", url.Values{"state": {"a", "b"}}, "state was sent more than once"},
 		{"long scope", url.Values{"scope": {strings.Repeat("a", maxParamLength+1)}}, "scope is too long"},
-		{"longest allowed", url.Values{"nonce": {strings.Repeat("a", maxParamLength)}}, ""},
+		{"longest allowed", url.Values{"nonce": {strings.Repeat("a", paramLimit("nonce"))}}, ""},
+		{"long state", url.Values{"state": {strings.Repeat("a", paramLimit("state")+1)}}, "state is too long"},
 		{"unknown parameter may repeat", url.Values{"x": {"1", "2"}}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
