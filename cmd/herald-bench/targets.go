@@ -17,6 +17,7 @@ const (
 	idIntrospectAT = "W6-JWT"
 	idIntrospectRT = "W6-refresh"
 	idStorm        = "storm"
+	idDefended     = "defended"
 )
 
 // Targets of issue 5 §3, in server CPU milliseconds per request.
