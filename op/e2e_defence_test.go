@@ -135,10 +135,15 @@ func TestE2EDefendedStorm(t *testing.T) {
 	}
 
 	// A device that never signed in as alice, right password, clean address:
-	// the account is backing off.
+	// the account is backing off, so it is refused — unless it happens to
+	// arrive in the moment a wait has just ended, before the next guess.
 	stranger := e.browserFrom(t, "127.0.0.3")
 	p := stranger.login(e.loginPageFor(t, stranger), "alice", alicePassword)
-	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") == "" {
+	switch {
+	case p.status == http.StatusTooManyRequests && p.header.Get("Retry-After") != "":
+	case p.location() != nil:
+		t.Logf("new device got in between two waits of the account back-off")
+	default:
 		t.Errorf("new device during the storm: %d (Retry-After %q), want 429 with Retry-After", p.status, p.header.Get("Retry-After"))
 	}
 	stop()
@@ -148,6 +153,15 @@ func TestE2EDefendedStorm(t *testing.T) {
 	t.Logf("known device: worst login %v; attacker answers by status: %v", worst, got)
 	if got[http.StatusTooManyRequests] == 0 {
 		t.Errorf("attackers were never throttled: %v", got)
+	}
+	// The account itself was backing off (not only the attackers' addresses).
+	events, err := e.store.AuthEvents().ListAuthEvents(t.Context(), tenantAcme,
+		storage.AuthEventFilter{Event: storage.EventLoginThrottled, Limit: storage.MaxAuditLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(events, func(ev *storage.AuthEvent) bool { return ev.Reason == "throttled:account" }) {
+		t.Errorf("no attempt was refused by the account back-off")
 	}
 	if got[http.StatusInternalServerError] > 0 || got[0] > 0 {
 		t.Errorf("attackers saw errors: %v", got)
