@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/herald-idp/herald/op/password"
@@ -110,6 +111,7 @@ type attemptGate struct {
 	allowed bool
 	retryAt time.Time
 	scope   string // which key refused: "address", "account_address", "account"
+	key     string
 }
 
 // gateAttempt counts the attempt under its keys, address first, and stops
@@ -136,7 +138,7 @@ func (h *Handler) gateAttempt(ctx context.Context, tenant *storage.Tenant, addr 
 			return attemptGate{}, err
 		}
 		if !d.Allowed {
-			return attemptGate{retryAt: d.RetryAt, scope: c.scope}, nil
+			return attemptGate{retryAt: d.RetryAt, scope: c.scope, key: c.key}, nil
 		}
 	}
 	return attemptGate{allowed: true}, nil
@@ -156,6 +158,43 @@ func (h *Handler) loginSucceeded(ctx context.Context, tenant string, addr netip.
 		}
 	}
 }
+
+// firstRefusal reports whether this is the first refusal this process has
+// seen for key's current wait. Only that one is written to the audit trail:
+// a flood of refused attempts must not turn into a flood of database writes
+// (one row per key and wait, per replica). The memory is bounded by
+// maxRefusalMemory entries; past waits are dropped first.
+func (h *Handler) firstRefusal(key string, retryAt time.Time) bool {
+	m := h.refusals
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if seen, ok := m.seen[key]; ok && seen.Equal(retryAt) {
+		return false
+	}
+	if len(m.seen) >= maxRefusalMemory {
+		now := h.now()
+		for k, t := range m.seen {
+			if t.Before(now) {
+				delete(m.seen, k)
+			}
+		}
+		if len(m.seen) >= maxRefusalMemory {
+			clear(m.seen) // worst case: a few duplicate rows
+		}
+	}
+	m.seen[key] = retryAt
+	return true
+}
+
+// refusalMemory is firstRefusal's state: the wait each key was last
+// refused in.
+type refusalMemory struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+// maxRefusalMemory bounds firstRefusal's map (≈ 100 bytes an entry).
+const maxRefusalMemory = 10000
 
 // retryAfter is the Retry-After value (whole seconds, at least 1).
 func retryAfter(retryAt, now time.Time) int {
@@ -299,6 +338,10 @@ func (h *Handler) allowAuthRequest(w http.ResponseWriter, r *http.Request) bool 
 		return false
 	}
 	if !d.Allowed {
+		if key := h.throttleKey("authz", addressKey(h.p.ClientAddress(r))); h.firstRefusal(key, d.RetryAt) {
+			h.p.RecordAuthEvent(r, AuthEvent{Event: storage.EventLoginThrottled, ClientID: r.Form.Get("client_id"),
+				Outcome: OutcomeDenied, Reason: ReasonThrottled + ":authorize"})
+		}
 		secs := retryAfter(d.RetryAt, h.now())
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		h.errorPage(w, r, pageError{http.StatusTooManyRequests, "Too many requests",

@@ -142,6 +142,7 @@ type Handler struct {
 	secureCookies bool
 	arLifetime    time.Duration
 	now           func() time.Time
+	refusals      *refusalMemory // defence.go firstRefusal
 }
 
 // New builds the browser flow.
@@ -158,6 +159,7 @@ func New(cfg Config) *Handler {
 		deviceKey:     cfg.DeviceKey,
 		secureCookies: cfg.SecureCookies,
 		arLifetime:    cfg.AuthRequestLifetime,
+		refusals:      &refusalMemory{seen: map[string]time.Time{}},
 		now:           now,
 	}
 }

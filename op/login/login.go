@@ -105,8 +105,10 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !gate.allowed {
-		event.Event, event.Outcome, event.Reason = storage.EventLoginThrottled, OutcomeDenied, ReasonThrottled+":"+gate.scope
-		h.p.RecordAuthEvent(r, event)
+		if h.firstRefusal(gate.key, gate.retryAt) {
+			event.Event, event.Outcome, event.Reason = storage.EventLoginThrottled, OutcomeDenied, ReasonThrottled+":"+gate.scope
+			h.p.RecordAuthEvent(r, event)
+		}
 		h.throttled(w, r, ar, c, username, gate.retryAt)
 		return
 	}
