@@ -481,3 +481,33 @@ func (p *page) requireErrorPageOrLogin(t *testing.T) {
 		t.Fatalf("expected a refused login, got %d %s", p.status, p.header.Get("Location"))
 	}
 }
+
+// TestE2EPendingAuthRequestsCapped: one address may start only
+// pending_per_address authorization requests per request lifetime; the
+// next gets 429 with Retry-After, and other addresses are unaffected.
+func TestE2EPendingAuthRequestsCapped(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t)
+	lt := storage.LoginThrottleSettings{PendingPerAddress: 3}
+	if _, err := e.reg.UpdateTenant(t.Context(), tenantAcme, registry.TenantUpdate{
+		Settings: &registry.SettingsUpdate{LoginThrottle: &lt}}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.config(e.web, oidc.ScopeOpenID)
+	flood := e.browserFrom(t, "127.0.0.70")
+	for i := range 3 {
+		u, _ := authURL(cfg)
+		if p := flood.get(u); !p.isLoginPage() {
+			t.Fatalf("request %d: %d, want the login page", i, p.status)
+		}
+	}
+	u, _ := authURL(cfg)
+	p := flood.get(u)
+	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") == "" {
+		t.Fatalf("request 4: %d (Retry-After %q), want 429 with Retry-After", p.status, p.header.Get("Retry-After"))
+	}
+	other := e.browserFrom(t, "127.0.0.71")
+	if p := other.get(u); !p.isLoginPage() {
+		t.Fatalf("another address: %d, want the login page", p.status)
+	}
+}

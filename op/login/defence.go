@@ -44,7 +44,7 @@ var DefaultThrottle = storage.LoginThrottleSettings{
 	AccountAddressFree: 5,
 	BaseDelay:          time.Second,
 	MaxDelay:           15 * time.Minute,
-	PendingPerAddress:  50,
+	PendingPerAddress:  300,
 }
 
 // throttleWindow is how long a key is remembered after its last delay ends.
