@@ -22,6 +22,7 @@ require (
 	golang.org/x/net v0.62.0 // tests only: HTML parsing of the login pages
 	golang.org/x/oauth2 v0.38.0 // tests only: a real OAuth 2.0 client
 	golang.org/x/text v0.44.0 // Unicode normalisation of usernames
+	github.com/trustelem/zxcvbn v1.0.1 // why: password strength estimate and its embedded list of 30,000 breached passwords (issue 10)
 	modernc.org/sqlite v1.62.0 // embedded default store, pure Go (no cgo)
 )
 
@@ -29,6 +30,7 @@ require (
 	github.com/BurntSushi/toml v1.4.1-0.20240526193622-a339e1f7089c // indirect
 	github.com/bmatcuk/doublestar/v4 v4.10.4 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/dlclark/regexp2 v1.12.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect

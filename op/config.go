@@ -43,6 +43,8 @@ type Config struct {
 	// reuse revokes the grant). Default false: a confidential client
 	// authenticates at every refresh and keeps its refresh token.
 	RotateConfidentialRefreshTokens bool
+	// AuthAudit configures the authentication audit trail (authaudit.go).
+	AuthAudit AuthAudit
 }
 
 // Lifetimes of the records the provider issues. Clients may override the
@@ -61,10 +63,15 @@ type Lifetimes struct {
 	RefreshReuseGrace time.Duration
 }
 
+// MaxAuthRequestLifetime bounds how long a pending authorization request is
+// kept: with the per-address cap (login.DefaultThrottle.PendingPerAddress)
+// it bounds the state one address can make the server hold.
+const MaxAuthRequestLifetime = 10 * time.Minute
+
 // DefaultLifetimes are the values used when configuration leaves them unset.
 func DefaultLifetimes() Lifetimes {
 	return Lifetimes{
-		AuthRequest:     15 * time.Minute,
+		AuthRequest:     10 * time.Minute, // issue 10: bounded authorization state
 		AuthCode:        60 * time.Second,
 		AccessToken:     15 * time.Minute,
 		IDToken:         15 * time.Minute,
@@ -128,6 +135,9 @@ func (l Lifetimes) Problems() []SettingProblem {
 	}
 	if l.RefreshReuseGrace < 0 || l.RefreshReuseGrace > MaxRefreshReuseGrace {
 		out = append(out, SettingProblem{"RefreshReuseGrace", fmt.Sprintf("must be between 0 and %s, not %s", MaxRefreshReuseGrace, l.RefreshReuseGrace)})
+	}
+	if l.AuthRequest > MaxAuthRequestLifetime {
+		out = append(out, SettingProblem{"AuthRequest", fmt.Sprintf("must be at most %s, not %s", MaxAuthRequestLifetime, l.AuthRequest)})
 	}
 	if l.AuthCode > MaxAuthCodeLifetime {
 		out = append(out, SettingProblem{"AuthCode", fmt.Sprintf("must be at most %.0fs, not %s", MaxAuthCodeLifetime.Seconds(), l.AuthCode)})

@@ -81,6 +81,17 @@ type serverConfig struct {
 	tls            bool
 	wrapStore      func(storage.Store) storage.Store
 	rotateConf     bool
+	// store, when set, replaces newE2EStore (a second replica on shared
+	// storage); shared means its fixtures exist already.
+	store    storage.Store
+	notifier storage.Notifier
+	shared   bool
+}
+
+// withSharedStore runs the server on store; shared: the tenant, clients and
+// alice were created by another replica (the caller copies them).
+func withSharedStore(store storage.Store, notifier storage.Notifier, shared bool) serverOption {
+	return func(c *serverConfig) { c.store, c.notifier, c.shared = store, notifier, shared }
 }
 
 type serverOption func(*serverConfig)
@@ -144,7 +155,10 @@ func newTestServer(t *testing.T, opts ...serverOption) *testEnv {
 	// The server's background work (change subscriptions) ends with the test.
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	store, notifier := newE2EStore(t)
+	store, notifier := cfg.store, cfg.notifier
+	if store == nil {
+		store, notifier = newE2EStore(t)
+	}
 	if cfg.wrapStore != nil {
 		store = cfg.wrapStore(store)
 	}
@@ -178,6 +192,9 @@ func newTestServer(t *testing.T, opts ...serverOption) *testEnv {
 	slot.h.Store(&h)
 
 	e := &testEnv{ts: ts, store: store, notifier: notifier, issuer: ts.URL + "/t/" + tenantAcme, reg: reg}
+	if cfg.shared {
+		return e
+	}
 	if _, err := e.reg.CreateTenant(ctx, registry.TenantSpec{Name: tenantAcme, DisplayName: "Acme"}); err != nil {
 		t.Fatalf("create tenant: %v", err)
 	}

@@ -107,6 +107,7 @@ func (p *protocolServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[
 	code, err = s.store.AuthCodes().ConsumeAuthCode(ctx, tenant, codeHash, now)
 	if errors.Is(err, storage.ErrAlreadyUsed) && code != nil {
 		slog.WarnContext(ctx, "authorization code replayed; revoking its grant", "tenant", tenant, "client_id", c.GetID())
+		s.RecordAuthEvent(ctx, nil, AuthEvent{Event: storage.EventCodeReplay, UserID: code.UserID, ClientID: c.GetID(), Outcome: "denied", Reason: "grant_revoked"})
 		if rerr := s.store.Grants().RevokeGrant(ctx, tenant, code.GrantID, now); rerr != nil {
 			return nil, storageError(ctx, "revoke grant", rerr)
 		}
@@ -332,6 +333,7 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 // attacker or the victim holds a stolen copy, so the whole grant goes.
 func (p *protocolServer) refreshReuse(ctx context.Context, tenant string, rt *storage.RefreshToken, now time.Time) error {
 	slog.WarnContext(ctx, "refresh token reused; revoking its grant", "tenant", tenant, "client_id", rt.ClientID)
+	p.s.RecordAuthEvent(ctx, nil, AuthEvent{Event: storage.EventRefreshReuse, UserID: rt.UserID, ClientID: rt.ClientID, Outcome: "denied", Reason: "grant_revoked"})
 	if err := p.s.store.Grants().RevokeGrant(ctx, tenant, rt.GrantID, now); err != nil {
 		return storageError(ctx, "revoke grant", err)
 	}

@@ -29,11 +29,15 @@ func verifierOptions() []zop.Option {
 // Installation-wide secrets, sealed under the KEK (keys.Manager.SealedSecret).
 // There is no opaque-token key: opaque access tokens are random values
 // stored hashed (docs/tokens.md); migration 00004 drops the old one.
-const secretCSRFKey = "csrf-key" // HMAC key of CSRF tokens
+const (
+	secretCSRFKey      = "csrf-key"       // HMAC key of CSRF tokens
+	secretDeviceKey    = "device-key"     // HMAC key of known-device cookies
+	secretAuthAuditKey = "auth-audit-key" // HMAC key of hashed addresses and usernames in the auth trail (unless configured)
+)
 
 // SealedSecrets names every installation-wide secret the server keeps
 // sealed, for herald keys rewrap.
-var SealedSecrets = []string{secretCSRFKey}
+var SealedSecrets = []string{secretCSRFKey, secretDeviceKey, secretAuthAuditKey}
 
 // DefaultKeyMaintenance is how often each replica checks every tenant's keys
 // for a due rotation or an expired retired key. Rotation periods are days,

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -156,3 +158,9 @@ func (f loginFlow) ValidateEndSession(ctx context.Context, req login.EndSessionR
 }
 
 func (f loginFlow) RequestID(ctx context.Context) string { return requestIDFromContext(ctx) }
+
+func (f loginFlow) ClientAddress(r *http.Request) netip.Addr { return f.s.clientAddress(r) }
+
+func (f loginFlow) RecordAuthEvent(r *http.Request, e login.AuthEvent) {
+	f.s.RecordAuthEvent(r.Context(), r, e)
+}

@@ -54,6 +54,7 @@ type Server struct {
 	publicPort    string // "" for the scheme's default port
 	now           func() time.Time
 	handler       http.Handler
+	auditKey      []byte // keys the auth trail's hashes (authaudit.go)
 }
 
 // New validates cfg and builds the provider. ctx bounds the background work
@@ -83,12 +84,23 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.storage = &opStorage{s: s}
 
 	// Installation-wide secrets shared by every replica through storage,
-	// sealed under the KEK like the signing keys (keys.go). There is no
+	// sealed under the KEK like the signing keys (keys.go): the CSRF,
+	// device-cookie and audit-hash HMAC keys. There is no
 	// opaque-token key: opaque access tokens are random and stored hashed
 	// (docs/tokens.md).
 	csrfKey, err := s.keys.SealedSecret(ctx, s.store.Secrets(), secretCSRFKey, 32)
 	if err != nil {
 		return nil, fmt.Errorf("load CSRF key: %w", err)
+	}
+	deviceKey, err := s.keys.SealedSecret(ctx, s.store.Secrets(), secretDeviceKey, 32)
+	if err != nil {
+		return nil, fmt.Errorf("load device key: %w", err)
+	}
+	s.auditKey = cfg.AuthAudit.HashKey
+	if len(s.auditKey) == 0 {
+		if s.auditKey, err = s.keys.SealedSecret(ctx, s.store.Secrets(), secretAuthAuditKey, 32); err != nil {
+			return nil, fmt.Errorf("load audit hash key: %w", err)
+		}
 	}
 	zcfg := &zop.Config{
 		CodeMethodS256:        true,
@@ -116,6 +128,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Store:               s.store,
 		Passwords:           s.registry.Passwords,
 		CSRFKey:             csrfKey,
+		DeviceKey:           deviceKey,
 		SecureCookies:       s.secureCookies,
 		AuthRequestLifetime: cfg.Lifetimes.AuthRequest,
 		Now:                 s.now,

@@ -14,6 +14,7 @@ type ShortLived interface {
 	AuthRequests() AuthRequests
 	AuthCodes() AuthCodes
 	Sessions() Sessions
+	LoginAttempts() LoginAttempts
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -61,6 +62,9 @@ func (t combinedTenants) DeleteTenant(ctx context.Context, name string) error {
 }
 func (c *combined) AuthCodes() AuthCodes { return c.short.AuthCodes() }
 func (c *combined) Sessions() Sessions   { return c.short.Sessions() }
+
+// LoginAttempts are counted where every replica sees them at once.
+func (c *combined) LoginAttempts() LoginAttempts { return c.short.LoginAttempts() }
 
 // Ping names the dependency that is down, so /readyz can say which.
 func (c *combined) Ping(ctx context.Context) error {

@@ -38,9 +38,31 @@ type TenantSettings struct {
 	// PasswordMinLength is the minimum password length in characters
 	// (default 12); common passwords are always refused.
 	PasswordMinLength int `json:"password_min_length,omitempty"`
+	// PasswordMinScore is the lowest zxcvbn strength score (1-4) a new
+	// password must reach; 0 means the default, 3.
+	PasswordMinScore int `json:"password_min_score,omitempty"`
+	// LoginThrottle tunes the login back-off; zero fields are defaults.
+	LoginThrottle LoginThrottleSettings `json:"login_throttle,omitzero"`
 
 	// CustomClaims map user attributes into tokens.
 	CustomClaims []ClaimMapping `json:"custom_claims,omitempty"`
+}
+
+// LoginThrottleSettings tune a tenant's login throttle (docs/security.md,
+// "Login throttling"); zero fields take the defaults.
+type LoginThrottleSettings struct {
+	// Attempts that go through without delay per source address, per
+	// account and per account from one address.
+	AddressFree        int `json:"address_free,omitempty"`
+	AccountFree        int `json:"account_free,omitempty"`
+	AccountAddressFree int `json:"account_address_free,omitempty"`
+	// BaseDelay is the first delay, doubled with every further attempt up
+	// to MaxDelay.
+	BaseDelay time.Duration `json:"base_delay,omitempty"`
+	MaxDelay  time.Duration `json:"max_delay,omitempty"`
+	// PendingPerAddress caps the authorization requests one source address
+	// may start per authorization-request lifetime.
+	PendingPerAddress int `json:"pending_per_address,omitempty"`
 }
 
 // ClaimMapping puts the user attribute Attribute into tokens as the claim

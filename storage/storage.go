@@ -22,6 +22,11 @@ type Store interface {
 	Grants() Grants
 	Consents() Consents
 	Audit() AuditLog
+	// LoginAttempts are the login throttle's counters (in Redis when it is
+	// configured, so that every replica shares them).
+	LoginAttempts() LoginAttempts
+	// AuthEvents is the authentication audit trail.
+	AuthEvents() AuthEvents
 
 	// Ping reports whether the backend is reachable (used by /readyz).
 	Ping(ctx context.Context) error

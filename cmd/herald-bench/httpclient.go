@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/html"
@@ -23,10 +25,43 @@ const (
 
 // httpClient is a keep-alive client for one workload: one connection per
 // worker stays open for the whole run.
-type httpClient struct{ client *http.Client }
+type httpClient struct {
+	client *http.Client
+	// browser is the transport of login flows: one connection per
+	// request, so that consecutive logins come from different source
+	// addresses, as different users' would (loopbackSource).
+	browser *http.Transport
+}
 
-func newHTTPClient(concurrency int) *httpClient {
+func newHTTPClient(concurrency int) *httpClient { return newHTTPClientFrom(concurrency, "") }
+
+// sourceCounter spreads new connections over loopback source addresses.
+var sourceCounter atomic.Uint32
+
+// loopbackSource is the source address of a new connection: fixed when
+// given, else 127.0.1.1-127.0.1.250 in turn. The bench is many users, not
+// one address: Herald throttles and caps hashing per source address
+// (docs/security.md), and Linux routes all of 127.0.0.0/8 to loopback.
+func loopbackSource(fixed string) net.Addr {
+	ip := fixed
+	if ip == "" {
+		ip = fmt.Sprintf("127.0.1.%d", 1+sourceCounter.Add(1)%250)
+	}
+	return &net.TCPAddr{IP: net.ParseIP(ip)}
+}
+
+// newHTTPClientFrom is newHTTPClient whose connections come from source
+// ("" = spread over many loopback addresses).
+func newHTTPClientFrom(concurrency int, source string) *httpClient {
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		d := net.Dialer{Timeout: 10 * time.Second}
+		if host, _, err := net.SplitHostPort(addr); err == nil && net.ParseIP(host).IsLoopback() && net.ParseIP(host).To4() != nil {
+			d.LocalAddr = loopbackSource(source)
+		}
+		return d.DialContext(ctx, network, addr)
+	}
 	t := &http.Transport{
+		DialContext:         dial,
 		Proxy:               nil, // loopback only, never through a proxy
 		MaxIdleConns:        concurrency + 16,
 		MaxIdleConnsPerHost: concurrency + 16,
@@ -34,16 +69,21 @@ func newHTTPClient(concurrency int) *httpClient {
 		DisableCompression:  true,
 		ForceAttemptHTTP2:   false,
 	}
+	browser := t.Clone()
+	browser.DisableKeepAlives = source == ""
 	return &httpClient{client: &http.Client{
 		Transport: t,
 		Timeout:   requestTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
-	}}
+	}, browser: browser}
 }
 
-func (c *httpClient) close() { c.client.CloseIdleConnections() }
+func (c *httpClient) close() {
+	c.client.CloseIdleConnections()
+	c.browser.CloseIdleConnections()
+}
 
 // response is a fully read response.
 type response struct {

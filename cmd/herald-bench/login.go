@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -45,7 +46,13 @@ type flow struct {
 	serverHost         string // host:port of Herald; a redirect elsewhere reaches the client
 	jwks               *jose.JSONWebKeySet
 	username, password string
+	// device is the device cookie of the user's known browser: sent with
+	// every login once a login has completed (nil: never).
+	device *atomic.Pointer[http.Cookie]
 }
+
+// deviceCookieName is Herald's device cookie (op/login defence.go).
+const deviceCookieName = "herald_device"
 
 // login runs one complete login of the user for c and returns its tokens.
 func (f *flow) login(ctx context.Context, c rpClient, scope string) (*tokenSet, error) {
@@ -62,6 +69,12 @@ func (f *flow) login(ctx context.Context, c rpClient, scope string) (*tokenSet, 
 	b, err := f.newBrowser()
 	if err != nil {
 		return nil, err
+	}
+	issuerURL, _ := url.Parse(c.issuer + "/")
+	if f.device != nil {
+		if dc := f.device.Load(); dc != nil {
+			b.client.Jar.SetCookies(issuerURL, []*http.Cookie{dc})
+		}
 	}
 	// authorize → (Herald's own redirect) → login form.
 	page, err := b.do(ctx, "authorize", http.MethodGet, authorize, nil)
@@ -89,6 +102,13 @@ func (f *flow) login(ctx context.Context, c rpClient, scope string) (*tokenSet, 
 	code, err := authorizationCode(page, c, state)
 	if err != nil {
 		return nil, err
+	}
+	if f.device != nil && f.device.Load() == nil {
+		for _, ck := range b.client.Jar.Cookies(issuerURL) {
+			if ck.Name == deviceCookieName {
+				f.device.CompareAndSwap(nil, &http.Cookie{Name: ck.Name, Value: ck.Value, Path: issuerURL.Path})
+			}
+		}
 	}
 
 	form2 := url.Values{"grant_type": {"authorization_code"}, "code": {code},
@@ -265,7 +285,7 @@ func (f *flow) newBrowser() (*browser, error) {
 	}
 	host := f.serverHost
 	return &browser{client: &http.Client{
-		Transport: f.http.client.Transport,
+		Transport: f.http.browser,
 		Jar:       jar,
 		Timeout:   f.http.client.Timeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {

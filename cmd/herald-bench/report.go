@@ -49,6 +49,7 @@ type backendReport struct {
 	idle     *memStatus
 	afterW   *memStatus // after W1–W6, before the storm
 	storm    *stormReport
+	defended *defendedReport
 	logs     *errorTally // the server's warn/error log lines
 }
 
@@ -214,6 +215,9 @@ func renderMemory(sb *strings.Builder, b *backendReport, l *limits) {
 		for _, line := range s.res.errors.lines() {
 			w("  - %s\n", mdEscape(line))
 		}
+	}
+	if b.defended != nil {
+		renderDefended(w, b.defended)
 	}
 	w("\n")
 }

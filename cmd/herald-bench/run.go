@@ -185,6 +185,11 @@ func runBackend(ctx context.Context, o *options, bin, dir, name string, l *limit
 	}
 	hc := newHTTPClient(1)
 	b.jwks, err = fetchJWKS(ctx, hc, data.web.issuer)
+	if err == nil {
+		// The user's first login makes its browser a known device; every
+		// workload's logins then carry its device cookie (docs/security.md).
+		_, err = b.flow(hc).login(ctx, data.web, loginScope)
+	}
 	hc.close()
 	if err != nil {
 		rep.failures = append(rep.failures, err.Error())
@@ -193,6 +198,17 @@ func runBackend(ctx context.Context, o *options, bin, dir, name string, l *limit
 	for _, id := range o.only {
 		if ctx.Err() != nil {
 			break
+		}
+		if id == idDefended {
+			d, err := runDefended(ctx, b, srv, settings["HERALD_REDIS_URL"])
+			if err != nil {
+				rep.failures = append(rep.failures, err.Error())
+				continue
+			}
+			rep.defended = d
+			logf("defended storm: user %d/%d logins, p95 %.0f ms, max %.0f ms; attackers %v",
+				d.userOK, d.userN, ms(d.p95), ms(d.max), d.attackStatuses)
+			continue
 		}
 		concurrency, duration := o.concurrency, o.duration
 		if id == idLogin {

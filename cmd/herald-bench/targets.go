@@ -19,6 +19,7 @@ const (
 	idUserinfo     = "W7-userinfo"   // a user's JWT access token at userinfo
 	idIntrospectUA = "W7-introspect" // the same token introspected by its client
 	idStorm        = "storm"
+	idDefended     = "defended"
 )
 
 // Targets of issue 5 §3, in server CPU milliseconds per request.

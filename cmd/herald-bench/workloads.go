@@ -17,7 +17,7 @@ import (
 // so that "RSS under W3" is not inflated by the password hashing that W4's
 // and W6's set-up logins and W5 cause; the storm last.
 var allWorkloads = []string{idDiscovery, idJWKS, idCCRS256, idCCES256, idCCEdDSA,
-	idIntrospectAT, idIntrospectRT, idUserinfo, idIntrospectUA, idRefresh, idLogin, idStorm}
+	idIntrospectAT, idIntrospectRT, idUserinfo, idIntrospectUA, idRefresh, idLogin, idStorm, idDefended}
 
 // bench is one running Herald with its data set.
 type bench struct {
@@ -28,6 +28,9 @@ type bench struct {
 	pprofAddr  string              // the server's pprof listener, if it answers
 	jwks       *jose.JSONWebKeySet // of tenant bench, fetched once
 	refreshSig atomic.Int32        // signatures per W4 response, once seen
+	// device is the bench user's known browser (its device cookie): the
+	// workloads are that user signing in again and again, not an attack.
+	device atomic.Pointer[http.Cookie]
 }
 
 // fetchJWKS loads the tenant's JWKS once, for ID-token verification.
@@ -47,7 +50,7 @@ func fetchJWKS(ctx context.Context, hc *httpClient, issuer string) (*jose.JSONWe
 }
 
 func (b *bench) flow(hc *httpClient) *flow {
-	return &flow{http: hc, serverHost: b.serverHost, jwks: b.jwks, username: b.data.username, password: b.data.password}
+	return &flow{http: hc, serverHost: b.serverHost, jwks: b.jwks, username: b.data.username, password: b.data.password, device: &b.device}
 }
 
 // workload returns the load spec of id, using hc for every request.

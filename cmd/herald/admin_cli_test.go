@@ -209,3 +209,31 @@ func jwtClaims(t *testing.T, token string) map[string]any {
 	}
 	return claims
 }
+
+// TestAuditListAuthTrail: `herald audit list --event` reads the tenant's
+// authentication trail (here a password change), one page as JSON or every
+// event as JSON lines.
+func TestAuditListAuthTrail(t *testing.T) {
+	testEnv(t)
+	mustJSON(t, "", "tenant", "create", "--name", "acme")
+	mustJSON(t, "a long and unusual passphrase\n", "user", "create", "--tenant", "acme", "--username", "alice", "--password-stdin")
+	r := herald(t, "another unusual long passphrase\n", "user", "set-password", "--tenant", "acme", "--username", "alice", "--password-stdin")
+	if r.code != 0 {
+		t.Fatalf("set-password: %d %s", r.code, r.stderr)
+	}
+	page := mustJSON(t, "", "audit", "list", "--tenant", "acme", "--event", "password.changed")
+	events := page["events"].([]any)
+	if len(events) != 1 || events[0].(map[string]any)["event"] != "password.changed" || page["next_cursor"] != "" {
+		t.Fatalf("audit list --event password.changed: %v", page)
+	}
+	if none := mustJSON(t, "", "audit", "list", "--tenant", "acme", "--event", "login.failed")["events"].([]any); len(none) != 0 {
+		t.Fatalf("login.failed: %v", none)
+	}
+	lines := herald(t, "", "audit", "list", "--tenant", "acme", "--jsonl")
+	if lines.code != 0 || strings.Count(lines.stdout, "\n") != 1 || !strings.Contains(lines.stdout, `"event":"password.changed"`) {
+		t.Fatalf("--jsonl: %d %q %s", lines.code, lines.stdout, lines.stderr)
+	}
+	if r := herald(t, "", "audit", "list", "--event", "login.failed"); r.code != 1 || !strings.Contains(r.stderr, "tenant") {
+		t.Errorf("--event without --tenant: %d %s", r.code, r.stderr)
+	}
+}

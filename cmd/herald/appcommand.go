@@ -88,6 +88,9 @@ func (d *appCommand) run(ctx context.Context, args []string, act func(a *app) (a
 	if err != nil {
 		return err
 	}
+	if _, ok := out.(jsonLines); ok {
+		return nil // act wrote its output itself
+	}
 	return writeJSON(d.c.stdout, out)
 }
 

@@ -94,6 +94,14 @@ type Config struct {
 	// empty: the header is ignored. See parseTrustedProxies.
 	TrustedProxies string `env:"TRUSTED_PROXIES" flag:"trusted-proxies"`
 
+	// The authentication audit trail (op.AuthAudit): how long events are
+	// kept, whether source addresses are stored raw instead of hashed, and
+	// the key of those hashes (base64 of at least 32 bytes; unset: a random
+	// key kept in the database).
+	AuthAuditRetention    time.Duration `env:"AUTH_AUDIT_RETENTION"`
+	AuthAuditRawAddresses bool          `env:"AUTH_AUDIT_RAW_ADDRESSES"`
+	AuthAuditHashKey      string        `env:"AUTH_AUDIT_HASH_KEY"`
+
 	// PprofAddr, when set, serves net/http/pprof on its own loopback
 	// listener (never the public port), for profiling a workload.
 	PprofAddr string `env:"PPROF_ADDR" flag:"pprof-addr"`
@@ -122,6 +130,7 @@ func defaultConfig() *Config {
 		Argon2Parallelism:       p.Parallelism,
 		HashConcurrency:         defaultHashConcurrency(),
 		HashMaxWait:             password.DefaultMaxWait,
+		AuthAuditRetention:      op.DefaultAuthAuditRetention,
 		LogLevel:                defaultLogLevel,
 	}
 }
@@ -241,6 +250,12 @@ func (c *Config) Validate() error {
 
 	if c.HashMaxWait <= 0 {
 		bad("HashMaxWait", "must be a positive duration such as 15m or 720h, not %s", c.HashMaxWait)
+	}
+	if c.AuthAuditRetention <= 0 {
+		bad("AuthAuditRetention", "must be a positive duration such as 720h or 2160h, not %s", c.AuthAuditRetention)
+	}
+	if _, err := c.authAuditHashKey(); err != nil {
+		bad("AuthAuditHashKey", "%v", err)
 	}
 	// The lifetime rules are op's (op.Lifetimes.Problems); only the names
 	// are ours.
@@ -433,4 +448,16 @@ func randomBytes(n int) ([]byte, error) {
 // hashes than cores add memory and latency, not throughput.
 func defaultHashConcurrency() int {
 	return min(max(runtime.NumCPU(), 2), 8)
+}
+
+// authAuditHashKey decodes HERALD_AUTH_AUDIT_HASH_KEY (nil when unset).
+func (c *Config) authAuditHashKey() ([]byte, error) {
+	if c.AuthAuditHashKey == "" {
+		return nil, nil
+	}
+	k, err := base64.StdEncoding.DecodeString(c.AuthAuditHashKey)
+	if err != nil || len(k) < 32 {
+		return nil, errors.New("must be base64 of at least 32 random bytes (openssl rand -base64 32)")
+	}
+	return k, nil
 }

@@ -79,6 +79,10 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		return fmt.Errorf("%s: %w", settingName("TrustedProxies"), err)
 	}
 	warnOpenProxies(a.log, proxies)
+	auditKey, err := cfg.authAuditHashKey() // checked by Validate
+	if err != nil {
+		return fmt.Errorf("%s: %w", settingName("AuthAuditHashKey"), err)
+	}
 	provider, err := op.New(ctx, op.Config{
 		PublicURL:      cfg.PublicURL,
 		Registry:       a.registry,
@@ -87,6 +91,8 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		TrustedProxies: proxies,
 
 		RotateConfidentialRefreshTokens: cfg.RotateConfidentialRefreshTokens,
+		AuthAudit: op.AuthAudit{HashKey: auditKey, RawAddresses: cfg.AuthAuditRawAddresses,
+			Retention: cfg.AuthAuditRetention},
 	})
 	if err != nil {
 		return err
@@ -116,7 +122,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	var wg sync.WaitGroup
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
-	wg.Go(func() { sweep(sweepCtx, a) })
+	wg.Go(func() { sweep(sweepCtx, a, provider) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -154,7 +160,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 }
 
 // sweep deletes expired records every sweepInterval until ctx ends.
-func sweep(ctx context.Context, a *app) {
+func sweep(ctx context.Context, a *app, provider *op.Server) {
 	t := time.NewTicker(sweepInterval)
 	defer t.Stop()
 	for {
@@ -164,6 +170,9 @@ func sweep(ctx context.Context, a *app) {
 		case now := <-t.C:
 			if err := a.store.Sweep(ctx, now); err != nil && ctx.Err() == nil {
 				a.log.Warn("sweep expired records", "err", err)
+			}
+			if err := provider.SweepAuthEvents(ctx, now); err != nil && ctx.Err() == nil {
+				a.log.Warn("sweep authentication events past their retention", "err", err)
 			}
 		}
 	}

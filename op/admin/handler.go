@@ -71,6 +71,7 @@ func newRouter(reg *registry.Registry, auth func(*http.Request) (Principal, erro
 	r.Get("/tenants/{tenant}/keys", h.listKeys)
 	r.Post("/tenants/{tenant}/keys/rotate", h.rotateKeys)
 	r.Post("/tenants/{tenant}/keys/{kid}/revoke", h.revokeKey)
+	r.Get("/tenants/{tenant}/audit", h.listAuthEvents)
 
 	r.Post("/tenants/{tenant}/clients", h.createClient)
 	r.Get("/tenants/{tenant}/clients", h.listClients)

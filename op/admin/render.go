@@ -32,16 +32,45 @@ type TenantJSON struct {
 // SettingsJSON is a tenant's settings in the admin API's wire format.
 // Lifetimes are in seconds; 0 means the server default.
 type SettingsJSON struct {
-	LogoURL                  string      `json:"logo_url"`
-	AccentColor              string      `json:"accent_color"`
-	AccessTokenLifetime      int64       `json:"access_token_lifetime"`
-	IDTokenLifetime          int64       `json:"id_token_lifetime"`
-	RefreshTokenLifetime     int64       `json:"refresh_token_lifetime"`
-	SessionIdleTimeout       int64       `json:"session_idle_timeout"`
-	SessionAbsoluteLifetime  int64       `json:"session_absolute_lifetime"`
-	AllowedSigningAlgorithms []string    `json:"allowed_signing_algorithms"`
-	PasswordMinLength        int         `json:"password_min_length"`
-	CustomClaims             []ClaimJSON `json:"custom_claims"`
+	LogoURL                  string            `json:"logo_url"`
+	AccentColor              string            `json:"accent_color"`
+	AccessTokenLifetime      int64             `json:"access_token_lifetime"`
+	IDTokenLifetime          int64             `json:"id_token_lifetime"`
+	RefreshTokenLifetime     int64             `json:"refresh_token_lifetime"`
+	SessionIdleTimeout       int64             `json:"session_idle_timeout"`
+	SessionAbsoluteLifetime  int64             `json:"session_absolute_lifetime"`
+	AllowedSigningAlgorithms []string          `json:"allowed_signing_algorithms"`
+	PasswordMinLength        int               `json:"password_min_length"`
+	PasswordMinScore         int               `json:"password_min_score"`
+	LoginThrottle            LoginThrottleJSON `json:"login_throttle"`
+	CustomClaims             []ClaimJSON       `json:"custom_claims"`
+}
+
+// LoginThrottleJSON is storage.LoginThrottleSettings on the wire; delays
+// in milliseconds, 0 = the default.
+type LoginThrottleJSON struct {
+	AddressFree        int   `json:"address_free"`
+	AccountFree        int   `json:"account_free"`
+	AccountAddressFree int   `json:"account_address_free"`
+	BaseDelayMS        int64 `json:"base_delay_ms"`
+	MaxDelayMS         int64 `json:"max_delay_ms"`
+	PendingPerAddress  int   `json:"pending_per_address"`
+}
+
+func (j LoginThrottleJSON) settings() storage.LoginThrottleSettings {
+	return storage.LoginThrottleSettings{
+		AddressFree: j.AddressFree, AccountFree: j.AccountFree, AccountAddressFree: j.AccountAddressFree,
+		BaseDelay: time.Duration(j.BaseDelayMS) * time.Millisecond, MaxDelay: time.Duration(j.MaxDelayMS) * time.Millisecond,
+		PendingPerAddress: j.PendingPerAddress,
+	}
+}
+
+func renderLoginThrottle(t storage.LoginThrottleSettings) LoginThrottleJSON {
+	return LoginThrottleJSON{
+		AddressFree: t.AddressFree, AccountFree: t.AccountFree, AccountAddressFree: t.AccountAddressFree,
+		BaseDelayMS: t.BaseDelay.Milliseconds(), MaxDelayMS: t.MaxDelay.Milliseconds(),
+		PendingPerAddress: t.PendingPerAddress,
+	}
 }
 
 // ClaimJSON is a custom claim mapping in the admin API's wire format, both
@@ -74,6 +103,8 @@ func RenderTenant(publicURL string, t *storage.Tenant) TenantJSON {
 			SessionAbsoluteLifetime:  secondsOf(s.SessionAbsoluteLifetime),
 			AllowedSigningAlgorithms: nonNil(s.AllowedSigningAlgorithms),
 			PasswordMinLength:        s.PasswordMinLength,
+			PasswordMinScore:         s.PasswordMinScore,
+			LoginThrottle:            renderLoginThrottle(s.LoginThrottle),
 			CustomClaims:             claims,
 		},
 	}

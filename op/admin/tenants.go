@@ -14,16 +14,18 @@ import (
 // settingsPatch names the settings a request sets; absent ones are kept
 // (PATCH) or default (POST).
 type settingsPatch struct {
-	LogoURL                  *string      `json:"logo_url"`
-	AccentColor              *string      `json:"accent_color"`
-	AccessTokenLifetime      *int64       `json:"access_token_lifetime"`
-	IDTokenLifetime          *int64       `json:"id_token_lifetime"`
-	RefreshTokenLifetime     *int64       `json:"refresh_token_lifetime"`
-	SessionIdleTimeout       *int64       `json:"session_idle_timeout"`
-	SessionAbsoluteLifetime  *int64       `json:"session_absolute_lifetime"`
-	AllowedSigningAlgorithms *[]string    `json:"allowed_signing_algorithms"`
-	PasswordMinLength        *int         `json:"password_min_length"`
-	CustomClaims             *[]ClaimJSON `json:"custom_claims"`
+	LogoURL                  *string            `json:"logo_url"`
+	AccentColor              *string            `json:"accent_color"`
+	AccessTokenLifetime      *int64             `json:"access_token_lifetime"`
+	IDTokenLifetime          *int64             `json:"id_token_lifetime"`
+	RefreshTokenLifetime     *int64             `json:"refresh_token_lifetime"`
+	SessionIdleTimeout       *int64             `json:"session_idle_timeout"`
+	SessionAbsoluteLifetime  *int64             `json:"session_absolute_lifetime"`
+	AllowedSigningAlgorithms *[]string          `json:"allowed_signing_algorithms"`
+	PasswordMinLength        *int               `json:"password_min_length"`
+	PasswordMinScore         *int               `json:"password_min_score"`
+	LoginThrottle            *LoginThrottleJSON `json:"login_throttle"`
+	CustomClaims             *[]ClaimJSON       `json:"custom_claims"`
 }
 
 func (p *settingsPatch) update() *registry.SettingsUpdate {
@@ -39,6 +41,11 @@ func (p *settingsPatch) update() *registry.SettingsUpdate {
 		SessionAbsoluteLifetime:  secondsPtr(p.SessionAbsoluteLifetime),
 		AllowedSigningAlgorithms: p.AllowedSigningAlgorithms,
 		PasswordMinLength:        p.PasswordMinLength,
+		PasswordMinScore:         p.PasswordMinScore,
+	}
+	if p.LoginThrottle != nil {
+		lt := p.LoginThrottle.settings()
+		u.LoginThrottle = &lt
 	}
 	if p.CustomClaims != nil {
 		claims := make([]storage.ClaimMapping, 0, len(*p.CustomClaims))

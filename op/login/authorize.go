@@ -20,6 +20,18 @@ import (
 // maxParamLength caps any single authorization parameter.
 const maxParamLength = 2048
 
+// storedParamLimits are tighter caps on the parameters an authorization
+// request stores verbatim, so that a pending request stays compact (issue
+// 10: at most ≈ 4 KB each, typically ≈ 600 bytes; docs/security.md).
+var storedParamLimits = map[string]int{"state": 512, "nonce": 256, "login_hint": 256, "code_challenge": 128}
+
+func paramLimit(p string) int {
+	if n, ok := storedParamLimits[p]; ok {
+		return n
+	}
+	return maxParamLength
+}
+
 var codeChallengePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 
 // singleParams may appear at most once (RFC 6749 §3.1): every parameter
@@ -62,6 +74,9 @@ func (h *Handler) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		h.redirectError(w, r, redirectURI, r.Form.Get("state"), aerr)
 		return
 	}
+	if !h.allowAuthRequest(w, r) { // defence.go: per-address cap
+		return
+	}
 	if err := h.store.AuthRequests().CreateAuthRequest(ctx, ar); err != nil {
 		h.redirectError(w, r, redirectURI, ar.State, storageAuthError(ctx, "authorize: store request", err))
 		return
@@ -77,7 +92,7 @@ func checkParams(f url.Values) (pageError, bool) {
 		if len(f[p]) > 1 {
 			return invalidRequest("The parameter " + p + " was sent more than once."), true
 		}
-		if len(f.Get(p)) > maxParamLength {
+		if len(f.Get(p)) > paramLimit(p) {
 			return invalidRequest("The parameter " + p + " is too long."), true
 		}
 	}

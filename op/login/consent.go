@@ -54,7 +54,10 @@ func (h *Handler) handleConsent(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, errSessionEnded)
 		return
 	}
+	consentEvent := AuthEvent{Event: storage.EventConsentGiven, UserID: ar.UserID, ClientID: ar.ClientID, Outcome: OutcomeSuccess}
 	if r.PostForm.Get("decision") != "allow" {
+		consentEvent.Event, consentEvent.Outcome = storage.EventConsentDenied, OutcomeDenied
+		h.p.RecordAuthEvent(r, consentEvent)
 		h.finishWithError(w, r, ar, &authError{codeAccessDenied, "the user denied the request"})
 		return
 	}
@@ -66,5 +69,6 @@ func (h *Handler) handleConsent(w http.ResponseWriter, r *http.Request) {
 		h.finishWithError(w, r, ar, errTryLater)
 		return
 	}
+	h.p.RecordAuthEvent(r, consentEvent)
 	h.issueCode(w, r, ar)
 }

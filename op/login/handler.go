@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -49,7 +50,39 @@ type Provider interface {
 	// RequestID is the ID of the request, shown on error pages so that a
 	// user can quote it.
 	RequestID(ctx context.Context) string
+	// ClientAddress is the client's address: the connection's, or the one
+	// X-Forwarded-For names when the connection comes from a configured
+	// trusted proxy.
+	ClientAddress(r *http.Request) netip.Addr
+	// RecordAuthEvent appends e to the authentication audit trail, adding
+	// the time, tenant, request ID, hashed client address, user agent and
+	// device fingerprint. Failures are logged, never shown.
+	RecordAuthEvent(r *http.Request, e AuthEvent)
 }
+
+// AuthEvent is what the browser flow knows of an authentication event.
+type AuthEvent struct {
+	Event    string // storage.Event*
+	UserID   string
+	Username string // the attempted username when UserID is unknown (hashed by the provider)
+	ClientID string
+	Outcome  string // "success", "failure", "denied"
+	Reason   string
+	DeviceID string // the device cookie's ID, "" for none
+}
+
+// Outcomes and reasons of AuthEvent.
+const (
+	OutcomeSuccess = "success"
+	OutcomeFailure = "failure"
+	OutcomeDenied  = "denied"
+
+	ReasonUnknownUser   = "unknown_user"
+	ReasonWrongPassword = "wrong_password"
+	ReasonDisabled      = "disabled"
+	ReasonThrottled     = "throttled"
+	ReasonBusy          = "busy"
+)
 
 // Tenant is a resolved tenant and where it was reached.
 type Tenant struct {
@@ -95,6 +128,9 @@ type Config struct {
 	Passwords *password.Hasher
 	// CSRFKey keys the HMAC of form tokens; every replica shares it.
 	CSRFKey []byte
+	// DeviceKey keys the device cookie's MAC and the login throttle's keys;
+	// every replica shares it.
+	DeviceKey []byte
 	// SecureCookies sets the Secure attribute (the public URL is https).
 	SecureCookies bool
 	// AuthRequestLifetime is how long a request may take from /authorize
@@ -109,9 +145,11 @@ type Handler struct {
 	store         storage.Store
 	passwords     *password.Hasher
 	csrfKey       []byte
+	deviceKey     []byte
 	secureCookies bool
 	arLifetime    time.Duration
 	now           func() time.Time
+	refusals      *refusalMemory // defence.go firstRefusal
 }
 
 // New builds the browser flow.
@@ -125,8 +163,10 @@ func New(cfg Config) *Handler {
 		store:         cfg.Store,
 		passwords:     cfg.Passwords,
 		csrfKey:       cfg.CSRFKey,
+		deviceKey:     cfg.DeviceKey,
 		secureCookies: cfg.SecureCookies,
 		arLifetime:    cfg.AuthRequestLifetime,
+		refusals:      &refusalMemory{seen: map[string]time.Time{}},
 		now:           now,
 	}
 }

@@ -66,9 +66,12 @@ func (h *Handler) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 	h.loginPage(w, r, http.StatusOK, ar, c, ar.LoginHint, "")
 }
 
-// handleLogin checks the submitted credentials. Unknown users and wrong
-// passwords get the same answer after the same work (a dummy argon2id
-// verification), so the form does not reveal which usernames exist.
+// handleLogin checks the submitted credentials. Every attempt passes the
+// throttle first (defence.go), before the user is even looked up, so that
+// unknown and known usernames are throttled alike and a throttled attempt
+// costs no hashing. Unknown users, wrong passwords and imported bcrypt
+// users then do the same work (password.Hasher.VerifyLogin), so the
+// answer's timing does not reveal which usernames exist.
 func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
@@ -85,23 +88,46 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	username := registry.NormalizeUsername(r.PostForm.Get("username"))
 	pw := r.PostForm.Get("password")
-	if username == "" || pw == "" || len(pw) > password.MaxLength || !utf8.ValidString(username) {
+	if username == "" || pw == "" || len(pw) > password.MaxLength || !utf8.ValidString(username) || len(username) > maxUsernameBytes {
 		h.loginPage(w, r, http.StatusBadRequest, ar, c, username, msgInvalidCredentials)
 		return
 	}
+	tenant := h.p.Tenant(ctx).Tenant
+	addr := h.p.ClientAddress(r)
+	dev := h.readDevice(r)
+	known := h.knows(dev, tenant.Name, username)
+	event := AuthEvent{Username: username, ClientID: c.ID, DeviceID: dev.deviceID()}
+
+	gate, err := h.gateAttempt(ctx, tenant, addr, username, known)
+	if err != nil {
+		slog.ErrorContext(ctx, "login: throttle", "error", err)
+		h.errorPage(w, r, errUnavailable)
+		return
+	}
+	if !gate.allowed {
+		if h.firstRefusal(gate.key, gate.retryAt) {
+			event.Event, event.Outcome, event.Reason = storage.EventLoginThrottled, OutcomeDenied, ReasonThrottled+":"+gate.scope
+			h.p.RecordAuthEvent(r, event)
+		}
+		h.throttled(w, r, ar, c, username, gate.retryAt)
+		return
+	}
+
 	user, err := h.store.Users().UserByUsername(ctx, ar.TenantID, username)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		slog.ErrorContext(ctx, "login: load user", "error", err)
 		h.errorPage(w, r, errUnavailable)
 		return
 	}
-	var match, rehash bool
-	if user == nil {
-		_, err = h.passwords.VerifyDummy(ctx, pw)
-	} else {
-		match, rehash, err = h.passwords.Verify(ctx, pw, user.PasswordHash)
+	stored := ""
+	if user != nil {
+		stored = user.PasswordHash
+		event.UserID = user.ID
 	}
+	match, rehash, err := h.passwords.VerifyLogin(hashCaller(ctx, addr, known), pw, stored)
 	if errors.Is(err, password.ErrBusy) {
+		event.Event, event.Outcome, event.Reason = storage.EventLoginFailed, OutcomeFailure, ReasonBusy
+		h.p.RecordAuthEvent(r, event)
 		h.errorPage(w, r, errBusy)
 		return
 	}
@@ -109,6 +135,16 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		slog.ErrorContext(ctx, "login: verify password", "error", err)
 	}
 	if !match || user.Disabled {
+		event.Event, event.Outcome = storage.EventLoginFailed, OutcomeFailure
+		switch {
+		case user == nil:
+			event.Reason = ReasonUnknownUser
+		case !match:
+			event.Reason = ReasonWrongPassword
+		default:
+			event.Reason = ReasonDisabled
+		}
+		h.p.RecordAuthEvent(r, event)
 		slog.InfoContext(ctx, "login failed", "tenant", ar.TenantID)
 		h.loginPage(w, r, http.StatusBadRequest, ar, c, username, msgInvalidCredentials)
 		return
@@ -132,10 +168,18 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, errUnavailable)
 		return
 	}
+	h.loginSucceeded(ctx, tenant.Name, addr, username, known)
+	dev = h.rememberDevice(w, r, dev, username)
+	event.Event, event.Outcome, event.DeviceID = storage.EventLoginSucceeded, OutcomeSuccess, dev.deviceID()
+	h.p.RecordAuthEvent(r, event)
 	slog.InfoContext(ctx, "login succeeded", "tenant", ar.TenantID, "user_id", user.ID)
 	ar.UserID, ar.SessionID, ar.AuthTime, ar.AMR = user.ID, sess.ID, sess.AuthTime, slices.Clone(amr)
 	h.continueAuthorization(w, r, ar, c)
 }
+
+// maxUsernameBytes bounds a submitted username before it is hashed into
+// throttle keys or looked up (registry usernames are at most 128 runes).
+const maxUsernameBytes = 512
 
 // rehashPassword upgrades a bcrypt (imported) or outdated argon2id hash
 // after a successful login. Failure is logged, not shown: the login itself

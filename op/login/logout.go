@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/herald-idp/herald/storage"
 	"github.com/herald-idp/herald/templates"
 )
 
@@ -70,7 +71,9 @@ func (h *Handler) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
+	userID := h.sessionUserID(r) // for the audit trail (defence.go)
 	h.endBrowserSession(ctx, w, r, true)
+	h.p.RecordAuthEvent(r, AuthEvent{Event: storage.EventLogout, UserID: userID, ClientID: session.ClientID, Outcome: OutcomeSuccess})
 	slog.InfoContext(ctx, "logout", "tenant", h.p.Tenant(ctx).Name, "client_id", session.ClientID)
 	// Redirect only to a post_logout_redirect_uri the provider matched
 	// against the client's registration.

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/argon2id"
@@ -41,8 +42,22 @@ type Hasher struct {
 	slots     chan struct{}
 	maxWait   time.Duration
 
+	// reserved are extra slots only callers with Caller.Priority (a known
+	// device) may take, so that a flood of guesses cannot queue them out.
+	reserved chan struct{}
+	// perAddress caps the hashes one source address runs at once (fair.go).
+	perAddress int
+	mu         sync.Mutex
+	inFlight   map[string]int
+
 	dummyOnce sync.Once
 	dummy     string
+
+	bcryptDummyOnce sync.Once
+	bcryptDummy     []byte
+
+	// counts of work done, for the structural timing tests.
+	argon2Runs, bcryptRuns atomic.Int64
 }
 
 // NewHasher returns a Hasher that makes argon2id hashes with p, runs at
@@ -58,10 +73,13 @@ func NewHasher(p Params, maxConcurrent int, maxWait time.Duration) *Hasher {
 		maxWait = DefaultMaxWait
 	}
 	return &Hasher{
-		params:    p,
-		paramsErr: p.Validate(),
-		slots:     make(chan struct{}, maxConcurrent),
-		maxWait:   maxWait,
+		params:     p,
+		paramsErr:  p.Validate(),
+		slots:      make(chan struct{}, maxConcurrent),
+		maxWait:    maxWait,
+		reserved:   make(chan struct{}, reservedSlots(maxConcurrent)),
+		perAddress: DefaultPerAddress,
+		inFlight:   map[string]int{},
 	}
 }
 
@@ -149,6 +167,7 @@ func (h *Hasher) verifyArgon2id(ctx context.Context, password, encoded string) (
 		return false, false, err
 	}
 	defer release()
+	h.argon2Runs.Add(1)
 	match, _, err := argon2id.CheckHash(password, encoded)
 	if err != nil {
 		return false, false, fmt.Errorf("%w: %v", ErrMalformedHash, err)
@@ -198,6 +217,7 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, password, encoded string) (bo
 	// bcrypt only reads the first 72 bytes; the imported hash was made that
 	// way, so longer passwords verify as they did before the import. The
 	// rehash to argon2id then covers the whole password.
+	h.bcryptRuns.Add(1)
 	switch err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password)); {
 	case err == nil:
 		return true, true, nil
@@ -210,25 +230,49 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, password, encoded string) (bo
 
 // acquire takes a hashing slot, waiting at most maxWait and no longer than
 // ctx allows. A caller whose ctx has already ended gets no slot: the client
-// is gone and the work would be wasted.
+// is gone and the work would be wasted. The Caller in ctx (fair.go) may be
+// refused at once (its address has too many hashes running) or may use the
+// reserved slots.
 func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	release = func() { <-h.slots }
+	if ctx.Value(slotHeldKey{}) != nil {
+		return func() {}, nil // VerifyLogin holds one slot for all its work
+	}
+	c := callerFrom(ctx)
+	releaseAddr, err := h.takeAddress(c.Address)
+	if err != nil {
+		return nil, err
+	}
+	general := func() { <-h.slots; releaseAddr() }
+	reserved := func() { <-h.reserved; releaseAddr() }
 	select {
 	case h.slots <- struct{}{}:
-		return release, nil
+		return general, nil
 	default:
+	}
+	var priority chan struct{} // nil: blocks for ever in the select below
+	if c.Priority {
+		priority = h.reserved
+		select {
+		case h.reserved <- struct{}{}:
+			return reserved, nil
+		default:
+		}
 	}
 	timer := time.NewTimer(h.maxWait)
 	defer timer.Stop()
 	select {
 	case h.slots <- struct{}{}:
-		return release, nil
+		return general, nil
+	case priority <- struct{}{}:
+		return reserved, nil
 	case <-ctx.Done():
+		releaseAddr()
 		return nil, ctx.Err()
 	case <-timer.C:
+		releaseAddr()
 		return nil, ErrBusy
 	}
 }

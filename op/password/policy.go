@@ -70,6 +70,7 @@ func CheckPolicy(password string, minLength int) error {
 	if minLength <= 0 {
 		minLength = DefaultMinLength
 	}
+	minLength = max(minLength, AbsoluteMinLength)
 	if len(password) > MaxLength {
 		return ErrTooLong
 	}

@@ -29,7 +29,7 @@ func TestCheckPolicy(t *testing.T) {
 		{"common", "password1234", 12, RuleCommon},
 		{"common, other case", "PassWord1234", 12, RuleCommon},
 		{"common digits", "123456789012", 12, RuleCommon},
-		{"common short one with low minimum", "letmein", 6, RuleCommon},
+		{"minimum never below 8", "k7#pQ2!", 6, RuleMinLength},
 		{"common plus a character is fine", "password1234!", 12, ""},
 	}
 	for _, tc := range tests {

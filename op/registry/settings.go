@@ -37,6 +37,8 @@ type SettingsUpdate struct {
 	SessionAbsoluteLifetime  *time.Duration
 	AllowedSigningAlgorithms *[]string
 	PasswordMinLength        *int
+	PasswordMinScore         *int
+	LoginThrottle            *storage.LoginThrottleSettings
 	CustomClaims             *[]storage.ClaimMapping
 }
 
@@ -50,6 +52,8 @@ func (u *SettingsUpdate) Apply(s *storage.TenantSettings) {
 	setIf(&s.SessionIdleTimeout, u.SessionIdleTimeout)
 	setIf(&s.SessionAbsoluteLifetime, u.SessionAbsoluteLifetime)
 	setIf(&s.PasswordMinLength, u.PasswordMinLength)
+	setIf(&s.PasswordMinScore, u.PasswordMinScore)
+	setIf(&s.LoginThrottle, u.LoginThrottle)
 	if u.AllowedSigningAlgorithms != nil {
 		s.AllowedSigningAlgorithms = slices.Clone(*u.AllowedSigningAlgorithms)
 	}
@@ -71,6 +75,7 @@ func (u *SettingsUpdate) changed() []string {
 		{"session_absolute_lifetime", u.SessionAbsoluteLifetime != nil},
 		{"allowed_signing_algorithms", u.AllowedSigningAlgorithms != nil},
 		{"password_min_length", u.PasswordMinLength != nil}, {"custom_claims", u.CustomClaims != nil},
+		{"password_min_score", u.PasswordMinScore != nil}, {"login_throttle", u.LoginThrottle != nil},
 	} {
 		if f.set {
 			out = append(out, "settings."+f.name)
@@ -143,8 +148,57 @@ func checkSettings(p *problems, s storage.TenantSettings, alg string) storage.Te
 		p.add("settings.password_min_length", "must be between %d and %d (0 means the default, %d)",
 			MinPasswordMinLength, MaxPasswordMinLength, MinPasswordLength)
 	}
+	if n := s.PasswordMinScore; n < 0 || n > MaxPasswordMinScore {
+		p.add("settings.password_min_score", "must be between 1 and %d (0 means the default, %d)",
+			MaxPasswordMinScore, DefaultPasswordMinScore)
+	}
+	checkLoginThrottle(p, s.LoginThrottle)
 	s.CustomClaims = checkClaimMappings(p, s.CustomClaims)
 	return s
+}
+
+// Bounds of a tenant's minimum password strength (zxcvbn score).
+const (
+	DefaultPasswordMinScore = 3
+	MaxPasswordMinScore     = 4
+)
+
+// Bounds of the login throttle settings: a back-off can be tuned, never
+// switched off, and never turned into a lock-out.
+const (
+	MaxLoginFree       = 1000
+	MaxLoginDelay      = time.Hour
+	MaxPendingRequests = 10000
+)
+
+func checkLoginThrottle(p *problems, t storage.LoginThrottleSettings) {
+	for _, f := range []struct {
+		name string
+		n    int
+	}{
+		{"address_free", t.AddressFree}, {"account_free", t.AccountFree},
+		{"account_address_free", t.AccountAddressFree},
+	} {
+		if f.n < 0 || f.n > MaxLoginFree {
+			p.add("settings.login_throttle."+f.name, "must be between 1 and %d (0 means the default)", MaxLoginFree)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"base_delay", t.BaseDelay}, {"max_delay", t.MaxDelay}} {
+		if f.d < 0 || f.d > MaxLoginDelay {
+			p.add("settings.login_throttle."+f.name, "must be between 1ms and %s (0 means the default)", MaxLoginDelay)
+		} else if f.d > 0 && f.d < time.Millisecond {
+			p.add("settings.login_throttle."+f.name, "must be at least 1ms")
+		}
+	}
+	if t.BaseDelay > 0 && t.MaxDelay > 0 && t.BaseDelay > t.MaxDelay {
+		p.add("settings.login_throttle.base_delay", "must not exceed max_delay")
+	}
+	if n := t.PendingPerAddress; n < 0 || n > MaxPendingRequests {
+		p.add("settings.login_throttle.pending_per_address", "must be between 1 and %d (0 means the default)", MaxPendingRequests)
+	}
 }
 
 // checkLifetime accepts 0 (the server default) up to MaxLifetime.

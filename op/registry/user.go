@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/mail"
 	"strings"
 	"unicode"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/herald-idp/herald/op/password"
 	"github.com/herald-idp/herald/storage"
@@ -22,12 +22,13 @@ import (
 // own minimum (Settings.PasswordMinLength).
 const MinPasswordLength = 12
 
-// passwordMinLength is the minimum password length in tenant t.
-func passwordMinLength(t *storage.Tenant) int {
+// passwordPolicy is tenant t's password policy.
+func passwordPolicy(t *storage.Tenant) password.Policy {
+	p := password.Policy{MinLength: MinPasswordLength, MinScore: t.Settings.PasswordMinScore}
 	if n := t.Settings.PasswordMinLength; n > 0 {
-		return n
+		p.MinLength = n
 	}
-	return MinPasswordLength
+	return p
 }
 
 const (
@@ -37,13 +38,6 @@ const (
 	// protect anything and are refused rather than kept.
 	minBcryptCost = 10
 )
-
-// NormalizeUsername is the form usernames are stored and looked up in:
-// surrounding space trimmed, Unicode NFKC (so that look-alike compatibility
-// forms such as full-width letters collapse), lower case.
-func NormalizeUsername(s string) string {
-	return strings.ToLower(norm.NFKC.String(strings.TrimSpace(s)))
-}
 
 // UserSpec describes a user to create. Exactly one of Password (plain text,
 // hashed with argon2id) and PasswordHash (an imported bcrypt hash) is set.
@@ -65,8 +59,12 @@ func (r *Registry) CreateUser(ctx context.Context, tenant string, spec UserSpec)
 		return nil, err
 	}
 	var p problems
-	username := NormalizeUsername(spec.Username)
-	checkUsername(&p, username)
+	username, msg := usernameProblem(spec.Username)
+	if msg != "" {
+		p.add("username", "%s", msg)
+	} else {
+		checkUsername(&p, username)
+	}
 	email := strings.TrimSpace(spec.Email)
 	if email != "" {
 		if msg := emailProblem(email); msg != "" {
@@ -82,7 +80,8 @@ func (r *Registry) CreateUser(ctx context.Context, tenant string, spec UserSpec)
 	case spec.Password == "" && spec.PasswordHash == "":
 		p.add("password", "a password or a password hash is required")
 	case spec.Password != "":
-		if err := password.CheckPolicy(spec.Password, passwordMinLength(t)); err != nil {
+		if err := password.CheckPassword(spec.Password, passwordPolicy(t),
+			username, email, spec.Name, spec.GivenName, spec.FamilyName); err != nil {
 			p.add("password", "%v", err)
 		}
 	default:
@@ -137,12 +136,14 @@ func (r *Registry) SetPassword(ctx context.Context, tenant, userID, pw string) e
 	if err != nil {
 		return err
 	}
-	if err := password.CheckPolicy(pw, passwordMinLength(t)); err != nil {
-		return &ValidationError{Field: "password", Message: err.Error()}
-	}
-	// Look the user up first so that an unknown ID costs no hashing.
-	if _, err := r.Store.Users().User(ctx, tenant, userID); err != nil {
+	// Look the user up first so that an unknown ID costs no hashing (and
+	// the policy can refuse a password made of the user's own names).
+	u, err := r.Store.Users().User(ctx, tenant, userID)
+	if err != nil {
 		return storeError(err, userRecord(tenant, userID))
+	}
+	if err := password.CheckPassword(pw, passwordPolicy(t), u.Username, u.Email, u.Name, u.GivenName, u.FamilyName); err != nil {
+		return &ValidationError{Field: "password", Message: err.Error()}
 	}
 	hash, err := r.hash(ctx, pw)
 	if err != nil {
@@ -162,6 +163,11 @@ func (r *Registry) SetPassword(ctx context.Context, tenant, userID, pw string) e
 	// And every token issued on the old password, offline_access included.
 	if err := r.Store.Grants().RevokeUserGrants(ctx, tenant, userID, now); err != nil {
 		return fmt.Errorf("revoke grants of user %q in tenant %q: %w", userID, tenant, err)
+	}
+	// The authentication audit trail records it too (issue 10).
+	if err := r.Store.AuthEvents().AppendAuthEvent(ctx, &storage.AuthEvent{Tenant: tenant,
+		Event: storage.EventPasswordChanged, UserID: userID, Outcome: "success", Reason: "admin"}); err != nil {
+		slog.WarnContext(ctx, "auth audit: password change", "error", err)
 	}
 	return r.audit(ctx, ActionUserSetPassword, tenant, TargetUser, userID, nil)
 }

@@ -77,6 +77,10 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"DeleteTenantCascades", testDeleteTenantCascades},
 		{"Sweep", testSweep},
 		{"Ping", testPing},
+		{"LoginAttempts", testLoginAttempts},
+		{"LoginAttemptsExpire", testLoginAttemptsExpire},
+		{"LoginAttemptsConcurrent", testLoginAttemptsConcurrent},
+		{"AuthEvents", testAuthEvents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
