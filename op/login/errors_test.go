@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -45,14 +46,30 @@ func (f failingProvider) Client(_ context.Context, id string) (*storage.Client, 
 
 func (failingProvider) RequestID(context.Context) string { return "req-42" }
 
-// failingStore fails every CreateAuthRequest with err; nothing else is
-// reached before it.
+func (failingProvider) ClientAddress(*http.Request) netip.Addr {
+	return netip.MustParseAddr("127.0.0.9")
+}
+
+func (failingProvider) RecordAuthEvent(*http.Request, AuthEvent) {}
+
+// failingStore fails every CreateAuthRequest with err; only the
+// authorization-request cap is reached before it.
 type failingStore struct {
 	storage.Store // nil: any other call panics
 	err           error
 }
 
 func (s failingStore) AuthRequests() storage.AuthRequests { return failingAuthRequests{err: s.err} }
+
+// LoginAttempts lets the per-address cap on authorization requests pass, so
+// that CreateAuthRequest is reached.
+func (s failingStore) LoginAttempts() storage.LoginAttempts { return allowingAttempts{} }
+
+type allowingAttempts struct{ storage.LoginAttempts }
+
+func (allowingAttempts) Attempt(context.Context, string, string, time.Time, storage.ThrottleRule) (storage.ThrottleDecision, error) {
+	return storage.ThrottleDecision{Allowed: true, Count: 1}, nil
+}
 
 type failingAuthRequests struct {
 	storage.AuthRequests

@@ -29,12 +29,7 @@ func (h *Handler) pendingAuthRequest(w http.ResponseWriter, r *http.Request, id 
 			return ar, c, true
 		}
 	}
-	if errors.Is(err, storage.ErrNotFound) {
-		h.errorPage(w, r, errExpiredRequest)
-		return nil, nil, false
-	}
-	slog.ErrorContext(ctx, "load auth request", "error", err)
-	h.errorPage(w, r, errUnavailable)
+	h.storagePage(w, r, "load auth request", err, errExpiredRequest)
 	return nil, nil, false
 }
 
@@ -100,8 +95,7 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 	gate, err := h.gateAttempt(ctx, tenant, addr, username, known)
 	if err != nil {
-		slog.ErrorContext(ctx, "login: throttle", "error", err)
-		h.errorPage(w, r, errUnavailable)
+		h.storagePage(w, r, "login: throttle", err, pageError{})
 		return
 	}
 	if !gate.allowed {
@@ -115,8 +109,7 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 
 	user, err := h.store.Users().UserByUsername(ctx, ar.TenantID, username)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		slog.ErrorContext(ctx, "login: load user", "error", err)
-		h.errorPage(w, r, errUnavailable)
+		h.storagePage(w, r, "login: load user", err, pageError{})
 		return
 	}
 	stored := ""
@@ -164,8 +157,7 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	amr := []string{amrPassword}
 	sess, err := h.startSession(ctx, w, r, user, amr)
 	if err != nil {
-		slog.ErrorContext(ctx, "login: start session", "error", err)
-		h.errorPage(w, r, errUnavailable)
+		h.storagePage(w, r, "login: start session", err, pageError{})
 		return
 	}
 	h.loginSucceeded(ctx, tenant.Name, addr, username, known)

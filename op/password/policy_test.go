@@ -68,3 +68,12 @@ func TestCommonPasswordList(t *testing.T) {
 		}
 	}
 }
+
+// TestBreachedListSize: the refused list is tens of thousands of common
+// passwords (zxcvbn's frequency list plus the embedded one), not the
+// hundred-entry list of before (issue 10).
+func TestBreachedListSize(t *testing.T) {
+	if n := BreachedListSize(); n < 20000 {
+		t.Fatalf("breached-password list has %d entries, want tens of thousands", n)
+	}
+}
