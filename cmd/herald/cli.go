@@ -217,6 +217,7 @@ type app struct {
 // openApp opens the store and builds the key manager, password hasher and
 // registry. cfg must have passed Validate.
 func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
+	cfg.kekCreated = warnKEKGenerated(logger)
 	kek, err := cfg.keyEncryptionKey()
 	if err != nil {
 		return nil, err

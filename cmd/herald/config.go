@@ -57,8 +57,9 @@ type Config struct {
 	// AllowPlaintextKeys lets PostgreSQL run without a KEK: development only.
 	AllowPlaintextKeys bool `env:"ALLOW_PLAINTEXT_KEYS"`
 	// KeyRotationPeriod: scheduled signing-key rotation (keys.DefaultRotationPeriod).
-	KeyRotationPeriod time.Duration `env:"KEY_ROTATION_PERIOD"`
-	skipKEKCheck      bool          // keys rewrap: it repairs what the check refuses
+	KeyRotationPeriod time.Duration     `env:"KEY_ROTATION_PERIOD"`
+	skipKEKCheck      bool              // keys rewrap: it repairs what the check refuses
+	kekCreated        func(path string) // told where a generated KEK file went (openApp logs it)
 
 	// PostgreSQL pool size and per-call deadline (ignored for SQLite).
 	DatabaseMaxConns int32         `env:"DATABASE_MAX_CONNS"`
@@ -368,7 +369,7 @@ func (c *Config) keyEncryptionKey() ([]byte, error) {
 	case ephemeral:
 		return randomBytes(kekSize)
 	}
-	return loadOrCreateKEKFile(filepath.Join(dir, kekFileName))
+	return loadOrCreateKEKFile(filepath.Join(dir, kekFileName), c.kekCreated)
 }
 
 // decodeKEK accepts the base64 (standard or URL alphabet, padded or not) of
@@ -387,10 +388,10 @@ func decodeKEK(b []byte) ([]byte, error) {
 }
 
 // loadOrCreateKEKFile reads the KEK at path, or creates it (mode 0600) with a
-// fresh random key. The new file is written under a temporary name and
+// fresh random key and tells created (if not nil). The new file is written under a temporary name and
 // hard-linked into place, so two processes starting at once agree on one key
 // and neither ever reads a half-written file.
-func loadOrCreateKEKFile(path string) ([]byte, error) {
+func loadOrCreateKEKFile(path string, created func(path string)) ([]byte, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		k, err := decodeKEK(b)
 		if err != nil {
@@ -423,16 +424,25 @@ func loadOrCreateKEKFile(path string) ([]byte, error) {
 	}
 	if err := os.Link(tmp.Name(), path); err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return loadOrCreateKEKFile(path) // another process won the race
+			return loadOrCreateKEKFile(path, nil) // another process won the race
 		}
 		return nil, fmt.Errorf("key-encryption key file: %w", err)
 	}
-	// Said once, when the file appears: a database backup does not hold the
-	// KEK, and a backup that holds both lets its reader sign tokens.
-	slog.Warn("generated a key-encryption key file; back it up separately from the database, "+
-		"and in production set HERALD_KEY_ENCRYPTION_KEY_FILE to a file outside the data directory",
-		"path", path)
+	if created != nil {
+		created(path)
+	}
 	return k, nil
+}
+
+// warnKEKGenerated says once, when the file appears, where the KEK is and
+// to keep it apart: a database backup does not hold the KEK, and a backup
+// that holds both lets its reader sign tokens.
+func warnKEKGenerated(logger *slog.Logger) func(string) {
+	return func(path string) {
+		logger.Warn("generated a key-encryption key file; back it up separately from the database, "+
+			"and in production set HERALD_KEY_ENCRYPTION_KEY_FILE to a file outside the data directory",
+			"path", path)
+	}
 }
 
 func randomBytes(n int) ([]byte, error) {

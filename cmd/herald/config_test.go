@@ -137,18 +137,15 @@ func TestKEKFile(t *testing.T) {
 	// Generated once, then read back: concurrent first runs agree on one key.
 	// The first run says where the file is and to back it up separately.
 	var logged bytes.Buffer
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewJSONHandler(&logged, nil)))
+	warn := warnKEKGenerated(slog.New(slog.NewJSONHandler(&logged, nil)))
 	path := filepath.Join(dir, "sub", "herald.kek")
-	first, err := loadOrCreateKEKFile(path)
+	first, err := loadOrCreateKEKFile(path, warn)
 	if err != nil {
-		slog.SetDefault(prev)
 		t.Fatal(err)
 	}
 	generated := logged.String()
 	logged.Reset()
-	again, err := loadOrCreateKEKFile(path)
-	slog.SetDefault(prev)
+	again, err := loadOrCreateKEKFile(path, warn)
 	if err != nil || string(first) != string(again) || len(first) != 32 {
 		t.Fatalf("reloaded KEK differs (%v)", err)
 	}
