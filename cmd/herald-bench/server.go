@@ -197,12 +197,18 @@ func (l *logTail) Write(p []byte) (int, error) {
 		}
 		line := string(l.partial[:i])
 		l.partial = l.partial[i+1:]
-		var rec struct{ Level, Msg string }
+		var rec struct{ Level, Msg, Op, Error string }
 		if json.Unmarshal([]byte(line), &rec) != nil {
 			rec.Level, rec.Msg = "TEXT", truncateText(line, 100)
 		}
 		l.levels[rec.Level]++
-		l.msgs[rec.Level+": "+rec.Msg]++
+		key := rec.Level + ": " + rec.Msg
+		if rec.Op != "" || rec.Error != "" {
+			// Which operation failed and how, so that a count of "internal
+			// error" says where to look.
+			key += " (" + rec.Op + ": " + truncateText(rec.Error, 80) + ")"
+		}
+		l.msgs[key]++
 		l.tail = append(l.tail, line)
 		if len(l.tail) > logTailLines {
 			l.tail = l.tail[1:]
