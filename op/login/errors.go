@@ -82,6 +82,11 @@ func (h *Handler) pageFor(ctx context.Context, what string, err error, notFound 
 		return notFound
 	case errors.Is(err, password.ErrBusy):
 		return errBusy
+	case errors.Is(err, context.Canceled):
+		// The browser went away (or the server is stopping): nothing
+		// failed, and nobody reads the page.
+		slog.DebugContext(ctx, "request cancelled", "op", what)
+		return errUnavailable
 	case outage(err):
 		slog.WarnContext(ctx, "dependency unavailable", "op", what, "error", err)
 		return errUnavailable
@@ -154,6 +159,10 @@ var (
 // §4.1.2.1), anything else server_error. Either way the cause is logged,
 // never sent.
 func storageAuthError(ctx context.Context, what string, err error) *authError {
+	if errors.Is(err, context.Canceled) {
+		slog.DebugContext(ctx, "request cancelled", "op", what)
+		return errTryLater
+	}
 	if outage(err) {
 		slog.WarnContext(ctx, "dependency unavailable", "op", what, "error", err)
 		return errTryLater

@@ -162,3 +162,17 @@ func TestAuthorizeClientErrorPage(t *testing.T) {
 		})
 	}
 }
+
+// TestCancelledRequestIsNoInternalError: a storage call that fails because
+// the browser went away is neither an internal error (the 500 page,
+// server_error, an ERROR log line) nor reported as one.
+func TestCancelledRequestIsNoInternalError(t *testing.T) {
+	h := &Handler{}
+	err := fmt.Errorf("sqlite: begin: %w", context.Canceled)
+	if got := h.pageFor(context.Background(), "login: throttle", err, pageError{}); got == errInternal {
+		t.Errorf("page for a cancelled request = the internal-error page")
+	}
+	if got := storageAuthError(context.Background(), "authorize", err); got == errServer {
+		t.Errorf("redirect error for a cancelled request = server_error")
+	}
+}
