@@ -128,24 +128,7 @@ func TestE2EReplicasSeeTenantChangesWithinASecond(t *testing.T) {
 
 	// Bootstrap the admin client directly in storage (as `herald admin
 	// bootstrap` does), then act only through replica A's admin API.
-	ctx := context.Background()
-	pg, err := postgres.Open(ctx, dbURL, e2ePostgresOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Close()
-	km, _ := keys.NewManager(pg.Keys(), nil)
-	reg := &registry.Registry{Store: pg, Keys: km, PublicURL: replicaPublicURL}
-	id, secret, _, err := reg.Bootstrap(ctx, replicaPublicURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, replicaPublicURL+"/t/system/token", nil)
-	setFormBody(req, url.Values{"grant_type": {"client_credentials"}, "scope": {registry.AdminScope}}.Encode())
-	req.SetBasicAuth(id, secret)
-	tok := doJSONVia(t, a.client, req)
-	tok.requireStatus(t, http.StatusOK)
-	token := tok.str("access_token")
+	token, _, _ := adminTokenVia(t, dbURL, a)
 
 	const disc = "/t/fresh/.well-known/openid-configuration"
 	// Both replicas remember that the name is unknown (tenantcache.go).
@@ -204,24 +187,7 @@ func TestE2EReplicasSeeRevocationsAtOnce(t *testing.T) {
 	redisURL, prefix := newRedisPrefix(t)
 	a := startReplica(t, dbURL, redisURL, prefix)
 	b := startReplica(t, dbURL, redisURL, prefix)
-	ctx := context.Background()
-	pg, err := postgres.Open(ctx, dbURL, e2ePostgresOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Close()
-	km, _ := keys.NewManager(pg.Keys(), nil)
-	reg := &registry.Registry{Store: pg, Keys: km, PublicURL: replicaPublicURL}
-	id, secret, _, err := reg.Bootstrap(ctx, replicaPublicURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, replicaPublicURL+"/t/system/token", nil)
-	setFormBody(req, url.Values{"grant_type": {"client_credentials"}, "scope": {registry.AdminScope}}.Encode())
-	req.SetBasicAuth(id, secret)
-	tok := doJSONVia(t, a.client, req)
-	tok.requireStatus(t, http.StatusOK)
-	token := tok.str("access_token")
+	token, id, secret := adminTokenVia(t, dbURL, a)
 	for name, r := range map[string]*replica{"A": a, "B": b} {
 		if st := r.status(t, http.MethodGet, "/admin/v1/tenants", token, nil); st != http.StatusOK {
 			t.Fatalf("replica %s before revocation: %d", name, st)
@@ -236,4 +202,29 @@ func TestE2EReplicasSeeRevocationsAtOnce(t *testing.T) {
 			t.Errorf("replica %s right after the revocation on A: %d, want 401", name, st)
 		}
 	}
+}
+
+// adminTokenVia bootstraps the admin client directly in storage (as
+// `herald admin bootstrap` does) and returns an admin access token obtained
+// through replica r, with the client's ID and secret.
+func adminTokenVia(t *testing.T, dbURL string, r *replica) (token, id, secret string) {
+	t.Helper()
+	ctx := context.Background()
+	pg, err := postgres.Open(ctx, dbURL, e2ePostgresOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	km, _ := keys.NewManager(pg.Keys(), nil)
+	reg := &registry.Registry{Store: pg, Keys: km, PublicURL: replicaPublicURL}
+	id, secret, _, err = reg.Bootstrap(ctx, replicaPublicURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, replicaPublicURL+"/t/system/token", nil)
+	setFormBody(req, url.Values{"grant_type": {"client_credentials"}, "scope": {registry.AdminScope}}.Encode())
+	req.SetBasicAuth(id, secret)
+	tok := doJSONVia(t, r.client, req)
+	tok.requireStatus(t, http.StatusOK)
+	return tok.str("access_token"), id, secret
 }

@@ -41,8 +41,9 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "`host:port` to listen on; env HERALD_ADDR")
 	fs.BoolVar(&cfg.Migrate, "migrate", cfg.Migrate, "apply missing database migrations before serving; env HERALD_MIGRATE=true")
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", cfg.TrustedProxies,
-		"comma-separated `CIDRs` of reverse proxies whose X-Forwarded-Host selects a tenant's hostname;\n"+
-			"default none (the header is ignored); env HERALD_TRUSTED_PROXIES")
+		"comma-separated `CIDRs` of reverse proxies whose X-Forwarded-Host selects a tenant's hostname,\n"+
+			"whose X-Forwarded-For gives the client address (login throttling) and whose X-Request-Id is kept;\n"+
+			"default none (those headers are ignored); env HERALD_TRUSTED_PROXIES")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", cfg.PprofAddr,
 		"loopback `host:port` for net/http/pprof on its own listener (off by default); env HERALD_PPROF_ADDR")
 	demo := fs.Bool("demo", false, "create (once) the demo tenant, clients and user; print fresh credentials")

@@ -98,6 +98,13 @@ func (s *Store) CreateAuthRequest(ctx context.Context, r *storage.AuthRequest) e
 
 // AuthRequest returns an authorization request that has not expired.
 func (s *Store) AuthRequest(ctx context.Context, tenant, id string) (*storage.AuthRequest, error) {
+	return s.readAuthRequest(ctx, tenant, id, s.client.Get)
+}
+
+// readAuthRequest reads a live request with get (GET, or GETDEL to consume
+// it in the same command).
+func (s *Store) readAuthRequest(ctx context.Context, tenant, id string,
+	get func(ctx context.Context, key string) *redis.StringCmd) (*storage.AuthRequest, error) {
 	what := authRequestWhat(tenant, id)
 	key, err := s.key(tenant, kindAuthRequest, id)
 	if err != nil {
@@ -105,7 +112,7 @@ func (s *Store) AuthRequest(ctx context.Context, tenant, id string) (*storage.Au
 	}
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	data, err := s.client.Get(ctx, key).Bytes()
+	data, err := get(ctx, key).Bytes()
 	if err != nil {
 		return nil, mapErr(err, what)
 	}
@@ -211,18 +218,7 @@ func (s *Store) DeleteAuthRequest(ctx context.Context, tenant, id string) error 
 // runs it atomically, so of concurrent callers on any number of replicas
 // exactly one gets the request.
 func (s *Store) ConsumeAuthRequest(ctx context.Context, tenant, id string) (*storage.AuthRequest, error) {
-	what := authRequestWhat(tenant, id)
-	key, err := s.key(tenant, kindAuthRequest, id)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := s.opCtx(ctx)
-	defer cancel()
-	data, err := s.client.GetDel(ctx, key).Bytes()
-	if err != nil {
-		return nil, mapErr(err, what)
-	}
-	return liveAuthRequest(tenant, id, data, what)
+	return s.readAuthRequest(ctx, tenant, id, s.client.GetDel)
 }
 
 // CreateAuthCode stores an issued code under its hash until c.ExpiresAt.
