@@ -82,17 +82,28 @@ func (h *Handler) pageFor(ctx context.Context, what string, err error, notFound 
 		return notFound
 	case errors.Is(err, password.ErrBusy):
 		return errBusy
-	case errors.Is(err, context.Canceled):
-		// The browser went away (or the server is stopping): nothing
-		// failed, and nobody reads the page.
-		slog.DebugContext(ctx, "request cancelled", "op", what)
-		return errUnavailable
-	case outage(err):
-		slog.WarnContext(ctx, "dependency unavailable", "op", what, "error", err)
+	case retryable(ctx, what, err):
 		return errUnavailable
 	default:
-		slog.ErrorContext(ctx, "internal error", "op", what, "error", err)
 		return errInternal
+	}
+}
+
+// retryable logs a failed call by its kind and reports whether the user or
+// client may simply retry: a request the browser cancelled (nothing failed;
+// logged at debug) or an outage (warn) is; anything else is an internal
+// error (error). storagePage and storageAuthError both decide through it.
+func retryable(ctx context.Context, what string, err error) bool {
+	switch {
+	case errors.Is(err, context.Canceled):
+		slog.DebugContext(ctx, "request cancelled", "op", what)
+		return true
+	case outage(err):
+		slog.WarnContext(ctx, "dependency unavailable", "op", what, "error", err)
+		return true
+	default:
+		slog.ErrorContext(ctx, "internal error", "op", what, "error", err)
+		return false
 	}
 }
 
@@ -159,15 +170,9 @@ var (
 // §4.1.2.1), anything else server_error. Either way the cause is logged,
 // never sent.
 func storageAuthError(ctx context.Context, what string, err error) *authError {
-	if errors.Is(err, context.Canceled) {
-		slog.DebugContext(ctx, "request cancelled", "op", what)
+	if retryable(ctx, what, err) {
 		return errTryLater
 	}
-	if outage(err) {
-		slog.WarnContext(ctx, "dependency unavailable", "op", what, "error", err)
-		return errTryLater
-	}
-	slog.ErrorContext(ctx, "internal error", "op", what, "error", err)
 	return errServer
 }
 
