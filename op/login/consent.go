@@ -35,16 +35,8 @@ func (h *Handler) handleConsentForm(w http.ResponseWriter, r *http.Request) {
 // handleConsent records the user's decision and finishes the request.
 func (h *Handler) handleConsent(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if err := r.ParseForm(); err != nil {
-		h.errorPage(w, r, errUnreadableForm)
-		return
-	}
-	ar, _, ok := h.pendingAuthRequest(w, r, r.PostForm.Get("auth_request_id"))
+	ar, _, ok := h.postedAuthForm(w, r, "consent", errConsentFormExpired)
 	if !ok {
-		return
-	}
-	if !h.validCSRF(r, "consent:"+ar.ID) {
-		h.errorPage(w, r, errConsentFormExpired)
 		return
 	}
 	// The consent must come from the browser that signed in: the session

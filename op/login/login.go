@@ -61,6 +61,27 @@ func (h *Handler) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 	h.loginPage(w, r, http.StatusOK, ar, c, ar.LoginHint, "")
 }
 
+// postedAuthForm reads a posted login or consent form: the pending
+// authorization request it continues and its client, once the form's CSRF
+// token for purpose ("login", "consent") and that request checks out.
+// Otherwise it has shown the error page (expired: a stale or forged token)
+// and reports false.
+func (h *Handler) postedAuthForm(w http.ResponseWriter, r *http.Request, purpose string, expired pageError) (*storage.AuthRequest, *storage.Client, bool) {
+	if err := r.ParseForm(); err != nil {
+		h.errorPage(w, r, errUnreadableForm)
+		return nil, nil, false
+	}
+	ar, c, ok := h.pendingAuthRequest(w, r, r.PostForm.Get("auth_request_id"))
+	if !ok {
+		return nil, nil, false
+	}
+	if !h.validCSRF(r, purpose+":"+ar.ID) {
+		h.errorPage(w, r, expired)
+		return nil, nil, false
+	}
+	return ar, c, true
+}
+
 // handleLogin checks the submitted credentials. Every attempt passes the
 // throttle first (defence.go), before the user is even looked up, so that
 // unknown and known usernames are throttled alike and a throttled attempt
@@ -69,16 +90,8 @@ func (h *Handler) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 // answer's timing does not reveal which usernames exist.
 func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if err := r.ParseForm(); err != nil {
-		h.errorPage(w, r, errUnreadableForm)
-		return
-	}
-	ar, c, ok := h.pendingAuthRequest(w, r, r.PostForm.Get("auth_request_id"))
+	ar, c, ok := h.postedAuthForm(w, r, "login", errLoginFormExpired)
 	if !ok {
-		return
-	}
-	if !h.validCSRF(r, "login:"+ar.ID) {
-		h.errorPage(w, r, errLoginFormExpired)
 		return
 	}
 	username := registry.NormalizeUsername(r.PostForm.Get("username"))
