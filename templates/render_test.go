@@ -334,7 +334,7 @@ func TestBranding(t *testing.T) {
 		{"empty static url defaults", Branding{TenantName: "acme"}, "acme", "/static/herald.css", "", ""},
 		{"logo", Branding{TenantName: "acme", LogoURL: "https://cdn.example/logo.png"}, "acme", "/static/herald.css", "https://cdn.example/logo.png", ""},
 		{"javascript logo is neutralised", Branding{TenantName: "acme", LogoURL: "javascript:alert(1)"}, "acme", "/static/herald.css", "#ZgotmplZ", "alert(1)"},
-		{"accent colour is not rendered", Branding{TenantName: "acme", AccentColor: "#ff00aa"}, "acme", "/static/herald.css", "", "#ff00aa"},
+		{"accent colour is never inline", Branding{TenantName: "acme", AccentColor: "#ff00aa"}, "acme", "/static/herald.css", "", "#ff00aa"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
