@@ -426,13 +426,30 @@ func TestStatic(t *testing.T) {
 			t.Errorf("herald.css references %q; the CSP only allows same-origin styles", banned)
 		}
 	}
-	// Nothing but the stylesheet should be served as static content.
+	// Nothing but the stylesheet and Herald's mark (a logo a tenant may
+	// name as /static/herald.svg, e.g. the demo's) is served as static
+	// content.
 	entries, err := fs.ReadDir(Static, ".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 1 {
-		t.Errorf("Static has %d entries, want only herald.css", len(entries))
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, ",") != "herald.css,herald.svg" {
+		t.Errorf("Static has %v, want herald.css and herald.svg", names)
+	}
+	// The mark is an image: no script, event handler or outside reference
+	// (served same-origin, it must be as inert as the stylesheet).
+	svg, err := fs.ReadFile(Static, "herald.svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, banned := range []string{"<script", " on", "href", "<foreignObject", "@import"} {
+		if bytes.Contains(svg, []byte(banned)) {
+			t.Errorf("herald.svg contains %q", banned)
+		}
 	}
 }
 
