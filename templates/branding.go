@@ -21,6 +21,15 @@ import (
 // value that reached the store some other way still cannot inject CSS.
 var accentPattern = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
+// Colours of herald.css the focus ring is drawn on: the card in light and
+// in dark mode, and the dark mode's own focus colour.
+var (
+	lightCard  = [3]uint8{0xff, 0xff, 0xff}
+	darkCard   = [3]uint8{0x15, 0x1b, 0x2d}
+	darkFocus  = "#93c5fd"
+	minNonText = 3.0 // WCAG 2.2 §1.4.11: focus indicators and other non-text
+)
+
 // Text colours on the accent: whichever contrasts more. Pure black and
 // white guarantee at least 4.58:1 (WCAG 2.2 §1.4.3 asks 4.5:1) for any
 // accent; a softer dark grey would drop to about 4.2:1 on mid tones.
@@ -60,8 +69,23 @@ func writeAccentRules(b *strings.Builder, accent string) {
 	if text == darkText {
 		hover = mix(rgb, [3]uint8{255, 255, 255}, 0.2)
 	}
-	fmt.Fprintf(b, ":root {\n  --accent: %s;\n  --accent-hover: %s;\n  --accent-text: %s;\n}\n",
-		accent, hexColor(hover), text)
+	// The focus ring takes the accent where it stands out from the card
+	// (3:1); elsewhere herald.css's own ring stays.
+	focusLight := contrast(rgb, lightCard) >= minNonText
+	focusDark := contrast(rgb, darkCard) >= minNonText
+	fmt.Fprintf(b, ":root {\n  --accent: %s;\n  --accent-hover: %s;\n  --accent-text: %s;\n", accent, hexColor(hover), text)
+	if focusLight {
+		fmt.Fprintf(b, "  --focus: %s;\n", accent)
+	}
+	b.WriteString("}\n")
+	// This file comes after herald.css, so its :root rule above also wins
+	// over herald.css's dark-mode rule; restore or set the dark ring.
+	switch {
+	case focusLight && !focusDark:
+		fmt.Fprintf(b, "@media (prefers-color-scheme: dark) {\n  :root {\n    --focus: %s;\n  }\n}\n", darkFocus)
+	case !focusLight && focusDark:
+		fmt.Fprintf(b, "@media (prefers-color-scheme: dark) {\n  :root {\n    --focus: %s;\n  }\n}\n", accent)
+	}
 }
 
 func parseHex(c string) [3]uint8 {

@@ -34,6 +34,20 @@ func TestBrandingStylesheet(t *testing.T) {
 	if !strings.Contains(string(light), "--accent-text: #000000;") {
 		t.Errorf("a light accent must carry dark text:\n%s", light)
 	}
+
+	// The focus ring takes the accent only where it stands out (3:1) from
+	// the card: a dark accent in light mode, a light one in dark mode.
+	if !strings.Contains(string(css), "  --focus: #0a5cff;\n}") {
+		t.Errorf("a dark accent should colour the focus ring in light mode:\n%s", css)
+	}
+	if strings.Contains(string(light), "  --focus: #ffd54f;\n}\n@media") ||
+		!strings.Contains(string(light), "@media (prefers-color-scheme: dark) {\n  :root {\n    --focus: #ffd54f;") {
+		t.Errorf("a light accent should colour the focus ring in dark mode only:\n%s", light)
+	}
+	navy, _, _ := BrandingStylesheet("#0b1a4a")
+	if !strings.Contains(string(navy), "--focus: #0b1a4a;") || !strings.Contains(string(navy), "--focus: "+darkFocus) {
+		t.Errorf("a navy accent on the dark card should keep herald.css's dark ring:\n%s", navy)
+	}
 }
 
 // TestBrandingStylesheetRefusesInjection: the stylesheet's second check;
