@@ -178,6 +178,12 @@ func TestE2EBrandingStylesheet(t *testing.T) {
 	if !strings.HasPrefix(resp.Header.Get("Cache-Control"), "public, max-age=") {
 		t.Errorf("Cache-Control %q", resp.Header.Get("Cache-Control"))
 	}
+	head, _ := http.NewRequest(http.MethodHead, e.ts.URL+link, nil)
+	if r, err := e.ts.Client().Do(head); err != nil || r.StatusCode != http.StatusOK || r.Header.Get("ETag") != etag {
+		t.Errorf("HEAD %s: %v %v, want 200 with the ETag", link, r, err)
+	} else {
+		r.Body.Close()
+	}
 	req, _ := http.NewRequest(http.MethodGet, e.ts.URL+link, nil)
 	req.Header.Set("If-None-Match", etag)
 	if r, err := e.ts.Client().Do(req); err != nil || r.StatusCode != http.StatusNotModified {
