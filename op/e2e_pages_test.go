@@ -6,6 +6,8 @@ package op_test
 // keeps the JSON it always got.
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/herald-idp/herald/op/registry"
+	"github.com/herald-idp/herald/storage"
 )
 
 // browserAccept is what Chromium sends when it navigates.
@@ -217,5 +220,41 @@ func TestE2EBrandingStylesheet(t *testing.T) {
 	resp, css = e.getWithAccept(t, "/branding.css", "text/css", "login.acme.test:"+port)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(css, "--accent: #be123c;") {
 		t.Errorf("/branding.css at the tenant's hostname: %d\n%s", resp.StatusCode, css)
+	}
+}
+
+// brokenTenantStore fails every lookup of the tenant "broken" as an outage.
+type brokenTenantStore struct{ storage.Store }
+
+func (s brokenTenantStore) Tenants() storage.Tenants { return brokenTenants{s.Store.Tenants()} }
+
+type brokenTenants struct{ storage.Tenants }
+
+func (t brokenTenants) Tenant(ctx context.Context, name string) (*storage.Tenant, error) {
+	if name == "broken" {
+		return nil, fmt.Errorf("sqlite: %w: database is locked at /var/lib/secret.db", storage.ErrUnavailable)
+	}
+	return t.Tenants.Tenant(ctx, name)
+}
+
+// TestE2ETenantLookupOutagePage: when the tenant cannot be looked up, a
+// browser gets a "try again" page (503) and an API client the JSON
+// temporarily_unavailable; neither learns the cause.
+func TestE2ETenantLookupOutagePage(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t, withStore(func(s storage.Store) storage.Store { return brokenTenantStore{s} }))
+	resp, body := e.getWithAccept(t, "/t/broken/authorize", browserAccept, "")
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(body, "Please try again") || !strings.Contains(body, resp.Header.Get("X-Request-Id")) {
+		t.Errorf("browser: %d %s, want a 503 page with the request ID:\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	resp, api := e.getWithAccept(t, "/t/broken/.well-known/openid-configuration", "application/json", "")
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(api, `"temporarily_unavailable"`) {
+		t.Errorf("API: %d %s, want 503 temporarily_unavailable", resp.StatusCode, api)
+	}
+	for _, b := range []string{body, api} {
+		if strings.Contains(b, "secret") || strings.Contains(b, "sqlite") {
+			t.Errorf("response leaks the cause: %s", b)
+		}
 	}
 }
