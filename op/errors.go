@@ -9,6 +9,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/herald-idp/herald/op/login"
 	"github.com/herald-idp/herald/op/password"
 	"github.com/herald-idp/herald/storage"
 )
@@ -91,16 +92,38 @@ func storageError(ctx context.Context, what string, err error) error {
 // tenantFound answers a failed tenant lookup (by path or by host) and
 // reports whether the request may go on: unknown (or disabled) → 404
 // not_found with the description unknown; a storage failure → 503
-// temporarily_unavailable, the cause logged only.
-func (s *Server) tenantFound(w http.ResponseWriter, r *http.Request, err error, unknown string) bool {
-	switch {
-	case err == nil:
+// temporarily_unavailable, the cause logged only. A browser (login.WantsHTML)
+// gets the same status as an HTML page naming the tenant or host (param,
+// value) it asked for.
+func (s *Server) tenantFound(w http.ResponseWriter, r *http.Request, err error, unknown, param, value string) bool {
+	if err == nil {
 		return true
+	}
+	w.Header().Add("Vary", "Accept")
+	html := login.WantsHTML(r)
+	switch {
+	case errors.Is(err, storage.ErrNotFound) && html:
+		s.login.UnknownTenantPage(w, r, param, value)
 	case errors.Is(err, storage.ErrNotFound):
 		writeJSONError(w, http.StatusNotFound, "not_found", unknown)
 	default:
 		serverError(r.Context(), "resolve tenant", err)
+		if html {
+			s.login.UnavailablePage(w, r)
+			return false
+		}
 		writeJSONError(w, http.StatusServiceUnavailable, temporarilyUnavailable, "storage unavailable")
 	}
 	return false
+}
+
+// notFound answers a path nothing serves, under a tenant or not: an HTML
+// page for a browser (in the tenant's look), JSON for anyone else.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	w.Header().Add("Vary", "Accept")
+	if login.WantsHTML(r) {
+		s.login.NotFoundPage(w, r)
+		return
+	}
+	writeJSONError(w, http.StatusNotFound, "not_found", "no such endpoint")
 }

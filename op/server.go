@@ -176,7 +176,10 @@ func (s *Server) routes() http.Handler {
 	// No library CORS: it would wrap every path of the mount, browser
 	// pages' preflights included. apiCORS (cors.go) answers for the API
 	// endpoints only.
-	protocol := zop.RegisterServer(ps, endpoints, zop.WithServerCORSOptions(nil))
+	// The library's router answers paths it does not know with a plain-text
+	// 404; Herald's answer is a page for browsers and JSON for the rest.
+	protocol := zop.RegisterServer(ps, endpoints, zop.WithServerCORSOptions(nil),
+		zop.WithSetRouter(func(r chi.Router) { r.NotFound(s.notFound) }))
 	metadataCORS := cors.New(s.corsOptions()).Handler
 	// The routes of one tenant, the same whether it is reached at
 	// /t/{tenant} or at a hostname of its own.
@@ -187,23 +190,17 @@ func (s *Server) routes() http.Handler {
 		s.login.Routes(r)
 		r.With(s.apiCORS, authChallenge, requireClientCredentials, postOnly, checkFormParams).Mount("/", protocol)
 	}
-	notFound := func(w http.ResponseWriter, _ *http.Request) {
-		writeJSONError(w, http.StatusNotFound, "not_found", "no such endpoint")
-	}
-
 	main := chi.NewRouter()
 	main.Mount("/admin/v1", admin.NewHandler(s.registry, s.authenticateAdmin))
-	main.Handle(staticPrefix+"/*", http.StripPrefix(staticPrefix+"/", staticFiles()))
 	main.Route("/t/{tenant}", func(r chi.Router) {
 		r.Use(s.pathMiddleware)
 		tenantRoutes(r)
 	})
-	main.NotFound(notFound)
+	main.NotFound(s.notFound)
 
 	hosted := chi.NewRouter()
-	hosted.Handle(staticPrefix+"/*", http.StripPrefix(staticPrefix+"/", staticFiles()))
 	hosted.Group(tenantRoutes)
-	hosted.NotFound(notFound)
+	hosted.NotFound(s.notFound)
 
 	root := chi.NewRouter()
 	root.Use(s.requestLog, s.strictTransportSecurity, middleware.Recoverer, limitBody)
@@ -215,6 +212,9 @@ func (s *Server) routes() http.Handler {
 	root.Get("/readyz", s.handleReady)
 	// Browsers ask every host for a favicon; Herald has none to offer.
 	root.Get("/favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	// The pages' static files, on any host too: the page telling a browser
+	// that no tenant serves its host needs its stylesheet.
+	root.Handle(staticPrefix+"/*", http.StripPrefix(staticPrefix+"/", staticFiles()))
 	root.Mount("/", s.hostSwitch(main, hosted))
 	return root
 }

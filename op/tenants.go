@@ -85,13 +85,13 @@ func tenantRoutePath(r *http.Request) string {
 }
 
 // pathMiddleware resolves /t/{tenant}. An unknown or disabled tenant gets a
-// JSON 404 before any protocol work: without it the library would answer
-// discovery for any path.
+// 404 (JSON, or a page for a browser) before any protocol work: without it
+// the library would answer discovery for any path.
 func (s *Server) pathMiddleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := chi.URLParam(r, "tenant")
 		t, err := s.caches.tenant(r.Context(), name)
-		if !s.tenantFound(w, r, err, "unknown tenant") {
+		if !s.tenantFound(w, r, err, "unknown tenant", "tenant", name) {
 			return
 		}
 		rt := &resolvedTenant{tenant: t, issuer: s.Issuer(t.Name), cookiePath: "/t/" + t.Name + "/"}
@@ -101,7 +101,8 @@ func (s *Server) pathMiddleware(next http.Handler) http.Handler {
 
 // hostSwitch sends requests for Herald's own host to main, and requests for
 // a hostname a tenant registered to that tenant's routes at the root, with
-// the issuer https://{hostname}. Any other host gets a JSON 404.
+// the issuer https://{hostname}. Any other host gets a 404 (JSON, or a
+// page for a browser).
 func (s *Server) hostSwitch(main, tenantRoot http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := s.requestHost(r)
@@ -110,7 +111,7 @@ func (s *Server) hostSwitch(main, tenantRoot http.Handler) http.Handler {
 			return
 		}
 		t, err := s.caches.tenantByHost(r.Context(), host)
-		if !s.tenantFound(w, r, err, "no tenant is registered for this host") {
+		if !s.tenantFound(w, r, err, "no tenant is registered for this host", "host", host) {
 			return
 		}
 		issuer := s.publicScheme + "://" + host

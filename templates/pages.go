@@ -6,18 +6,19 @@ type Branding struct {
 	TenantName string
 	// DisplayName is the human name shown in headings and the page title.
 	DisplayName string
-	// LogoURL, when set, is shown above the card content. The page CSP allows
-	// img-src 'self' data: https:, so it must be same-origin, a data: URL or
-	// https. html/template replaces unsafe schemes (javascript:) with
-	// "#ZgotmplZ".
+	// LogoURL, when set, is shown above the card content: an https URL or a
+	// path on Herald's own origin (the registry refuses anything else, and
+	// op/login adds the logo's origin to the page CSP's img-src).
+	// html/template replaces unsafe schemes (javascript:) with "#ZgotmplZ".
 	LogoURL string
-	// AccentColor is deliberately NOT rendered yet. The pages are served with
-	// "style-src 'self'", which blocks inline style attributes and <style>
-	// elements, so the only CSP-compatible way to apply a per-tenant colour is
-	// a separate same-origin stylesheet (e.g. <StaticURL>/tenant/<id>.css)
-	// generated from a validated colour value. The field is kept so tenant
-	// configuration and handlers need not change when that lands.
+	// AccentColor is the tenant's validated accent colour (#rrggbb). The
+	// pages are served with "style-src 'self'", which blocks inline styles,
+	// so the colour reaches them only through StylesheetURL, a separate
+	// same-origin stylesheet made by BrandingStylesheet.
 	AccentColor string
+	// StylesheetURL, when set, is linked after herald.css: the tenant's
+	// branding stylesheet (e.g. /t/acme/branding.css?v=<version>).
+	StylesheetURL string
 	// StaticURL is the URL prefix under which Static is served, e.g. "/static"
 	// (no trailing slash needed). Empty means "/static".
 	StaticURL string
@@ -71,6 +72,12 @@ type ErrorPage struct {
 	Message string
 	// RequestID, when set, is shown so the user can quote it to support.
 	RequestID string
+	// RejectedName and RejectedValue, when RejectedValue is set, name the
+	// request parameter that was refused and its value (e.g. "client_id"),
+	// so that a developer sees what was sent. The value is untrusted: it is
+	// shortened and its unprintable characters escaped before html/template
+	// escapes it.
+	RejectedName, RejectedValue string
 }
 
 // LogoutConfirmPage asks the user to confirm an RP-initiated logout

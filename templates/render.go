@@ -38,6 +38,7 @@ const layoutFile = "layout.html"
 var funcs = template.FuncMap{
 	"displayName": displayName,
 	"staticURL":   staticURL,
+	"shorten":     shorten,
 }
 
 // Parsed once at init: the files are embedded, so a parse error is a build
@@ -108,12 +109,16 @@ func templateFor(page any) (*template.Template, any, error) {
 	return nil, nil, fmt.Errorf("%w %T", ErrUnknownPage, page)
 }
 
-// displayName is the tenant name shown on every page.
+// displayName is the tenant name shown on every page; "Herald" on a page
+// outside any tenant (an unknown tenant, a path nothing serves).
 func displayName(b Branding) string {
-	if b.DisplayName != "" {
+	switch {
+	case b.DisplayName != "":
 		return b.DisplayName
+	case b.TenantName != "":
+		return b.TenantName
 	}
-	return b.TenantName
+	return "Herald"
 }
 
 // staticURL is the prefix for static assets without a trailing slash, so the

@@ -334,7 +334,7 @@ func TestBranding(t *testing.T) {
 		{"empty static url defaults", Branding{TenantName: "acme"}, "acme", "/static/herald.css", "", ""},
 		{"logo", Branding{TenantName: "acme", LogoURL: "https://cdn.example/logo.png"}, "acme", "/static/herald.css", "https://cdn.example/logo.png", ""},
 		{"javascript logo is neutralised", Branding{TenantName: "acme", LogoURL: "javascript:alert(1)"}, "acme", "/static/herald.css", "#ZgotmplZ", "alert(1)"},
-		{"accent colour is not rendered", Branding{TenantName: "acme", AccentColor: "#ff00aa"}, "acme", "/static/herald.css", "", "#ff00aa"},
+		{"accent colour is never inline", Branding{TenantName: "acme", AccentColor: "#ff00aa"}, "acme", "/static/herald.css", "", "#ff00aa"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -426,13 +426,30 @@ func TestStatic(t *testing.T) {
 			t.Errorf("herald.css references %q; the CSP only allows same-origin styles", banned)
 		}
 	}
-	// Nothing but the stylesheet should be served as static content.
+	// Nothing but the stylesheet and Herald's mark (a logo a tenant may
+	// name as /static/herald.svg, e.g. the demo's) is served as static
+	// content.
 	entries, err := fs.ReadDir(Static, ".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 1 {
-		t.Errorf("Static has %d entries, want only herald.css", len(entries))
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, ",") != "herald.css,herald.svg" {
+		t.Errorf("Static has %v, want herald.css and herald.svg", names)
+	}
+	// The mark is an image: no script, event handler or outside reference
+	// (served same-origin, it must be as inert as the stylesheet).
+	svg, err := fs.ReadFile(Static, "herald.svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, banned := range []string{"<script", " on", "href", "<foreignObject", "@import"} {
+		if bytes.Contains(svg, []byte(banned)) {
+			t.Errorf("herald.svg contains %q", banned)
+		}
 	}
 }
 

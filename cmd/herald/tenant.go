@@ -65,8 +65,8 @@ func registerTenantFlags(fs *flag.FlagSet, update bool) *tenantFlags {
 	f.hostnames = newReplaceableList(fs, "hostname", clearName("clear-hostnames"),
 		"`host` the tenant is also served at, as the issuer https://HOST (repeatable; replaces the list)",
 		"remove every hostname: serve the tenant at {public_url}/t/NAME only")
-	fs.StringVar(&f.logoURL, "logo-url", "", "https `URL` of the logo on the login pages (\"\": none)")
-	fs.StringVar(&f.accentColor, "accent-color", "", "accent `colour` of the login pages, #rrggbb (\"\": default)")
+	fs.StringVar(&f.logoURL, "logo-url", "", "logo on the login pages: an https `URL`, or a /path on Herald's host (\"\": none)")
+	fs.StringVar(&f.accentColor, "accent-color", "", "accent `colour` of the login pages (buttons, top bar), #rrggbb or #rgb (\"\": default blue)")
 	fs.DurationVar(&f.accessTL, "access-token-lifetime", 0, "access token `lifetime`, e.g. 5m (0: server default)")
 	fs.DurationVar(&f.idTL, "id-token-lifetime", 0, "ID token `lifetime` (0: server default)")
 	fs.DurationVar(&f.refreshTL, "refresh-token-lifetime", 0, "refresh token `lifetime`, e.g. 720h (0: server default)")

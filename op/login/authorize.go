@@ -2,6 +2,7 @@ package login
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -57,16 +58,30 @@ func (h *Handler) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, e)
 		return
 	}
-	c, err := h.p.Client(ctx, r.Form.Get("client_id"))
-	if err != nil {
-		h.storagePage(w, r, "authorize: load client", err, errUnknownClient)
+	// Until the client and its redirect URI are verified, every error is a
+	// page naming what was refused, for the developer who sent it.
+	clientID, redirectURI := r.Form.Get("client_id"), r.Form.Get("redirect_uri")
+	if clientID == "" {
+		h.errorPage(w, r, errMissingClientID)
 		return
 	}
-	redirectURI := r.Form.Get("redirect_uri")
+	c, err := h.p.Client(ctx, clientID)
+	if errors.Is(err, storage.ErrNotFound) {
+		h.rejectedPage(w, r, errUnknownClient, "client_id", clientID)
+		return
+	}
+	if err != nil {
+		h.storagePage(w, r, "authorize: load client", err, pageError{})
+		return
+	}
+	if redirectURI == "" {
+		h.errorPage(w, r, errMissingRedirect)
+		return
+	}
 	if !redirectURIRegistered(c, redirectURI) {
 		// RFC 6749 §4.1.2.1 / RFC 9700 §4.11.2: never redirect to an
 		// unverified URI.
-		h.errorPage(w, r, errUnregisteredRedirect)
+		h.rejectedPage(w, r, errUnregisteredRedirect, "redirect_uri", redirectURI)
 		return
 	}
 	ar, aerr := h.parseAuthRequest(ctx, r.Form, c)

@@ -169,7 +169,7 @@ func (h *Handler) redirectError(w http.ResponseWriter, r *http.Request, redirect
 func (h *Handler) redirectToClient(w http.ResponseWriter, r *http.Request, redirectURI string, params url.Values, state string) {
 	u, err := url.Parse(redirectURI)
 	if err != nil {
-		h.errorPage(w, r, errMalformedRedirect)
+		h.rejectedPage(w, r, errMalformedRedirect, "redirect_uri", redirectURI)
 		return
 	}
 	q := u.Query()

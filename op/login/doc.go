@@ -17,6 +17,7 @@
 //	consent.go   the consent form
 //	logout.go    RP-Initiated Logout 1.0
 //	session.go   the SSO session cookie and max_age
-//	pages.go     rendering, security headers, cookies, CSRF
+//	pages.go     rendering, security headers, cookies, CSRF, HTML-or-JSON (WantsHTML)
+//	branding.go  the tenant's stylesheet ({issuer}/branding.css)
 //	errors.go    every HTML error page and OAuth error code the flow uses
 package login

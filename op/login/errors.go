@@ -32,12 +32,21 @@ var (
 	errUnreadableAuthorize = invalidRequest("The authorization request could not be read.")
 	errUnreadableForm      = invalidRequest("The form could not be read.")
 	errUnreadableLogout    = invalidRequest("The sign-out request could not be read.")
+	errMissingClientID     = invalidRequest("The sign-in request does not say which application it comes from: the client_id parameter is missing. Return to the application and try again.")
+	errMissingRedirect     = invalidRequest("The sign-in request does not say where to return: the redirect_uri parameter is missing. Return to the application and try again.")
 	errUnknownClient       = pageError{http.StatusBadRequest, "Unknown application",
-		"The application that sent you here is not registered."}
+		"The application that sent you here is not registered with this sign-in service."}
 	errUnregisteredRedirect = pageError{http.StatusBadRequest, "Invalid redirect URI",
-		"The application sent you to a redirect address it has not registered."}
+		"The application asked to return to an address it has not registered."}
 	errMalformedRedirect = pageError{http.StatusBadRequest, "Invalid redirect URI",
 		"The application's redirect address is malformed."}
+	// errUnknownTenant: no tenant at this path or host (op's tenant
+	// resolution; see UnknownTenantPage).
+	errUnknownTenant = pageError{http.StatusNotFound, "Unknown sign-in service",
+		"There is no sign-in service at this address. Check the link you followed, or return to the application and try again."}
+	// errPageNotFound: a path nothing serves (see NotFoundPage).
+	errPageNotFound = pageError{http.StatusNotFound, "Page not found",
+		"There is no page at this address. Check the link you followed, or return to the application and try again."}
 	errExpiredRequest = pageError{http.StatusBadRequest, "Sign-in expired",
 		"This sign-in request has expired or is unknown. Return to the application and start again."}
 	errLoginFormExpired = pageError{http.StatusForbidden, "Form expired",
@@ -124,16 +133,48 @@ func invalidLogout(description string) pageError {
 // errorPage shows an error to the user on Herald's own origin, never
 // redirecting.
 func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, e pageError) {
+	h.rejectedPage(w, r, e, "", "")
+}
+
+// rejectedPage is errorPage naming the request parameter that was refused
+// and its value (untrusted: the template shortens and escapes it), so that
+// the developer who sent it sees what went wrong. An empty value names
+// nothing.
+func (h *Handler) rejectedPage(w http.ResponseWriter, r *http.Request, e pageError, param, value string) {
 	if e == errBusy {
 		// The login storm waits for a retry instead of exhausting memory.
 		w.Header().Set("Retry-After", strconv.Itoa(2))
 	}
 	h.render(w, r, e.status, templates.ErrorPage{
-		Branding:  h.branding(r.Context()),
-		Title:     e.title,
-		Message:   e.message,
-		RequestID: h.p.RequestID(r.Context()),
+		Branding:      h.branding(r.Context()),
+		Title:         e.title,
+		Message:       e.message,
+		RequestID:     h.p.RequestID(r.Context()),
+		RejectedName:  param,
+		RejectedValue: value,
 	})
+}
+
+// The pages op shows a browser outside the flow (its tenant resolution and
+// router), so that every error a person can land on is a page of this
+// file. op calls them only when WantsHTML; API clients get its JSON.
+
+// UnknownTenantPage answers a path or host no (enabled) tenant serves: 404,
+// naming what was asked for (param "tenant" or "host").
+func (h *Handler) UnknownTenantPage(w http.ResponseWriter, r *http.Request, param, value string) {
+	h.rejectedPage(w, r, errUnknownTenant, param, value)
+}
+
+// UnavailablePage answers when the tenant could not be looked up because
+// storage is down: 503, try again.
+func (h *Handler) UnavailablePage(w http.ResponseWriter, r *http.Request) {
+	h.errorPage(w, r, errUnavailable)
+}
+
+// NotFoundPage answers a path nothing serves, in the request's tenant's
+// look when there is one.
+func (h *Handler) NotFoundPage(w http.ResponseWriter, r *http.Request) {
+	h.errorPage(w, r, errPageNotFound)
 }
 
 // OAuth error codes sent back to the client (RFC 6749 §4.1.2.1, OIDC Core

@@ -184,6 +184,8 @@ func (h *Handler) Routes(r chi.Router) {
 	r.With(forms.Handler).Post(PathConsent, h.handleConsent)
 	r.Get(PathEndSession, h.handleEndSession)
 	r.Post(PathEndSession, h.handleEndSession)
+	r.Get(PathBrandingCSS, h.handleBrandingCSS)
+	r.Head(PathBrandingCSS, h.handleBrandingCSS)
 	// No CORS on pages, not even a preflight (RFC 9700 §2.6): without these
 	// routes an OPTIONS would fall through to the protocol routes mounted
 	// at the tenant's root. 405 rather than a 204 without CORS headers:

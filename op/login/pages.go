@@ -9,6 +9,10 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/herald-idp/herald/templates"
@@ -21,8 +25,10 @@ const (
 	// pageCSP forbids scripts, inline styles, framing (clickjacking, RFC
 	// 9700 §4.16) and <base> tricks. form-action is deliberately absent:
 	// browsers apply it to the redirect that follows a form POST, which would
-	// block the 303 back to the client's redirect_uri.
-	pageCSP = "default-src 'none'; style-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'none'"
+	// block the 303 back to the client's redirect_uri. Images come from
+	// Herald itself (data: for generated ones) and, on a tenant's pages,
+	// from its logo's origin only (pageCSPFor).
+	pageCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
 
 	// StaticPrefix is where the pages' stylesheet and images are served.
 	StaticPrefix  = "/static"
@@ -44,22 +50,119 @@ func setPageHeaders(w http.ResponseWriter) {
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, page any) {
 	setPageHeaders(w)
+	if t := h.p.Tenant(r.Context()).Tenant; t != nil {
+		w.Header().Set("Content-Security-Policy", pageCSPFor(t.Settings.LogoURL))
+	}
 	w.WriteHeader(status)
 	if err := templates.Render(w, page); err != nil {
 		slog.ErrorContext(r.Context(), "render page", "error", err)
 	}
 }
 
-// branding is the request's tenant's look.
+// branding is the request's tenant's look: its names, its logo (when its
+// URL is one the CSP can allow) and its stylesheet (when it has an accent
+// colour). Outside a tenant it is Herald's default look.
 func (h *Handler) branding(ctx context.Context) templates.Branding {
 	b := templates.Branding{StaticURL: StaticPrefix}
-	if t := h.p.Tenant(ctx).Tenant; t != nil {
+	rt := h.p.Tenant(ctx)
+	if t := rt.Tenant; t != nil {
 		b.TenantName = t.Name
 		b.DisplayName = t.DisplayName
-		b.LogoURL = t.Settings.LogoURL
-		b.AccentColor = t.Settings.AccentColor
+		if _, ok := logoSource(t.Settings.LogoURL); ok {
+			b.LogoURL = t.Settings.LogoURL
+		}
+		if _, version, ok := templates.BrandingStylesheet(t.Settings.AccentColor); ok {
+			b.AccentColor = t.Settings.AccentColor
+			// Relative to the tenant's root, like the cookies: the page
+			// and its stylesheet share an origin whatever the public URL
+			// says, so "style-src 'self'" always lets it load.
+			b.StylesheetURL = rt.CookiePath + strings.TrimPrefix(PathBrandingCSS, "/") + "?v=" + version
+		}
 	}
 	return b
+}
+
+// WantsHTML reports whether the client prefers an HTML page to JSON, by
+// its Accept header (RFC 9110 §12.5.1): text/html must be named, with a
+// quality above zero and above that of application/json. A tie goes to
+// HTML only when application/json matched through a wildcard: a browser's
+// navigation sends "text/html,…,*/*;q=0.8"; curl and fetch() send "*/*",
+// and an API client naming both gets JSON. Callers set "Vary: Accept".
+func WantsHTML(r *http.Request) bool {
+	htmlQ, jsonQ := 0.0, 0.0
+	jsonRank := 0 // 0 unmatched, 1 */*, 2 application/*, 3 application/json
+	for _, v := range r.Header.Values("Accept") {
+		for part := range strings.SplitSeq(v, ",") {
+			mediaType, params, _ := strings.Cut(part, ";")
+			q := acceptQuality(params)
+			rank := 0
+			switch strings.ToLower(strings.TrimSpace(mediaType)) {
+			case "text/html":
+				htmlQ = max(htmlQ, q)
+			case "application/json":
+				rank = 3
+			case "application/*":
+				rank = 2
+			case "*/*":
+				rank = 1
+			}
+			if rank > jsonRank {
+				jsonRank, jsonQ = rank, q
+			}
+		}
+	}
+	return htmlQ > 0 && (htmlQ > jsonQ || (htmlQ == jsonQ && jsonRank < 3))
+}
+
+// acceptQuality is the q parameter of one Accept element: 1 when absent,
+// 0 when malformed (a garbled preference counts as none).
+func acceptQuality(params string) float64 {
+	for p := range strings.SplitSeq(params, ";") {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "q") {
+			continue
+		}
+		q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || q < 0 || q > 1 {
+			return 0
+		}
+		return q
+	}
+	return 1
+}
+
+// logoSource is what the page CSP's img-src must allow for a tenant's
+// logo: "" for a path on Herald's own origin ('self' covers it), the
+// origin of an https URL. ok is false for anything else, and for an origin
+// that is not a plain host name or address with a port: a logo that
+// cannot be allowed without loosening the policy is not shown.
+func logoSource(raw string) (source string, ok bool) {
+	if raw == "" {
+		return "", false
+	}
+	if strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") && !strings.Contains(raw, "\\") {
+		return "", true
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.User != nil || !plainHost.MatchString(u.Host) {
+		return "", false
+	}
+	return "https://" + strings.ToLower(u.Host), true
+}
+
+// plainHost is a DNS name or IPv4 address, or a bracketed IPv6 address,
+// with an optional port: nothing that could end a CSP source expression
+// (';', ',', spaces) or widen it ('*').
+var plainHost = regexp.MustCompile(`^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$`)
+
+// pageCSPFor is pageCSP with the origin of the tenant's logo added to
+// img-src.
+func pageCSPFor(logoURL string) string {
+	src, ok := logoSource(logoURL)
+	if !ok || src == "" {
+		return pageCSP
+	}
+	return strings.Replace(pageCSP, "img-src 'self' data:", "img-src 'self' data: "+src, 1)
 }
 
 // setCookie sets a cookie scoped to the request's tenant: /t/{name}/ or,

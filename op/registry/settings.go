@@ -24,7 +24,14 @@ const (
 	MaxPasswordMinLength = 128
 )
 
-var accentColorPattern = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+// accentColorPattern is #rrggbb or #rgb, nothing else: the colour is
+// written into a stylesheet (templates.BrandingStylesheet), so no other
+// CSS syntax may get through.
+var accentColorPattern = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}){1,2}$`)
+
+// logoHostPattern is a logo URL's host: a DNS name, an IPv4 address or a
+// bracketed IPv6 address, with an optional port.
+var logoHostPattern = regexp.MustCompile(`^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$`)
 
 // SettingsUpdate changes a tenant's settings: each non-nil field replaces
 // the stored value; zero values restore the server default.
@@ -84,6 +91,16 @@ func (u *SettingsUpdate) changed() []string {
 	return out
 }
 
+// normalColor is a valid accent colour as lower-case #rrggbb: #ABC is
+// stored as #aabbcc, so the store and the stylesheet know one form.
+func normalColor(c string) string {
+	c = strings.ToLower(c)
+	if len(c) == 4 {
+		c = string([]byte{'#', c[1], c[1], c[2], c[2], c[3], c[3]})
+	}
+	return c
+}
+
 func setIf[T any](dst *T, v *T) {
 	if v != nil {
 		*dst = *v
@@ -103,8 +120,8 @@ func cloneClaims(in []storage.ClaimMapping) []storage.ClaimMapping {
 }
 
 // checkSettings validates a tenant's settings for a tenant signing with alg
-// and returns them normalised (accent colour in lower case, lists without
-// duplicates). Fields are named "settings.<name>".
+// and returns them normalised (accent colour as lower-case #rrggbb, lists
+// without duplicates). Fields are named "settings.<name>".
 func checkSettings(p *problems, s storage.TenantSettings, alg string) storage.TenantSettings {
 	if s.LogoURL != "" {
 		if msg := logoURLProblem(s.LogoURL); msg != "" {
@@ -113,9 +130,9 @@ func checkSettings(p *problems, s storage.TenantSettings, alg string) storage.Te
 	}
 	if s.AccentColor != "" {
 		if !accentColorPattern.MatchString(s.AccentColor) {
-			p.add("settings.accent_color", "must be a colour #rrggbb, not %q", s.AccentColor)
+			p.add("settings.accent_color", "must be a colour #rrggbb or #rgb, not %q", s.AccentColor)
 		}
-		s.AccentColor = strings.ToLower(s.AccentColor)
+		s.AccentColor = normalColor(s.AccentColor)
 	}
 	for _, l := range []struct {
 		field string
@@ -211,9 +228,12 @@ func checkLifetime(p *problems, field string, d time.Duration) {
 	}
 }
 
-// logoURLProblem accepts an absolute https URL without user information:
-// the login pages load it in every visitor's browser, so plain http (mixed
-// content) and script-capable schemes are out.
+// logoURLProblem accepts an absolute https URL without user information,
+// or a path on Herald's own origin ("/logo.svg", served by a proxy in
+// front of Herald): the login pages load it in every visitor's browser, so
+// plain http (mixed content) and script-capable schemes are out. The
+// pages' CSP allows images from 'self' and from the logo's origin only, so
+// the host must be a plain name or address that fits in a CSP source.
 func logoURLProblem(raw string) string {
 	if len(raw) > maxURILength {
 		return fmt.Sprintf("must be at most %d characters", maxURILength)
@@ -223,12 +243,18 @@ func logoURLProblem(raw string) string {
 			return "contains a space, control, non-ASCII or backslash character (percent-encode it)"
 		}
 	}
+	if strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") {
+		return "" // same origin
+	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.Hostname() == "" || u.Opaque != "" {
-		return fmt.Sprintf("%q must be an absolute https URL", raw)
+		return fmt.Sprintf("%q must be an absolute https URL or a path starting with /", raw)
 	}
 	if u.User != nil {
 		return fmt.Sprintf("%q must not contain user information", raw)
+	}
+	if !logoHostPattern.MatchString(u.Host) {
+		return fmt.Sprintf("%q: the host must be a DNS name or an IP address", raw)
 	}
 	if msg := portProblem(u); msg != "" {
 		return fmt.Sprintf("%q: %s", raw, msg)

@@ -65,11 +65,20 @@ func TestSettingsRules(t *testing.T) {
 
 		{"http logo", storage.TenantSettings{LogoURL: "http://cdn.acme.test/logo.svg"}, "RS256", "settings.logo_url"},
 		{"javascript logo", storage.TenantSettings{LogoURL: "javascript:alert(1)"}, "RS256", "settings.logo_url"},
-		{"relative logo", storage.TenantSettings{LogoURL: "/logo.svg"}, "RS256", "settings.logo_url"},
+		{"same-origin logo", storage.TenantSettings{LogoURL: "/branding/logo.svg"}, "RS256", ""},
+		{"relative logo", storage.TenantSettings{LogoURL: "logo.svg"}, "RS256", "settings.logo_url"},
+		{"protocol-relative logo", storage.TenantSettings{LogoURL: "//cdn.acme.test/logo.svg"}, "RS256", "settings.logo_url"},
+		{"data logo", storage.TenantSettings{LogoURL: "data:image/svg+xml,<svg/>"}, "RS256", "settings.logo_url"},
+		{"logo host breaks out of the CSP", storage.TenantSettings{LogoURL: "https://cdn.acme.test;script-src/l.svg"}, "RS256", "settings.logo_url"},
+		{"logo host wildcard", storage.TenantSettings{LogoURL: "https://*.acme.test/l.svg"}, "RS256", "settings.logo_url"},
 		{"logo with user", storage.TenantSettings{LogoURL: "https://u:p@cdn.acme.test/l.svg"}, "RS256", "settings.logo_url"},
 		{"colour name", storage.TenantSettings{AccentColor: "red"}, "RS256", "settings.accent_color"},
-		{"short colour", storage.TenantSettings{AccentColor: "#fff"}, "RS256", "settings.accent_color"},
+		{"four digits", storage.TenantSettings{AccentColor: "#ffff"}, "RS256", "settings.accent_color"},
+		{"no hash", storage.TenantSettings{AccentColor: "0a5cff"}, "RS256", "settings.accent_color"},
+		{"alpha", storage.TenantSettings{AccentColor: "#0a5cff80"}, "RS256", "settings.accent_color"},
 		{"css injection", storage.TenantSettings{AccentColor: "#ffffff;background:url(x)"}, "RS256", "settings.accent_color"},
+		{"css injection after newline", storage.TenantSettings{AccentColor: "#ffffff\n}body{display:none"}, "RS256", "settings.accent_color"},
+		{"function", storage.TenantSettings{AccentColor: "rgb(1,2,3)"}, "RS256", "settings.accent_color"},
 		{"negative lifetime", storage.TenantSettings{AccessTokenLifetime: -time.Second}, "RS256", "settings.access_token_lifetime"},
 		{"huge lifetime", storage.TenantSettings{RefreshTokenLifetime: MaxLifetime + time.Second}, "RS256", "settings.refresh_token_lifetime"},
 		{"idle beyond absolute", storage.TenantSettings{SessionIdleTimeout: 2 * time.Hour, SessionAbsoluteLifetime: time.Hour}, "RS256", "settings.session_idle_timeout"},
@@ -95,6 +104,18 @@ func TestSettingsRules(t *testing.T) {
 				t.Errorf("accent colour not normalised: %q", got.AccentColor)
 			}
 		})
+	}
+}
+
+// TestAccentColorShortForm: #rgb is accepted and stored as lower-case
+// #rrggbb, the one form the stylesheet accepts.
+func TestAccentColorShortForm(t *testing.T) {
+	for in, want := range map[string]string{"#0aF": "#00aaff", "#FFF": "#ffffff", "#0A5CFF": "#0a5cff"} {
+		var p problems
+		got := checkSettings(&p, storage.TenantSettings{AccentColor: in}, "RS256")
+		if err := p.err(); err != nil || got.AccentColor != want {
+			t.Errorf("%s: got %q, %v; want %q", in, got.AccentColor, err, want)
+		}
 	}
 }
 
