@@ -74,7 +74,7 @@ func newDiscoveryDocument(issuer string, algs []string) *discoveryDocument {
 		IntrospectionEndpoint:                     issuer + pathIntrospect,
 		RevocationEndpoint:                        issuer + pathRevoke,
 		EndSessionEndpoint:                        issuer + pathEndSession,
-		ScopesSupported:                           standardScopes,
+		ScopesSupported:                           advertisedScopes,
 		ResponseTypesSupported:                    []string{string(oidc.ResponseTypeCode)},
 		ResponseModesSupported:                    []string{"query"},
 		GrantTypesSupported:                       []string{"authorization_code", "refresh_token", "client_credentials"},

@@ -134,6 +134,6 @@ func (p *protocolServer) UserInfo(ctx context.Context, r *zop.Request[oidc.UserI
 	}
 	claims := &oidc.UserInfo{}
 	setUserClaims(claims, u, at.Scopes)
-	claims.Claims = customClaims(t, u, at.Scopes, registry.ClaimTargetUserinfo)
+	claims.Claims = withEmailVerified(customClaims(t, u, at.Scopes, registry.ClaimTargetUserinfo), u, at.Scopes)
 	return tokenResponse(claims), nil
 }

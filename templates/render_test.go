@@ -445,8 +445,6 @@ func TestScopeDescription(t *testing.T) {
 		{"profile", true},
 		{"email", true},
 		{"offline_access", true},
-		{"address", true},
-		{"phone", true},
 		{"OpenID", false}, // scope tokens are case-sensitive (RFC 6749 §3.3)
 		{"photos:read", false},
 		{"", false},
