@@ -20,7 +20,7 @@ import (
 
 // Endpoint paths, relative to an issuer ({public_url}/t/{tenant}).
 const (
-	pathDiscovery  = "/.well-known/openid-configuration"
+	pathDiscovery = "/.well-known/openid-configuration"
 	// pathASMetadata is OAuth 2.0 Authorization Server Metadata (RFC 8414
 	// §3): at a tenant's own hostname it is at the root; for a path-based
 	// issuer it is served both with the issuer's path inserted after it
