@@ -22,8 +22,13 @@ test: ## go vet, every test with the race detector, then the E2E suite on Postgr
 	$(GO) test -count=1 -run 'TimingMedians' ./op/password/
 	HERALD_E2E_STORE=postgres+redis $(GO) test -race -count=1 -run 'E2E' ./op/
 
+# herald version reports these (cmd/herald/version.go).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS ?= -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
 build: ## build ./bin/herald
-	$(GO) build -trimpath -o $(BIN) ./cmd/herald
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/herald
 
 fmt: ## format every Go file
 	gofmt -w .
