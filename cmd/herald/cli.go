@@ -240,6 +240,7 @@ type app struct {
 // registry. cfg must have passed Validate.
 func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	cfg.kekCreated = warnKEKGenerated(logger)
+	routeDriverLogs(logger)
 	kek, err := cfg.keyEncryptionKey()
 	if err != nil {
 		return nil, err
