@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -118,5 +119,20 @@ func TestBuildVersionFromLinkFlags(t *testing.T) {
 	version, commit = "", ""
 	if v := buildVersion(); v.Version == "" || v.Commit == "" {
 		t.Fatalf("without link flags: %+v", v)
+	}
+}
+
+// The repository carries the full Apache License 2.0 text.
+func TestLicenseIsApache2(t *testing.T) {
+	b, err := os.ReadFile("../../LICENSE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, want := range []string{"Apache License", "Version 2.0, January 2004", "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION",
+		"9. Accepting Warranty or Additional Liability.", "END OF TERMS AND CONDITIONS"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("LICENSE lacks %q", want)
+		}
 	}
 }
