@@ -47,15 +47,27 @@ func acceptedForms(f *flag.Flag, reason string) string {
 	if !ok {
 		return reason
 	}
-	switch getter.Get().(type) {
+	if _, isBool := getter.Get().(bool); isBool {
+		return fmt.Sprintf("use --%s=true or --%s=false", f.Name, f.Name)
+	}
+	if hint := valueHint(getter.Get()); hint != "" {
+		return hint
+	}
+	return reason
+}
+
+// valueHint says which values a setting of v's type accepts, for flags and
+// environment variables alike; "" when its parser's own reason says more.
+func valueHint(v any) string {
+	switch v.(type) {
 	case time.Duration:
 		return "use a Go duration like 720h (units h, m, s; 30 days is 720h, 0 for the default)"
 	case bool:
-		return fmt.Sprintf("use --%s=true or --%s=false", f.Name, f.Name)
-	case int, int64, uint, uint64:
+		return "use true or false"
+	case int, int64, uint, uint64, int32, uint32:
 		return "use a whole number"
 	}
-	return reason
+	return ""
 }
 
 // unexpectedArgument explains the first positional argument. Most often it

@@ -136,3 +136,14 @@ func TestLicenseIsApache2(t *testing.T) {
 		}
 	}
 }
+
+// An environment variable with a wrong value says what would do, too.
+func TestEnvErrorsNameTheForms(t *testing.T) {
+	testEnv(t)
+	t.Setenv("HERALD_ACCESS_TOKEN_LIFETIME", "30d")
+	r := herald(t, "", "tenant", "list")
+	if r.code == 0 || !strings.Contains(r.stderr, "HERALD_ACCESS_TOKEN_LIFETIME") ||
+		!strings.Contains(r.stderr, "use a Go duration like 720h") || strings.Contains(r.stderr, "herald: herald") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
