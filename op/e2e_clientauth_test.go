@@ -70,6 +70,18 @@ func TestE2ESecretEitherTransport(t *testing.T) {
 		})
 	}
 
+	t.Run("revocation accepts either transport", func(t *testing.T) {
+		for _, method := range []string{storage.AuthMethodBasic, storage.AuthMethodPost} {
+			c := e.web
+			c.method = method
+			at := e.token(t, e.web, url.Values{"grant_type": {"client_credentials"}}).str("access_token")
+			e.postForm(t, e.issuer+"/revoke", &c, url.Values{"token": {at}}).requireStatus(t, http.StatusOK)
+			e.requireActive(t, at, false)
+			wrong := c
+			wrong.secret = "not-the-secret"
+			e.postForm(t, e.issuer+"/revoke", &wrong, url.Values{"token": {at}}).requireError(t, http.StatusUnauthorized, "invalid_client")
+		}
+	})
 	t.Run("introspection accepts either transport", func(t *testing.T) {
 		at := e.token(t, e.web, url.Values{"grant_type": {"client_credentials"}}).str("access_token")
 		for _, method := range []string{storage.AuthMethodBasic, storage.AuthMethodPost} {
