@@ -60,6 +60,10 @@ func clientCredentials(h http.Header, form url.Values, id, secret string) (prese
 	switch {
 	case basic && form.Get("client_secret") != "":
 		return presentedCredentials{}, errTwoMethods()
+	case basic && secret == "":
+		// Basic with an empty password carries no secret: a public client
+		// identifying itself, as golang.org/x/oauth2 sends it by default.
+		return presentedCredentials{clientID: id, method: storage.AuthMethodNone}, nil
 	case basic:
 		return presentedCredentials{id, secret, storage.AuthMethodBasic}, nil
 	case secret != "":

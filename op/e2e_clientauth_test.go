@@ -135,6 +135,18 @@ func TestE2EClientAuthRefusals(t *testing.T) {
 			e.token(t, wrong, cc).requireError(t, http.StatusUnauthorized, "invalid_client")
 		})
 	}
+	t.Run("public client identifies itself by Basic with no password", func(t *testing.T) {
+		// golang.org/x/oauth2's default for a client without a secret: no
+		// secret is sent, so it is the public client's "none".
+		req, _ := http.NewRequest(http.MethodPost, e.issuer+"/token", nil)
+		req.SetBasicAuth(e.spa.id, "")
+		setFormBody(req, refresh.Encode())
+		e.doJSON(t, req).requireError(t, http.StatusBadRequest, "invalid_grant") // past client authentication
+		req, _ = http.NewRequest(http.MethodPost, e.issuer+"/token", nil)
+		req.SetBasicAuth(e.web.id, "")
+		setFormBody(req, cc.Encode())
+		e.doJSON(t, req).requireError(t, http.StatusUnauthorized, "invalid_client") // a confidential client needs its secret
+	})
 	t.Run("confidential client sends no secret", func(t *testing.T) {
 		none := e.web
 		none.method = storage.AuthMethodNone
