@@ -51,10 +51,11 @@ type demoUserJSON struct {
 
 // demoSecretsFile holds the demo client secret and user password between
 // starts (mode 0600), next to the SQLite database (./data with the
-// defaults) or in ./data when the database is not a local file. Only their
-// hashes are in the database, so without this file every start would have
-// to set new ones, and a walkthrough begun before a restart would stop
-// working.
+// defaults, as `make run` uses). Only their hashes are in the database, so
+// without this file every start would have to set new ones, and a
+// walkthrough begun before a restart would stop working. A database that
+// is not a local file (PostgreSQL) has no such directory: there each start
+// prints new ones, as before.
 const demoSecretsFile = "demo-credentials.json"
 
 // demoSecrets is the content of demoSecretsFile.
@@ -63,15 +64,13 @@ type demoSecrets struct {
 	Password     string `json:"password"`
 }
 
-// demoSecretsPath is where the demo secrets are kept; "" for an in-memory
-// database, whose demo set-up is new at every start anyway.
+// demoSecretsPath is where the demo secrets are kept; "" (not kept) for an
+// in-memory database, whose demo set-up is new at every start anyway, and
+// for one that is not a local file.
 func demoSecretsPath(cfg *Config) string {
 	dir, ephemeral, ok := localKEKDir(cfg.DatabaseURL)
-	switch {
-	case ephemeral:
+	if !ok || ephemeral {
 		return ""
-	case !ok:
-		dir = "data"
 	}
 	return filepath.Join(dir, demoSecretsFile)
 }
