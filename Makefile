@@ -3,10 +3,10 @@ GO      ?= go
 BIN     ?= ./bin/herald
 PKGS    ?= ./...
 
-.PHONY: help run test build fmt lint bench
+.PHONY: help run test build fmt lint bench example-spa
 
 help: ## list targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 run: ## start Herald on http://127.0.0.1:8080 with the demo tenant (data in ./data)
 	$(GO) run ./cmd/herald serve --demo
@@ -22,8 +22,18 @@ test: ## go vet, every test with the race detector, then the E2E suite on Postgr
 	$(GO) test -count=1 -run 'TimingMedians' ./op/password/
 	HERALD_E2E_STORE=postgres+redis $(GO) test -race -count=1 -run 'E2E' ./op/
 
+# herald version reports these (cmd/herald/version.go).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS ?= -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+# docs/examples/spa: oidc-client-ts against `make run`'s demo tenant
+# (npm ci installs the one locked dependency; node_modules is not committed).
+example-spa: ## serve the example single-page app on http://localhost:5173 (needs npm; start make run first)
+	cd docs/examples/spa && npm ci --no-audit --no-fund && $(GO) run serve.go
+
 build: ## build ./bin/herald
-	$(GO) build -trimpath -o $(BIN) ./cmd/herald
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/herald
 
 fmt: ## format every Go file
 	gofmt -w .

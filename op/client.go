@@ -111,8 +111,16 @@ func orDefault(v, def time.Duration) time.Duration {
 }
 
 // standardScopes are the scopes every client may request unless its
-// registration narrows them.
+// registration narrows them. address and phone are accepted so that a
+// relying party asking for them is not refused, but they release nothing:
+// users have no such claims (OIDC Core §5.4 lets the provider return fewer
+// claims than asked), so discovery does not advertise them
+// (advertisedScopes) and the consent page does not list them.
 var standardScopes = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess, oidc.ScopeAddress, oidc.ScopePhone}
+
+// advertisedScopes is discovery's scopes_supported: the standard scopes
+// that release something.
+var advertisedScopes = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess}
 
 func scopeAllowed(c *storage.Client, scope string) bool {
 	if len(c.Scopes) == 0 {

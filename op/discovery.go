@@ -20,7 +20,14 @@ import (
 
 // Endpoint paths, relative to an issuer ({public_url}/t/{tenant}).
 const (
-	pathDiscovery  = "/.well-known/openid-configuration"
+	pathDiscovery = "/.well-known/openid-configuration"
+	// pathASMetadata is OAuth 2.0 Authorization Server Metadata (RFC 8414
+	// §3): at a tenant's own hostname it is at the root; for a path-based
+	// issuer it is served both with the issuer's path inserted after it
+	// (pathASMetadata + "/t/{tenant}" on Herald's host, as the RFC says)
+	// and appended to the issuer, as OpenID Connect places discovery and
+	// as some clients look for it.
+	pathASMetadata = "/.well-known/oauth-authorization-server"
 	pathAuthorize  = login.PathAuthorize // served by op/login
 	pathToken      = "/token"
 	pathUserinfo   = "/userinfo"
@@ -31,7 +38,9 @@ const (
 )
 
 // discoveryDocument is OpenID Connect Discovery 1.0 §3 plus RFC 8414 and
-// RFC 9207 fields. Herald writes its own rather than the library's, which
+// RFC 9207 fields. The same document answers at pathASMetadata: RFC 8414
+// §2 registers the OpenID fields too, and one body keeps the two from
+// drifting apart (and shares the cache and the ETag). Herald writes its own rather than the library's, which
 // always advertises the implicit flow and cannot say
 // authorization_response_iss_parameter_supported.
 type discoveryDocument struct {
@@ -74,7 +83,7 @@ func newDiscoveryDocument(issuer string, algs []string) *discoveryDocument {
 		IntrospectionEndpoint:                     issuer + pathIntrospect,
 		RevocationEndpoint:                        issuer + pathRevoke,
 		EndSessionEndpoint:                        issuer + pathEndSession,
-		ScopesSupported:                           standardScopes,
+		ScopesSupported:                           advertisedScopes,
 		ResponseTypesSupported:                    []string{string(oidc.ResponseTypeCode)},
 		ResponseModesSupported:                    []string{"query"},
 		GrantTypesSupported:                       []string{"authorization_code", "refresh_token", "client_credentials"},

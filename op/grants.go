@@ -37,41 +37,20 @@ func tokenResponse(v any) *zop.Response {
 	return &zop.Response{Header: noStore(), Data: v}
 }
 
-// VerifyClient authenticates the client at the token, introspection and
-// revocation endpoints. A confidential client must use exactly the method
-// it registered (checklist D2); a public client must not send a secret.
+// VerifyClient authenticates the client at the token and revocation
+// endpoints (clients.go authenticateClient): a client with a secret may send
+// it by Basic or in the body, whichever it registered (checklist D2); a
+// public client must not send one; a request may use only one method.
 func (p *protocolServer) VerifyClient(ctx context.Context, r *zop.Request[zop.ClientCredentials]) (zop.Client, error) {
 	cc := r.Data
 	if cc.ClientAssertion != "" || cc.ClientAssertionType != "" {
 		return nil, zop.NewStatusError(oidc.ErrInvalidClient().WithDescription("client assertions are not supported"), http.StatusUnauthorized)
 	}
-	c, err := p.s.lookupClient(ctx, tenantFromContext(ctx), cc.ClientID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, invalidClient()
-	}
+	presented, err := clientCredentials(r.Header, r.Form, cc.ClientID, cc.ClientSecret)
 	if err != nil {
-		return nil, storageError(ctx, "client", err)
+		return nil, err
 	}
-	_, _, basic := basicAuth(r.Header)
-	used := storage.AuthMethodNone
-	switch {
-	case basic:
-		used = storage.AuthMethodBasic
-	case cc.ClientSecret != "":
-		used = storage.AuthMethodPost
-	}
-	if used != c.c.AuthMethod {
-		return nil, invalidClient()
-	}
-	if !c.c.IsPublic() && !registry.VerifyClientSecret(cc.ClientSecret, c.c.SecretHash) {
-		return nil, invalidClient()
-	}
-	return c, nil
-}
-
-func basicAuth(h http.Header) (string, string, bool) {
-	r := http.Request{Header: h}
-	return r.BasicAuth()
+	return p.s.authenticateClient(ctx, tenantFromContext(ctx), presented)
 }
 
 // CodeExchange redeems an authorization code (RFC 6749 §4.1.3). Everything

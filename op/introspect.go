@@ -33,13 +33,17 @@ func (p *protocolServer) Introspect(ctx context.Context, r *zop.Request[zop.Intr
 		return nil, zop.NewStatusError(oidc.ErrInvalidClient().WithDescription("client assertions are not supported"), http.StatusUnauthorized)
 	}
 	t := tenantFromContext(ctx)
-	caller, err := s.authenticateClient(ctx, t, cc.ClientID, cc.ClientSecret)
+	presented, err := clientCredentials(r.Header, r.Form, cc.ClientID, cc.ClientSecret)
 	if err != nil {
-		var oe *oidc.Error
-		if errors.As(err, &oe) && oe.ErrorType == oidc.InvalidClient {
-			return nil, invalidClient()
-		}
 		return nil, err
+	}
+	caller, err := s.authenticateClient(ctx, t, presented)
+	if err != nil {
+		return nil, err
+	}
+	if caller.c.IsPublic() {
+		// Only a client that can keep a secret may ask (RFC 7662 §2.1).
+		return nil, invalidClient()
 	}
 	privileged := slices.Contains(caller.c.Scopes, introspectScope)
 	resp := &oidc.IntrospectionResponse{}
@@ -130,6 +134,6 @@ func (p *protocolServer) UserInfo(ctx context.Context, r *zop.Request[oidc.UserI
 	}
 	claims := &oidc.UserInfo{}
 	setUserClaims(claims, u, at.Scopes)
-	claims.Claims = customClaims(t, u, at.Scopes, registry.ClaimTargetUserinfo)
+	claims.Claims = withEmailVerified(customClaims(t, u, at.Scopes, registry.ClaimTargetUserinfo), u, at.Scopes)
 	return tokenResponse(claims), nil
 }

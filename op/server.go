@@ -186,6 +186,7 @@ func (s *Server) routes() http.Handler {
 	tenantRoutes := func(r chi.Router) {
 		r.Use(issuerInterceptor)
 		r.With(metadataCORS).Get(pathDiscovery, serveMetadata(ps.discoveryBody))
+		r.With(metadataCORS).Get(pathASMetadata, serveMetadata(ps.discoveryBody))
 		r.With(metadataCORS).Get(pathJWKS, serveMetadata(ps.jwksBody))
 		s.login.Routes(r)
 		r.With(s.apiCORS, authChallenge, requireClientCredentials, postOnly, checkFormParams).Mount("/", protocol)
@@ -196,6 +197,9 @@ func (s *Server) routes() http.Handler {
 		r.Use(s.pathMiddleware)
 		tenantRoutes(r)
 	})
+	// RFC 8414 §3.1: the issuer's path inserted after the well-known name.
+	main.With(s.pathMiddleware, issuerInterceptor, metadataCORS).
+		Get(pathASMetadata+"/t/{tenant}", serveMetadata(ps.discoveryBody))
 	main.NotFound(s.notFound)
 
 	hosted := chi.NewRouter()

@@ -9,6 +9,7 @@ import (
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/herald-idp/herald/keys"
+	"github.com/herald-idp/herald/storage"
 )
 
 // The op.Storage methods in this file are never called: each serves a
@@ -22,10 +23,9 @@ import (
 func errNotRouted() *oidc.Error { return oidc.ErrServerError().WithDescription("not supported") }
 
 // AuthorizeClientIDSecret is called by the library's VerifyClient and
-// Introspect; protocolServer overrides both (VerifyClient also enforces the
-// registered auth method, Introspect calls Server.authenticateClient).
+// Introspect; protocolServer overrides both (both call Server.authenticateClient).
 func (a *opStorage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret string) error {
-	_, err := a.s.authenticateClient(ctx, tenantFromContext(ctx), clientID, secret)
+	_, err := a.s.authenticateClient(ctx, tenantFromContext(ctx), presentedCredentials{clientID, secret, storage.AuthMethodPost})
 	return err
 }
 

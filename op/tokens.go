@@ -271,7 +271,7 @@ func (m *minter) idToken(key *keys.Key, g *grant, user *storage.User, accessToke
 	setUserClaims(&info, user, g.scopes)
 	claims.UserInfoProfile = info.UserInfoProfile
 	claims.UserInfoEmail = info.UserInfoEmail
-	claims.Claims = customClaims(g.tenant, user, g.scopes, registry.ClaimTargetIDToken)
+	claims.Claims = withEmailVerified(customClaims(g.tenant, user, g.scopes, registry.ClaimTargetIDToken), user, g.scopes)
 	return m.sign(g.tenant.Name, key, typIDToken, claims)
 }
 
@@ -296,4 +296,21 @@ func setUserClaims(info *oidc.UserInfo, u *storage.User, scopes []string) {
 		info.Email = u.Email
 		info.EmailVerified = oidc.Bool(u.EmailVerified)
 	}
+}
+
+// withEmailVerified adds "email_verified": false to extra (the custom
+// claims) when the email scope was granted and the address is not verified:
+// the library's type drops a false email_verified (omitempty), and relying
+// parties must see false rather than nothing (OIDC Core §5.1: a missing
+// claim is not a no). Custom claims cannot name email_verified
+// (registry/claims.go), so nothing is overwritten.
+func withEmailVerified(extra map[string]any, u *storage.User, scopes []string) map[string]any {
+	if u == nil || (u.EmailVerified && u.Email != "") || !slices.Contains(scopes, oidc.ScopeEmail) {
+		return extra
+	}
+	if extra == nil {
+		extra = make(map[string]any, 1)
+	}
+	extra["email_verified"] = false
+	return extra
 }

@@ -102,19 +102,27 @@ type LoggedOutPage struct {
 }
 
 // standardScopeDescriptions covers the scopes defined by OpenID Connect Core
-// 1.0: openid (§3.1.2.1), the claim scopes profile, email, address and phone
-// (§5.4), and offline_access (§11).
+// 1.0 that release something: openid (§3.1.2.1), the claim scopes profile
+// and email (§5.4) as far as Herald holds their claims, and offline_access
+// (§11). Each says exactly what the client gets.
 var standardScopeDescriptions = map[string]string{
 	"openid":         "Sign you in and confirm who you are",
-	"profile":        "See your basic profile: name, username, picture and locale",
-	"email":          "See your email address",
-	"address":        "See your postal address",
-	"phone":          "See your phone number",
+	"profile":        "See your name (full, given and family) and your username",
+	"email":          "See your email address and whether it is verified",
 	"offline_access": "Keep access to your account while you are not using it",
 }
 
+// scopesReleasingNothing are standard scopes a client may ask for that give
+// it nothing: Herald holds no postal address or phone number. The consent
+// page leaves them out rather than promise what is not there.
+var scopesReleasingNothing = map[string]bool{"address": true, "phone": true}
+
+// ScopeShown reports whether the consent page lists scope.
+func ScopeShown(scope string) bool { return !scopesReleasingNothing[scope] }
+
 // ScopeDescription returns a human description for the standard OpenID
-// Connect scopes (openid, profile, email, offline_access, address, phone) and
+// Connect scopes that release something (openid, profile, email,
+// offline_access) and
 // the scope name itself otherwise. Matching is exact: scope tokens are
 // case-sensitive (RFC 6749 §3.3).
 func ScopeDescription(scope string) string {

@@ -217,7 +217,7 @@ func TestConsentForm(t *testing.T) {
 	if len(items) != 3 {
 		t.Fatalf("want 3 scope items, got %d", len(items))
 	}
-	for i, want := range []string{"See your email address email", "photos:read"} {
+	for i, want := range []string{"See your email address and whether it is verified email", "photos:read"} {
 		if got := text(items[i+1]); got != want {
 			t.Errorf("scope item %d = %q, want %q", i+1, got, want)
 		}
@@ -462,8 +462,6 @@ func TestScopeDescription(t *testing.T) {
 		{"profile", true},
 		{"email", true},
 		{"offline_access", true},
-		{"address", true},
-		{"phone", true},
 		{"OpenID", false}, // scope tokens are case-sensitive (RFC 6749 §3.3)
 		{"photos:read", false},
 		{"", false},

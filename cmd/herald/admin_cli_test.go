@@ -22,8 +22,11 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	for top := range topCommands() {
 		sub, isGroup := groups[top]
 		if !isGroup {
-			if top != "serve" && top != "migrate" {
+			if top != "serve" && top != "migrate" && top != "version" {
 				t.Errorf("top-level command %q is neither a group nor known to this test", top)
+			}
+			if r := herald(t, "", top, "--help"); r.code != 0 || !strings.Contains(r.stderr, "Usage: herald "+top) || r.stdout != "" {
+				t.Errorf("herald %s --help: exit %d, stdout %q, stderr %q", top, r.code, r.stdout, r.stderr)
 			}
 			continue
 		}

@@ -20,6 +20,11 @@ type appCommand struct {
 	envErr   error // the environment's; reported once the flags are parsed
 	required map[string]*string
 	checks   []func() error
+	// beforeOpen, when set, runs once the flags and configuration are
+	// valid and before anything is opened, migrated or created: serve
+	// binds its port there, so that a second `herald serve` on a taken
+	// port changes nothing (the demo credentials in particular).
+	beforeOpen func() error
 }
 
 // newAppCommand reads the environment and starts the flag set of the
@@ -62,6 +67,11 @@ func (d *appCommand) open(ctx context.Context, args []string) (*app, error) {
 	}
 	if err := errors.Join(d.envErr, d.cfg.Validate()); err != nil {
 		return nil, err
+	}
+	if d.beforeOpen != nil {
+		if err := d.beforeOpen(); err != nil {
+			return nil, err
+		}
 	}
 	logger := newLogger(d.c.stderr, d.cfg)
 	// Only commands that offer --migrate (serve) honour HERALD_MIGRATE: an

@@ -47,6 +47,7 @@ func topCommands() map[string]command {
 		"keys":    {"list a tenant's signing keys", group("keys", keysCommands())},
 		"audit":   {"read the audit log", group("audit", auditCommands())},
 		"admin":   {"set up the admin API", group("admin", adminCommands())},
+		"version": {"print the version, commit and Go version", runVersion},
 	}
 }
 
@@ -62,7 +63,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	case errors.As(err, &ue):
 		if !ue.printed {
-			fmt.Fprintf(stderr, "herald: %v\n", ue.err)
+			fmt.Fprintf(stderr, "herald: %s\n", withoutProgramName(ue.err.Error()))
 		}
 		return exitUsage
 	default:
@@ -105,11 +106,18 @@ func group(name string, cmds map[string]command) func(context.Context, *cli, []s
 		case "-h", "-help", "--help", "help":
 			usage()
 			return flag.ErrHelp
+		case "-version", "--version":
+			if name == "" {
+				return runVersion(ctx, c, args[1:])
+			}
 		}
 		cmd, ok := cmds[args[0]]
 		if !ok {
 			if strings.HasPrefix(args[0], "-") {
-				return usagef("%s: unknown flag %q (flags go after the command)", prefix, args[0])
+				if name == "" {
+					return usagef("unknown flag %q (flags go after the command; run 'herald --help')", args[0])
+				}
+				return usagef("%s: unknown flag %q (flags go after the command)", name, args[0])
 			}
 			return usagef("unknown command %q; run '%s --help'", strings.TrimSpace(name+" "+args[0]), prefix)
 		}
@@ -133,17 +141,31 @@ func newFlagSet(c *cli, name, synopsis, description string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args; help → flag.ErrHelp, anything else wrong → a
-// usage error. Positional arguments are refused: every input is a flag.
+// withoutProgramName drops a leading "herald " from a message that
+// names its command by its flag set ("herald client create: ..."), so that
+// the "herald: " run prints before it is not doubled.
+func withoutProgramName(msg string) string { return strings.TrimPrefix(msg, "herald ") }
+
+// parseFlags parses args; help → the usage and flag.ErrHelp, anything else
+// wrong → a usage error of one line that names the flag and the forms it
+// accepts (flagError) — not the whole usage, which buries the one line
+// that matters. Positional arguments are refused: every input is a flag.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &usageError{err: err, printed: true}
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.Usage = usage
+	fs.SetOutput(out)
+	if errors.Is(err, flag.ErrHelp) {
+		usage()
+		return err
+	}
+	if err != nil {
+		return &usageError{err: flagError(fs, err)}
 	}
 	if fs.NArg() > 0 {
-		return usagef("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+		return &usageError{err: unexpectedArgument(fs, args)}
 	}
 	return nil
 }
@@ -196,7 +218,7 @@ func printError(w io.Writer, err error) {
 		return
 	}
 	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintf(w, "herald: %s\n", line)
+		fmt.Fprintf(w, "herald: %s\n", withoutProgramName(strings.TrimPrefix(line, "herald: ")))
 	}
 }
 
@@ -218,6 +240,7 @@ type app struct {
 // registry. cfg must have passed Validate.
 func openApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*app, error) {
 	cfg.kekCreated = warnKEKGenerated(logger)
+	routeDriverLogs(logger)
 	kek, err := cfg.keyEncryptionKey()
 	if err != nil {
 		return nil, err

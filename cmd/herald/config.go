@@ -153,6 +153,10 @@ func loadConfig() (*Config, error) {
 	for _, e := range agg.Errors {
 		var pe env.ParseError
 		if errors.As(e, &pe) {
+			if hint := valueHint(reflect.Zero(pe.Type).Interface()); hint != "" {
+				errs = append(errs, fmt.Errorf("%s: invalid value: %s", settingName(pe.Name), hint))
+				continue
+			}
 			errs = append(errs, fmt.Errorf("%s: invalid %s value: %v", settingName(pe.Name), pe.Type, pe.Err))
 			continue
 		}

@@ -35,7 +35,8 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	d := newAppCommand(c, "serve", "[flags]",
 		"Runs the OpenID Provider until SIGINT or SIGTERM. Prints\n"+
 			"{\"status\":\"listening\",\"addr\",\"public_url\"} once it accepts connections.\n"+
-			"--demo first ensures a demo tenant, clients and user, and prints fresh credentials.\n"+
+			"--demo first ensures a demo tenant, clients and user, and prints their credentials\n"+
+			"(the same at every start: kept in demo-credentials.json in the data directory).\n"+
 			"--migrate first applies missing database migrations (as `herald migrate` does).")
 	fs, cfg := d.fs, d.cfg
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "`host:port` to listen on; env HERALD_ADDR")
@@ -46,12 +47,26 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 			"default none (those headers are ignored); env HERALD_TRUSTED_PROXIES")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", cfg.PprofAddr,
 		"loopback `host:port` for net/http/pprof on its own listener (off by default); env HERALD_PPROF_ADDR")
-	demo := fs.Bool("demo", false, "create (once) the demo tenant, clients and user; print fresh credentials")
+	demo := fs.Bool("demo", false, "create (once) the demo tenant, clients and user; print their credentials, kept in the data directory")
+	// The port is bound before the store is opened or anything created:
+	// a second serve on a taken port fails here, having changed nothing.
+	var ln net.Listener
+	d.beforeOpen = func() error {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return fmt.Errorf("HERALD_ADDR (--addr): %w", err)
+		}
+		return nil
+	}
 	a, err := d.open(ctx, args)
 	if err != nil {
+		if ln != nil {
+			_ = ln.Close()
+		}
 		return err
 	}
 	defer a.Close()
+	defer ln.Close() // Shutdown closes it too; a second Close is harmless
 	// Lines logged while a request is served carry its request_id.
 	a.log = slog.New(op.LogHandler(a.log.Handler()))
 	// zitadel/oidc logs through the default slog logger (since v3.48).
@@ -64,7 +79,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	defer stop()
 
 	if *demo {
-		creds, err := ensureDemo(ctx, a)
+		creds, err := ensureDemo(ctx, a, demoSecretsPath(cfg))
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
@@ -105,10 +120,6 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		}
 		defer stopPprof()
 		a.log.Info("profiling enabled", "pprof_addr", cfg.PprofAddr)
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("HERALD_ADDR (--addr): %w", err)
 	}
 	srv := &http.Server{
 		Handler:           provider,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"path/filepath"
 	"sort"
@@ -284,3 +285,8 @@ func redactURL(raw string) string {
 	}
 	return scheme + "://" + user + ":xxxxx@" + host
 }
+
+// routeDriverLogs sends what storage drivers log on their own (go-redis's
+// pool and failover messages) into the JSON log, so that an outage does not
+// interleave plain-text lines with the structured ones.
+func routeDriverLogs(logger *slog.Logger) { redisstore.SetLogger(logger) }

@@ -175,8 +175,10 @@ func runTenantUpdate(ctx context.Context, c *cli, args []string) error {
 		"Changes a tenant. Only the flags given change anything; a list flag replaces the\n"+
 			"whole list (--clear-... empties it); \"\" or 0 restores a setting's default.\n"+
 			"Running servers see the change at once when they share PostgreSQL or Redis\n"+
-			"with this command, within a second otherwise. Prints the tenant.\n\n"+customClaimHelp)
-	name := tenantNameFlag(d, "`name` of the tenant to change (required)")
+			"with this command, within a second otherwise. Prints the tenant.\n"+
+			"--name only picks the tenant: a tenant's name (its issuer, /t/NAME) cannot be\n"+
+			"changed; --display-name changes the name its pages show.\n\n"+customClaimHelp)
+	name := tenantNameFlag(d, "`name` of the tenant to change, which stays as it is (required)")
 	f := registerTenantFlags(d.fs, true)
 	d.check(func() error { return f.check(d.fs.Name()) })
 	return d.run(ctx, args, func(a *app) (any, error) {

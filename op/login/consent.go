@@ -20,6 +20,9 @@ func (h *Handler) handleConsentForm(w http.ResponseWriter, r *http.Request) {
 	}
 	scopes := make([]templates.ScopeView, 0, len(ar.Scopes))
 	for _, sc := range ar.Scopes {
+		if !templates.ScopeShown(sc) {
+			continue
+		}
 		scopes = append(scopes, templates.ScopeView{Name: sc, Description: templates.ScopeDescription(sc)})
 	}
 	h.render(w, r, http.StatusOK, templates.ConsentPage{

@@ -16,7 +16,8 @@ import (
 // request could be forged by any site, with any valid hint (the attacker's
 // own, an old one), so the logout is silent only when the hint is an ID
 // token of this tenant for the current session (its sub, and its sid when
-// present); otherwise the user confirms.
+// present); otherwise the user confirms — unless nobody is signed in in
+// this browser, when there is nothing to confirm.
 func (h *Handler) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if err := r.ParseForm(); err != nil {
@@ -71,10 +72,16 @@ func (h *Handler) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
+	// Nobody signed in (no cookie, or the cookie of a session that has
+	// ended): nothing to confirm and nothing to end, so straight on to the
+	// validated post-logout URI or the logged-out page; a stale cookie is
+	// still cleared and its grants revoked.
 	userID := h.sessionUserID(r) // for the audit trail (defence.go)
 	h.endBrowserSession(ctx, w, r, true)
-	h.p.RecordAuthEvent(r, AuthEvent{Event: storage.EventLogout, UserID: userID, ClientID: session.ClientID, Outcome: OutcomeSuccess})
-	slog.InfoContext(ctx, "logout", "tenant", h.p.Tenant(ctx).Name, "client_id", session.ClientID)
+	if current != nil {
+		h.p.RecordAuthEvent(r, AuthEvent{Event: storage.EventLogout, UserID: userID, ClientID: session.ClientID, Outcome: OutcomeSuccess})
+		slog.InfoContext(ctx, "logout", "tenant", h.p.Tenant(ctx).Name, "client_id", session.ClientID)
+	}
 	// Redirect only to a post_logout_redirect_uri the provider matched
 	// against the client's registration.
 	if req.PostLogoutRedirectURI != "" && session.RedirectURI != "" && session.ClientID != "" {
