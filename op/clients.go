@@ -29,6 +29,7 @@ func (s *Server) lookupClient(ctx context.Context, t *storage.Tenant, id string)
 	if err != nil {
 		return nil, err
 	}
+	s.tel.SetClient(ctx, c.ID)
 	return &client{c: c, tenant: t, defaults: tenantLifetimes(s.cfg.Lifetimes, t)}, nil
 }
 

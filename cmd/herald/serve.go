@@ -27,7 +27,6 @@ const (
 	writeTimeout      = 30 * time.Second
 	idleTimeout       = 120 * time.Second
 	maxHeaderBytes    = 16 << 10
-	shutdownTimeout   = 20 * time.Second
 	sweepInterval     = time.Minute
 )
 
@@ -46,6 +45,18 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 			"default none (those headers are ignored); env HERALD_TRUSTED_PROXIES")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", cfg.PprofAddr,
 		"loopback `host:port` for net/http/pprof on its own listener (off by default); env HERALD_PPROF_ADDR")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr,
+		"`host:port` serving Prometheus metrics at /metrics on its own listener (off by default;\n"+
+			"never the public port: keep it on the operator's network); env HERALD_METRICS_ADDR")
+	fs.IntVar(&cfg.MetricsTenants, "metrics-tenants", cfg.MetricsTenants,
+		"at most `N` tenants get their own tenant label in metrics, the rest \"other\"; 0: no tenant label;\n"+
+			"env HERALD_METRICS_TENANTS")
+	fs.DurationVar(&cfg.ShutdownDelay, "shutdown-delay", cfg.ShutdownDelay,
+		"on SIGTERM, how long /readyz answers 503 while requests are still served, so that load balancers\n"+
+			"stop sending new ones; env HERALD_SHUTDOWN_DELAY")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout,
+		"then how long in-flight requests get to finish before connections are cut (exit status 1);\n"+
+			"env HERALD_SHUTDOWN_TIMEOUT. Tracing: the standard OTEL_* variables (docs/observability.md)")
 	demo := fs.Bool("demo", false, "create (once) the demo tenant, clients and user; print fresh credentials")
 	a, err := d.open(ctx, args)
 	if err != nil {
@@ -60,6 +71,19 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	warnInsecurePublicURL(a.log, cfg.PublicURL)
 	a.log.Info("storage", "database", redactURL(cfg.DatabaseURL), "redis", redactURL(cfg.RedisURL))
 
+	tel, flushTraces, err := setUpTelemetry(ctx, a, cfg)
+	if err != nil {
+		return err
+	}
+	defer flushTraces()
+	if tel.Tracing() {
+		a.log.Info("tracing enabled")
+	}
+
+	// Background work (cache invalidation, key maintenance, sweeps) runs
+	// until the server has drained, not only until the signal.
+	background, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -84,7 +108,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", settingName("AuthAuditHashKey"), err)
 	}
-	provider, err := op.New(ctx, op.Config{
+	provider, err := op.New(background, op.Config{
 		PublicURL:      cfg.PublicURL,
 		Registry:       a.registry,
 		Notifier:       a.notifier,
@@ -94,9 +118,17 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		RotateConfidentialRefreshTokens: cfg.RotateConfidentialRefreshTokens,
 		AuthAudit: op.AuthAudit{HashKey: auditKey, RawAddresses: cfg.AuthAuditRawAddresses,
 			Retention: cfg.AuthAuditRetention},
+		Telemetry: tel,
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.MetricsAddr != "" {
+		stopMetrics, err := startMetrics(cfg.MetricsAddr, tel, a.log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics() // after the drain below: shutdown can be watched
 	}
 	if cfg.PprofAddr != "" {
 		stopPprof, err := startPprof(ctx, cfg.PprofAddr)
@@ -121,7 +153,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	}
 
 	var wg sync.WaitGroup
-	sweepCtx, stopSweep := context.WithCancel(ctx)
+	sweepCtx, stopSweep := context.WithCancel(background)
 	defer stopSweep()
 	wg.Go(func() { sweep(sweepCtx, a, provider) })
 
@@ -141,16 +173,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	case err := <-serveErr:
 		runErr = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
-		a.log.Info("shutting down")
-		// The parent ctx is done; give in-flight requests a fresh deadline.
-		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-		if err := srv.Shutdown(shutdownCtx); err != nil {
-			runErr = fmt.Errorf("shutdown: %w", err)
-		}
-		cancel()
-		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) && runErr == nil {
-			runErr = fmt.Errorf("serve: %w", err)
-		}
+		runErr = drain(a.log, provider, srv, serveErr, cfg.ShutdownDelay, cfg.ShutdownTimeout)
 	}
 	stopSweep()
 	wg.Wait() // the sweeper must be done before the deferred store Close
@@ -158,6 +181,43 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		a.log.Info("stopped")
 	}
 	return runErr
+}
+
+// drain shuts the server down gracefully: /readyz turns 503 at once and
+// requests are still served for delay (load balancers notice and stop
+// sending; a second SIGINT or SIGTERM cuts the delay short); then the
+// listener closes and in-flight requests get timeout to finish. Past it,
+// the remaining connections are cut and drain reports an error.
+func drain(log *slog.Logger, provider *op.Server, srv *http.Server, serveErr <-chan error, delay, timeout time.Duration) error {
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(again)
+
+	provider.Drain()
+	// Clients on kept-alive connections reconnect, through the balancer.
+	srv.SetKeepAlivesEnabled(false)
+	log.Info("draining: /readyz answers 503", "delay", delay.String(), "timeout", timeout.String())
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-again:
+			log.Info("second signal: stopping without waiting for the delay")
+		}
+		t.Stop()
+	}
+	log.Info("shutting down: waiting for in-flight requests")
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var err error
+	if serr := srv.Shutdown(ctx); serr != nil {
+		_ = srv.Close()
+		err = fmt.Errorf("shutdown: in-flight requests did not finish within HERALD_SHUTDOWN_TIMEOUT (%s): %w", timeout, serr)
+	}
+	if serr := <-serveErr; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = fmt.Errorf("serve: %w", serr)
+	}
+	return err
 }
 
 // sweep deletes expired records every sweepInterval until ctx ends.
