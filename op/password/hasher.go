@@ -262,7 +262,7 @@ func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 		return h.acquireSlot(ctx)
 	}
 	start := time.Now()
-	release, err = h.acquireSlot(ctx)
+	slot, err := h.acquireSlot(ctx)
 	result := "acquired"
 	switch {
 	case errors.Is(err, ErrBusy):
@@ -274,7 +274,7 @@ func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	return func() { release(); done() }, nil
+	return func() { slot(); done() }, nil
 }
 
 // acquireSlot is acquire without the observer.
