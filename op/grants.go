@@ -302,6 +302,7 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 		rec = access.rec
 	}
 	refreshToken := r.Data.RefreshToken
+	g.keptRefresh = !c.c.IsPublic() && !s.cfg.RotateConfidentialRefreshTokens
 	switch {
 	case c.c.IsPublic() || s.cfg.RotateConfidentialRefreshTokens:
 		var rt *storage.RefreshToken

@@ -29,6 +29,9 @@ const maxRequestIDLength = 128
 type requestInfo struct {
 	id     string
 	tenant string // set when the tenant is resolved (withTenant)
+	// clientID is set when a client is looked up (clients.go); only
+	// traces show it.
+	clientID string
 }
 
 type requestInfoKey struct{}
@@ -76,7 +79,7 @@ func (s *Server) requestLog(next http.Handler) http.Handler {
 			status = http.StatusOK // nothing written: net/http sends 200
 		}
 		duration := time.Since(start)
-		s.tel.RequestDone(ctx, route, r.Method, status, info.tenant, duration)
+		s.tel.RequestDone(ctx, route, r.Method, status, info.tenant, info.clientID, duration)
 		slog.LogAttrs(ctx, slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("route", route),

@@ -121,8 +121,10 @@ type grant struct {
 	// audience lists resource servers the access token is for besides the
 	// client itself (the admin API for herald:admin tokens).
 	audience []string
-	// grantType names the grant in herald_tokens_issued_total.
-	grantType string
+	// grantType names the grant in herald_tokens_issued_total;
+	// keptRefresh: the response repeats the presented refresh token.
+	grantType   string
+	keptRefresh bool
 }
 
 func (g *grant) isUser() bool { return g.user }
@@ -275,7 +277,7 @@ func (m *minter) countTokens(g *grant, alg string, opaque bool, resp *oidc.Acces
 	if resp.IDToken != "" {
 		m.tel.TokenIssued(tenant, g.grantType, "id", alg)
 	}
-	if resp.RefreshToken != "" {
+	if resp.RefreshToken != "" && !g.keptRefresh {
 		m.tel.TokenIssued(tenant, g.grantType, "refresh", "")
 	}
 }

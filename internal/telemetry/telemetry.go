@@ -227,8 +227,8 @@ func (t *Telemetry) RequestStarted() {
 // RequestDone records an answered request: route is the chi route pattern
 // (never the raw path), tenant the resolved tenant ("" if none). With
 // tracing on it also names the request's span after the route and adds
-// the tenant.
-func (t *Telemetry) RequestDone(ctx context.Context, route, method string, status int, tenant string, d time.Duration) {
+// the tenant and the client ID (metrics never carry client IDs).
+func (t *Telemetry) RequestDone(ctx context.Context, route, method string, status int, tenant, clientID string, d time.Duration) {
 	if t == nil {
 		return
 	}
@@ -242,6 +242,9 @@ func (t *Telemetry) RequestDone(ctx context.Context, route, method string, statu
 			span.SetAttributes(attribute.String("http.route", route))
 			if tenant != "" {
 				span.SetAttributes(attribute.String("herald.tenant", tenant))
+			}
+			if clientID != "" { // client IDs are public identifiers, never secrets
+				span.SetAttributes(attribute.String("herald.client_id", clientID))
 			}
 		}
 	}
@@ -265,17 +268,6 @@ func normalMethod(m string) string {
 		return m
 	}
 	return "OTHER"
-}
-
-// SetClient adds the client ID to the request's span (client IDs are
-// public identifiers, never secrets).
-func (t *Telemetry) SetClient(ctx context.Context, clientID string) {
-	if t == nil || t.tracer == nil || clientID == "" {
-		return
-	}
-	if span := trace.SpanFromContext(ctx); span.IsRecording() {
-		span.SetAttributes(attribute.String("herald.client_id", clientID))
-	}
 }
 
 // AuthEvent counts an event of the authentication audit trail: every one
