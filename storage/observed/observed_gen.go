@@ -12,252 +12,71 @@ import (
 var _ = time.Time{}
 
 type subStores struct {
-	tenants       *tenants
-	clients       *clients
-	users         *users
-	keys          *keys
-	secrets       *secrets
-	authRequests  *authRequests
-	authCodes     *authCodes
-	sessions      *sessions
-	tokens        *tokens
-	grants        *grants
-	consents      *consents
 	audit         *audit
-	loginAttempts *loginAttempts
+	authCodes     *authCodes
 	authEvents    *authEvents
+	authRequests  *authRequests
+	clients       *clients
+	consents      *consents
+	grants        *grants
+	keys          *keys
+	loginAttempts *loginAttempts
+	secrets       *secrets
+	sessions      *sessions
+	tenants       *tenants
+	tokens        *tokens
+	users         *users
 }
 
 func wrapAll(s storage.Store, durable, short *ops) subStores {
 	var w subStores
-	w.tenants = &tenants{Tenants: s.Tenants(), o: durable}
-	w.clients = &clients{Clients: s.Clients(), o: durable}
-	w.users = &users{Users: s.Users(), o: durable}
-	w.keys = &keys{Keys: s.Keys(), o: durable}
-	w.secrets = &secrets{Secrets: s.Secrets(), o: durable}
-	w.authRequests = &authRequests{AuthRequests: s.AuthRequests(), o: short}
-	w.authCodes = &authCodes{AuthCodes: s.AuthCodes(), o: short}
-	w.sessions = &sessions{Sessions: s.Sessions(), o: short}
-	w.tokens = &tokens{Tokens: s.Tokens(), o: durable}
-	w.grants = &grants{Grants: s.Grants(), o: durable}
-	w.consents = &consents{Consents: s.Consents(), o: durable}
 	w.audit = &audit{AuditLog: s.Audit(), o: durable}
-	w.loginAttempts = &loginAttempts{LoginAttempts: s.LoginAttempts(), o: short}
+	w.authCodes = &authCodes{AuthCodes: s.AuthCodes(), o: short}
 	w.authEvents = &authEvents{AuthEvents: s.AuthEvents(), o: durable}
+	w.authRequests = &authRequests{AuthRequests: s.AuthRequests(), o: short}
+	w.clients = &clients{Clients: s.Clients(), o: durable}
+	w.consents = &consents{Consents: s.Consents(), o: durable}
+	w.grants = &grants{Grants: s.Grants(), o: durable}
+	w.keys = &keys{Keys: s.Keys(), o: durable}
+	w.loginAttempts = &loginAttempts{LoginAttempts: s.LoginAttempts(), o: short}
+	w.secrets = &secrets{Secrets: s.Secrets(), o: durable}
+	w.sessions = &sessions{Sessions: s.Sessions(), o: short}
+	w.tenants = &tenants{Tenants: s.Tenants(), o: durable}
+	w.tokens = &tokens{Tokens: s.Tokens(), o: durable}
+	w.users = &users{Users: s.Users(), o: durable}
 	return w
 }
 
-func (s *Store) Tenants() storage.Tenants             { return s.w.tenants }
-func (s *Store) Clients() storage.Clients             { return s.w.clients }
-func (s *Store) Users() storage.Users                 { return s.w.users }
-func (s *Store) Keys() storage.Keys                   { return s.w.keys }
-func (s *Store) Secrets() storage.Secrets             { return s.w.secrets }
-func (s *Store) AuthRequests() storage.AuthRequests   { return s.w.authRequests }
-func (s *Store) AuthCodes() storage.AuthCodes         { return s.w.authCodes }
-func (s *Store) Sessions() storage.Sessions           { return s.w.sessions }
-func (s *Store) Tokens() storage.Tokens               { return s.w.tokens }
-func (s *Store) Grants() storage.Grants               { return s.w.grants }
-func (s *Store) Consents() storage.Consents           { return s.w.consents }
 func (s *Store) Audit() storage.AuditLog              { return s.w.audit }
-func (s *Store) LoginAttempts() storage.LoginAttempts { return s.w.loginAttempts }
+func (s *Store) AuthCodes() storage.AuthCodes         { return s.w.authCodes }
 func (s *Store) AuthEvents() storage.AuthEvents       { return s.w.authEvents }
+func (s *Store) AuthRequests() storage.AuthRequests   { return s.w.authRequests }
+func (s *Store) Clients() storage.Clients             { return s.w.clients }
+func (s *Store) Consents() storage.Consents           { return s.w.consents }
+func (s *Store) Grants() storage.Grants               { return s.w.grants }
+func (s *Store) Keys() storage.Keys                   { return s.w.keys }
+func (s *Store) LoginAttempts() storage.LoginAttempts { return s.w.loginAttempts }
+func (s *Store) Secrets() storage.Secrets             { return s.w.secrets }
+func (s *Store) Sessions() storage.Sessions           { return s.w.sessions }
+func (s *Store) Tenants() storage.Tenants             { return s.w.tenants }
+func (s *Store) Tokens() storage.Tokens               { return s.w.tokens }
+func (s *Store) Users() storage.Users                 { return s.w.users }
 
-type tenants struct {
-	storage.Tenants
+type audit struct {
+	storage.AuditLog
 	o *ops
 }
 
-func (w *tenants) CreateTenant(ctx context.Context, a1 *storage.Tenant) (err error) {
+func (w *audit) AppendAudit(ctx context.Context, a1 *storage.AuditEvent) (err error) {
 	ctx, c := w.o.start(ctx, 0)
 	defer func() { c.end(err) }()
-	return w.Tenants.CreateTenant(ctx, a1)
+	return w.AuditLog.AppendAudit(ctx, a1)
 }
 
-func (w *tenants) DeleteTenant(ctx context.Context, a1 string) (err error) {
+func (w *audit) ListAudit(ctx context.Context, a1 string, a2 int) (r0 []*storage.AuditEvent, err error) {
 	ctx, c := w.o.start(ctx, 1)
 	defer func() { c.end(err) }()
-	return w.Tenants.DeleteTenant(ctx, a1)
-}
-
-func (w *tenants) ListTenants(ctx context.Context) (r0 []*storage.Tenant, err error) {
-	ctx, c := w.o.start(ctx, 2)
-	defer func() { c.end(err) }()
-	return w.Tenants.ListTenants(ctx)
-}
-
-func (w *tenants) Tenant(ctx context.Context, a1 string) (r0 *storage.Tenant, err error) {
-	ctx, c := w.o.start(ctx, 3)
-	defer func() { c.end(err) }()
-	return w.Tenants.Tenant(ctx, a1)
-}
-
-func (w *tenants) TenantByHostname(ctx context.Context, a1 string) (r0 *storage.Tenant, err error) {
-	ctx, c := w.o.start(ctx, 4)
-	defer func() { c.end(err) }()
-	return w.Tenants.TenantByHostname(ctx, a1)
-}
-
-func (w *tenants) UpdateTenant(ctx context.Context, a1 string, a2 func(*storage.Tenant) error) (r0 *storage.Tenant, err error) {
-	ctx, c := w.o.start(ctx, 5)
-	defer func() { c.end(err) }()
-	return w.Tenants.UpdateTenant(ctx, a1, a2)
-}
-
-type clients struct {
-	storage.Clients
-	o *ops
-}
-
-func (w *clients) Client(ctx context.Context, a1 string, a2 string) (r0 *storage.Client, err error) {
-	ctx, c := w.o.start(ctx, 6)
-	defer func() { c.end(err) }()
-	return w.Clients.Client(ctx, a1, a2)
-}
-
-func (w *clients) CreateClient(ctx context.Context, a1 *storage.Client) (err error) {
-	ctx, c := w.o.start(ctx, 7)
-	defer func() { c.end(err) }()
-	return w.Clients.CreateClient(ctx, a1)
-}
-
-func (w *clients) DeleteClient(ctx context.Context, a1 string, a2 string) (err error) {
-	ctx, c := w.o.start(ctx, 8)
-	defer func() { c.end(err) }()
-	return w.Clients.DeleteClient(ctx, a1, a2)
-}
-
-func (w *clients) ListClients(ctx context.Context, a1 string) (r0 []*storage.Client, err error) {
-	ctx, c := w.o.start(ctx, 9)
-	defer func() { c.end(err) }()
-	return w.Clients.ListClients(ctx, a1)
-}
-
-func (w *clients) UpdateClient(ctx context.Context, a1 string, a2 string, a3 func(*storage.Client) error) (r0 *storage.Client, err error) {
-	ctx, c := w.o.start(ctx, 10)
-	defer func() { c.end(err) }()
-	return w.Clients.UpdateClient(ctx, a1, a2, a3)
-}
-
-type users struct {
-	storage.Users
-	o *ops
-}
-
-func (w *users) CreateUser(ctx context.Context, a1 *storage.User) (err error) {
-	ctx, c := w.o.start(ctx, 11)
-	defer func() { c.end(err) }()
-	return w.Users.CreateUser(ctx, a1)
-}
-
-func (w *users) DeleteUser(ctx context.Context, a1 string, a2 string) (err error) {
-	ctx, c := w.o.start(ctx, 12)
-	defer func() { c.end(err) }()
-	return w.Users.DeleteUser(ctx, a1, a2)
-}
-
-func (w *users) ListUsers(ctx context.Context, a1 string) (r0 []*storage.User, err error) {
-	ctx, c := w.o.start(ctx, 13)
-	defer func() { c.end(err) }()
-	return w.Users.ListUsers(ctx, a1)
-}
-
-func (w *users) UpdateUser(ctx context.Context, a1 string, a2 string, a3 func(*storage.User) error) (r0 *storage.User, err error) {
-	ctx, c := w.o.start(ctx, 14)
-	defer func() { c.end(err) }()
-	return w.Users.UpdateUser(ctx, a1, a2, a3)
-}
-
-func (w *users) User(ctx context.Context, a1 string, a2 string) (r0 *storage.User, err error) {
-	ctx, c := w.o.start(ctx, 15)
-	defer func() { c.end(err) }()
-	return w.Users.User(ctx, a1, a2)
-}
-
-func (w *users) UserByUsername(ctx context.Context, a1 string, a2 string) (r0 *storage.User, err error) {
-	ctx, c := w.o.start(ctx, 16)
-	defer func() { c.end(err) }()
-	return w.Users.UserByUsername(ctx, a1, a2)
-}
-
-type keys struct {
-	storage.Keys
-	o *ops
-}
-
-func (w *keys) CreateKey(ctx context.Context, a1 *storage.SigningKey) (err error) {
-	ctx, c := w.o.start(ctx, 17)
-	defer func() { c.end(err) }()
-	return w.Keys.CreateKey(ctx, a1)
-}
-
-func (w *keys) ListKeys(ctx context.Context, a1 string) (r0 []*storage.SigningKey, err error) {
-	ctx, c := w.o.start(ctx, 18)
-	defer func() { c.end(err) }()
-	return w.Keys.ListKeys(ctx, a1)
-}
-
-func (w *keys) UpdateKey(ctx context.Context, a1 string, a2 string, a3 func(*storage.SigningKey) error) (r0 *storage.SigningKey, err error) {
-	ctx, c := w.o.start(ctx, 19)
-	defer func() { c.end(err) }()
-	return w.Keys.UpdateKey(ctx, a1, a2, a3)
-}
-
-func (w *keys) UpdateKeySet(ctx context.Context, a1 string, a2 string, a3 func([]*storage.SigningKey) (*storage.KeySetChange, error)) (err error) {
-	ctx, c := w.o.start(ctx, 20)
-	defer func() { c.end(err) }()
-	return w.Keys.UpdateKeySet(ctx, a1, a2, a3)
-}
-
-type secrets struct {
-	storage.Secrets
-	o *ops
-}
-
-func (w *secrets) Secret(ctx context.Context, a1 string, a2 func() ([]uint8, error)) (r0 []uint8, err error) {
-	ctx, c := w.o.start(ctx, 21)
-	defer func() { c.end(err) }()
-	return w.Secrets.Secret(ctx, a1, a2)
-}
-
-func (w *secrets) SwapSecret(ctx context.Context, a1 string, a2 []uint8, a3 []uint8) (r0 bool, err error) {
-	ctx, c := w.o.start(ctx, 22)
-	defer func() { c.end(err) }()
-	return w.Secrets.SwapSecret(ctx, a1, a2, a3)
-}
-
-type authRequests struct {
-	storage.AuthRequests
-	o *ops
-}
-
-func (w *authRequests) AuthRequest(ctx context.Context, a1 string, a2 string) (r0 *storage.AuthRequest, err error) {
-	ctx, c := w.o.start(ctx, 23)
-	defer func() { c.end(err) }()
-	return w.AuthRequests.AuthRequest(ctx, a1, a2)
-}
-
-func (w *authRequests) ConsumeAuthRequest(ctx context.Context, a1 string, a2 string) (r0 *storage.AuthRequest, err error) {
-	ctx, c := w.o.start(ctx, 24)
-	defer func() { c.end(err) }()
-	return w.AuthRequests.ConsumeAuthRequest(ctx, a1, a2)
-}
-
-func (w *authRequests) CreateAuthRequest(ctx context.Context, a1 *storage.AuthRequest) (err error) {
-	ctx, c := w.o.start(ctx, 25)
-	defer func() { c.end(err) }()
-	return w.AuthRequests.CreateAuthRequest(ctx, a1)
-}
-
-func (w *authRequests) DeleteAuthRequest(ctx context.Context, a1 string, a2 string) (err error) {
-	ctx, c := w.o.start(ctx, 26)
-	defer func() { c.end(err) }()
-	return w.AuthRequests.DeleteAuthRequest(ctx, a1, a2)
-}
-
-func (w *authRequests) UpdateAuthRequest(ctx context.Context, a1 string, a2 string, a3 func(*storage.AuthRequest) error) (r0 *storage.AuthRequest, err error) {
-	ctx, c := w.o.start(ctx, 27)
-	defer func() { c.end(err) }()
-	return w.AuthRequests.UpdateAuthRequest(ctx, a1, a2, a3)
+	return w.AuditLog.ListAudit(ctx, a1, a2)
 }
 
 type authCodes struct {
@@ -266,183 +85,21 @@ type authCodes struct {
 }
 
 func (w *authCodes) AuthCode(ctx context.Context, a1 string, a2 string, a3 time.Time) (r0 *storage.AuthCode, err error) {
-	ctx, c := w.o.start(ctx, 28)
+	ctx, c := w.o.start(ctx, 2)
 	defer func() { c.end(err) }()
 	return w.AuthCodes.AuthCode(ctx, a1, a2, a3)
 }
 
 func (w *authCodes) ConsumeAuthCode(ctx context.Context, a1 string, a2 string, a3 time.Time) (r0 *storage.AuthCode, err error) {
-	ctx, c := w.o.start(ctx, 29)
+	ctx, c := w.o.start(ctx, 3)
 	defer func() { c.end(err) }()
 	return w.AuthCodes.ConsumeAuthCode(ctx, a1, a2, a3)
 }
 
 func (w *authCodes) CreateAuthCode(ctx context.Context, a1 *storage.AuthCode) (err error) {
-	ctx, c := w.o.start(ctx, 30)
+	ctx, c := w.o.start(ctx, 4)
 	defer func() { c.end(err) }()
 	return w.AuthCodes.CreateAuthCode(ctx, a1)
-}
-
-type sessions struct {
-	storage.Sessions
-	o *ops
-}
-
-func (w *sessions) CreateSession(ctx context.Context, a1 *storage.Session) (err error) {
-	ctx, c := w.o.start(ctx, 31)
-	defer func() { c.end(err) }()
-	return w.Sessions.CreateSession(ctx, a1)
-}
-
-func (w *sessions) DeleteSession(ctx context.Context, a1 string, a2 string) (err error) {
-	ctx, c := w.o.start(ctx, 32)
-	defer func() { c.end(err) }()
-	return w.Sessions.DeleteSession(ctx, a1, a2)
-}
-
-func (w *sessions) DeleteUserSessions(ctx context.Context, a1 string, a2 string) (err error) {
-	ctx, c := w.o.start(ctx, 33)
-	defer func() { c.end(err) }()
-	return w.Sessions.DeleteUserSessions(ctx, a1, a2)
-}
-
-func (w *sessions) Session(ctx context.Context, a1 string, a2 string, a3 time.Time) (r0 *storage.Session, err error) {
-	ctx, c := w.o.start(ctx, 34)
-	defer func() { c.end(err) }()
-	return w.Sessions.Session(ctx, a1, a2, a3)
-}
-
-func (w *sessions) TouchSession(ctx context.Context, a1 string, a2 string, a3 time.Time) (err error) {
-	ctx, c := w.o.start(ctx, 35)
-	defer func() { c.end(err) }()
-	return w.Sessions.TouchSession(ctx, a1, a2, a3)
-}
-
-type tokens struct {
-	storage.Tokens
-	o *ops
-}
-
-func (w *tokens) AccessToken(ctx context.Context, a1 string, a2 string, a3 time.Time) (r0 *storage.AccessToken, err error) {
-	ctx, c := w.o.start(ctx, 36)
-	defer func() { c.end(err) }()
-	return w.Tokens.AccessToken(ctx, a1, a2, a3)
-}
-
-func (w *tokens) IssueTokens(ctx context.Context, a1 *storage.AccessToken, a2 *storage.RefreshToken) (err error) {
-	ctx, c := w.o.start(ctx, 37)
-	defer func() { c.end(err) }()
-	return w.Tokens.IssueTokens(ctx, a1, a2)
-}
-
-func (w *tokens) RefreshToken(ctx context.Context, a1 string, a2 string, a3 time.Time) (r0 *storage.RefreshToken, err error) {
-	ctx, c := w.o.start(ctx, 38)
-	defer func() { c.end(err) }()
-	return w.Tokens.RefreshToken(ctx, a1, a2, a3)
-}
-
-func (w *tokens) RotateRefreshToken(ctx context.Context, a1 string, a2 string, a3 time.Time, a4 *storage.AccessToken, a5 *storage.RefreshToken) (err error) {
-	ctx, c := w.o.start(ctx, 39)
-	defer func() { c.end(err) }()
-	return w.Tokens.RotateRefreshToken(ctx, a1, a2, a3, a4, a5)
-}
-
-type grants struct {
-	storage.Grants
-	o *ops
-}
-
-func (w *grants) CreateGrant(ctx context.Context, a1 *storage.Grant) (err error) {
-	ctx, c := w.o.start(ctx, 40)
-	defer func() { c.end(err) }()
-	return w.Grants.CreateGrant(ctx, a1)
-}
-
-func (w *grants) Grant(ctx context.Context, a1 string, a2 string) (r0 *storage.Grant, err error) {
-	ctx, c := w.o.start(ctx, 41)
-	defer func() { c.end(err) }()
-	return w.Grants.Grant(ctx, a1, a2)
-}
-
-func (w *grants) RevokeClientGrants(ctx context.Context, a1 string, a2 string, a3 time.Time) (err error) {
-	ctx, c := w.o.start(ctx, 42)
-	defer func() { c.end(err) }()
-	return w.Grants.RevokeClientGrants(ctx, a1, a2, a3)
-}
-
-func (w *grants) RevokeGrant(ctx context.Context, a1 string, a2 string, a3 time.Time) (err error) {
-	ctx, c := w.o.start(ctx, 43)
-	defer func() { c.end(err) }()
-	return w.Grants.RevokeGrant(ctx, a1, a2, a3)
-}
-
-func (w *grants) RevokeSessionGrants(ctx context.Context, a1 string, a2 string, a3 time.Time) (err error) {
-	ctx, c := w.o.start(ctx, 44)
-	defer func() { c.end(err) }()
-	return w.Grants.RevokeSessionGrants(ctx, a1, a2, a3)
-}
-
-func (w *grants) RevokeUserGrants(ctx context.Context, a1 string, a2 string, a3 time.Time) (err error) {
-	ctx, c := w.o.start(ctx, 45)
-	defer func() { c.end(err) }()
-	return w.Grants.RevokeUserGrants(ctx, a1, a2, a3)
-}
-
-type consents struct {
-	storage.Consents
-	o *ops
-}
-
-func (w *consents) Consent(ctx context.Context, a1 string, a2 string, a3 string) (r0 *storage.Consent, err error) {
-	ctx, c := w.o.start(ctx, 46)
-	defer func() { c.end(err) }()
-	return w.Consents.Consent(ctx, a1, a2, a3)
-}
-
-func (w *consents) GrantConsent(ctx context.Context, a1 *storage.Consent) (err error) {
-	ctx, c := w.o.start(ctx, 47)
-	defer func() { c.end(err) }()
-	return w.Consents.GrantConsent(ctx, a1)
-}
-
-func (w *consents) RevokeConsent(ctx context.Context, a1 string, a2 string, a3 string) (err error) {
-	ctx, c := w.o.start(ctx, 48)
-	defer func() { c.end(err) }()
-	return w.Consents.RevokeConsent(ctx, a1, a2, a3)
-}
-
-type audit struct {
-	storage.AuditLog
-	o *ops
-}
-
-func (w *audit) AppendAudit(ctx context.Context, a1 *storage.AuditEvent) (err error) {
-	ctx, c := w.o.start(ctx, 49)
-	defer func() { c.end(err) }()
-	return w.AuditLog.AppendAudit(ctx, a1)
-}
-
-func (w *audit) ListAudit(ctx context.Context, a1 string, a2 int) (r0 []*storage.AuditEvent, err error) {
-	ctx, c := w.o.start(ctx, 50)
-	defer func() { c.end(err) }()
-	return w.AuditLog.ListAudit(ctx, a1, a2)
-}
-
-type loginAttempts struct {
-	storage.LoginAttempts
-	o *ops
-}
-
-func (w *loginAttempts) Attempt(ctx context.Context, a1 string, a2 string, a3 time.Time, a4 storage.ThrottleRule) (r0 storage.ThrottleDecision, err error) {
-	ctx, c := w.o.start(ctx, 51)
-	defer func() { c.end(err) }()
-	return w.LoginAttempts.Attempt(ctx, a1, a2, a3, a4)
-}
-
-func (w *loginAttempts) ResetAttempts(ctx context.Context, a1 string, a2 string) (err error) {
-	ctx, c := w.o.start(ctx, 52)
-	defer func() { c.end(err) }()
-	return w.LoginAttempts.ResetAttempts(ctx, a1, a2)
 }
 
 type authEvents struct {
@@ -451,79 +108,422 @@ type authEvents struct {
 }
 
 func (w *authEvents) AppendAuthEvent(ctx context.Context, a1 *storage.AuthEvent) (err error) {
-	ctx, c := w.o.start(ctx, 53)
+	ctx, c := w.o.start(ctx, 5)
 	defer func() { c.end(err) }()
 	return w.AuthEvents.AppendAuthEvent(ctx, a1)
 }
 
 func (w *authEvents) DeleteAuthEventsBefore(ctx context.Context, a1 time.Time) (r0 int64, err error) {
-	ctx, c := w.o.start(ctx, 54)
+	ctx, c := w.o.start(ctx, 6)
 	defer func() { c.end(err) }()
 	return w.AuthEvents.DeleteAuthEventsBefore(ctx, a1)
 }
 
 func (w *authEvents) ListAuthEvents(ctx context.Context, a1 string, a2 storage.AuthEventFilter) (r0 []*storage.AuthEvent, err error) {
-	ctx, c := w.o.start(ctx, 55)
+	ctx, c := w.o.start(ctx, 7)
 	defer func() { c.end(err) }()
 	return w.AuthEvents.ListAuthEvents(ctx, a1, a2)
 }
 
+type authRequests struct {
+	storage.AuthRequests
+	o *ops
+}
+
+func (w *authRequests) AuthRequest(ctx context.Context, a1 string, a2 string) (r0 *storage.AuthRequest, err error) {
+	ctx, c := w.o.start(ctx, 8)
+	defer func() { c.end(err) }()
+	return w.AuthRequests.AuthRequest(ctx, a1, a2)
+}
+
+func (w *authRequests) ConsumeAuthRequest(ctx context.Context, a1 string, a2 string) (r0 *storage.AuthRequest, err error) {
+	ctx, c := w.o.start(ctx, 9)
+	defer func() { c.end(err) }()
+	return w.AuthRequests.ConsumeAuthRequest(ctx, a1, a2)
+}
+
+func (w *authRequests) CreateAuthRequest(ctx context.Context, a1 *storage.AuthRequest) (err error) {
+	ctx, c := w.o.start(ctx, 10)
+	defer func() { c.end(err) }()
+	return w.AuthRequests.CreateAuthRequest(ctx, a1)
+}
+
+func (w *authRequests) DeleteAuthRequest(ctx context.Context, a1 string, a2 string) (err error) {
+	ctx, c := w.o.start(ctx, 11)
+	defer func() { c.end(err) }()
+	return w.AuthRequests.DeleteAuthRequest(ctx, a1, a2)
+}
+
+func (w *authRequests) UpdateAuthRequest(ctx context.Context, a1 string, a2 string, a3 func(*storage.AuthRequest) error) (r0 *storage.AuthRequest, err error) {
+	ctx, c := w.o.start(ctx, 12)
+	defer func() { c.end(err) }()
+	return w.AuthRequests.UpdateAuthRequest(ctx, a1, a2, a3)
+}
+
+type clients struct {
+	storage.Clients
+	o *ops
+}
+
+func (w *clients) Client(ctx context.Context, a1 string, a2 string) (r0 *storage.Client, err error) {
+	ctx, c := w.o.start(ctx, 13)
+	defer func() { c.end(err) }()
+	return w.Clients.Client(ctx, a1, a2)
+}
+
+func (w *clients) CreateClient(ctx context.Context, a1 *storage.Client) (err error) {
+	ctx, c := w.o.start(ctx, 14)
+	defer func() { c.end(err) }()
+	return w.Clients.CreateClient(ctx, a1)
+}
+
+func (w *clients) DeleteClient(ctx context.Context, a1 string, a2 string) (err error) {
+	ctx, c := w.o.start(ctx, 15)
+	defer func() { c.end(err) }()
+	return w.Clients.DeleteClient(ctx, a1, a2)
+}
+
+func (w *clients) ListClients(ctx context.Context, a1 string) (r0 []*storage.Client, err error) {
+	ctx, c := w.o.start(ctx, 16)
+	defer func() { c.end(err) }()
+	return w.Clients.ListClients(ctx, a1)
+}
+
+func (w *clients) UpdateClient(ctx context.Context, a1 string, a2 string, a3 func(*storage.Client) error) (r0 *storage.Client, err error) {
+	ctx, c := w.o.start(ctx, 17)
+	defer func() { c.end(err) }()
+	return w.Clients.UpdateClient(ctx, a1, a2, a3)
+}
+
+type consents struct {
+	storage.Consents
+	o *ops
+}
+
+func (w *consents) Consent(ctx context.Context, a1 string, a2 string, a3 string) (r0 *storage.Consent, err error) {
+	ctx, c := w.o.start(ctx, 18)
+	defer func() { c.end(err) }()
+	return w.Consents.Consent(ctx, a1, a2, a3)
+}
+
+func (w *consents) GrantConsent(ctx context.Context, a1 *storage.Consent) (err error) {
+	ctx, c := w.o.start(ctx, 19)
+	defer func() { c.end(err) }()
+	return w.Consents.GrantConsent(ctx, a1)
+}
+
+func (w *consents) RevokeConsent(ctx context.Context, a1 string, a2 string, a3 string) (err error) {
+	ctx, c := w.o.start(ctx, 20)
+	defer func() { c.end(err) }()
+	return w.Consents.RevokeConsent(ctx, a1, a2, a3)
+}
+
+type grants struct {
+	storage.Grants
+	o *ops
+}
+
+func (w *grants) CreateGrant(ctx context.Context, a1 *storage.Grant) (err error) {
+	ctx, c := w.o.start(ctx, 21)
+	defer func() { c.end(err) }()
+	return w.Grants.CreateGrant(ctx, a1)
+}
+
+func (w *grants) Grant(ctx context.Context, a1 string, a2 string) (r0 *storage.Grant, err error) {
+	ctx, c := w.o.start(ctx, 22)
+	defer func() { c.end(err) }()
+	return w.Grants.Grant(ctx, a1, a2)
+}
+
+func (w *grants) RevokeClientGrants(ctx context.Context, a1 string, a2 string, a3 time.Time) (err error) {
+	ctx, c := w.o.start(ctx, 23)
+	defer func() { c.end(err) }()
+	return w.Grants.RevokeClientGrants(ctx, a1, a2, a3)
+}
+
+func (w *grants) RevokeGrant(ctx context.Context, a1 string, a2 string, a3 time.Time) (err error) {
+	ctx, c := w.o.start(ctx, 24)
+	defer func() { c.end(err) }()
+	return w.Grants.RevokeGrant(ctx, a1, a2, a3)
+}
+
+func (w *grants) RevokeSessionGrants(ctx context.Context, a1 string, a2 string, a3 time.Time) (err error) {
+	ctx, c := w.o.start(ctx, 25)
+	defer func() { c.end(err) }()
+	return w.Grants.RevokeSessionGrants(ctx, a1, a2, a3)
+}
+
+func (w *grants) RevokeUserGrants(ctx context.Context, a1 string, a2 string, a3 time.Time) (err error) {
+	ctx, c := w.o.start(ctx, 26)
+	defer func() { c.end(err) }()
+	return w.Grants.RevokeUserGrants(ctx, a1, a2, a3)
+}
+
+type keys struct {
+	storage.Keys
+	o *ops
+}
+
+func (w *keys) CreateKey(ctx context.Context, a1 *storage.SigningKey) (err error) {
+	ctx, c := w.o.start(ctx, 27)
+	defer func() { c.end(err) }()
+	return w.Keys.CreateKey(ctx, a1)
+}
+
+func (w *keys) ListKeys(ctx context.Context, a1 string) (r0 []*storage.SigningKey, err error) {
+	ctx, c := w.o.start(ctx, 28)
+	defer func() { c.end(err) }()
+	return w.Keys.ListKeys(ctx, a1)
+}
+
+func (w *keys) UpdateKey(ctx context.Context, a1 string, a2 string, a3 func(*storage.SigningKey) error) (r0 *storage.SigningKey, err error) {
+	ctx, c := w.o.start(ctx, 29)
+	defer func() { c.end(err) }()
+	return w.Keys.UpdateKey(ctx, a1, a2, a3)
+}
+
+func (w *keys) UpdateKeySet(ctx context.Context, a1 string, a2 string, a3 func([]*storage.SigningKey) (*storage.KeySetChange, error)) (err error) {
+	ctx, c := w.o.start(ctx, 30)
+	defer func() { c.end(err) }()
+	return w.Keys.UpdateKeySet(ctx, a1, a2, a3)
+}
+
+type loginAttempts struct {
+	storage.LoginAttempts
+	o *ops
+}
+
+func (w *loginAttempts) Attempt(ctx context.Context, a1 string, a2 string, a3 time.Time, a4 storage.ThrottleRule) (r0 storage.ThrottleDecision, err error) {
+	ctx, c := w.o.start(ctx, 31)
+	defer func() { c.end(err) }()
+	return w.LoginAttempts.Attempt(ctx, a1, a2, a3, a4)
+}
+
+func (w *loginAttempts) ResetAttempts(ctx context.Context, a1 string, a2 string) (err error) {
+	ctx, c := w.o.start(ctx, 32)
+	defer func() { c.end(err) }()
+	return w.LoginAttempts.ResetAttempts(ctx, a1, a2)
+}
+
+type secrets struct {
+	storage.Secrets
+	o *ops
+}
+
+func (w *secrets) Secret(ctx context.Context, a1 string, a2 func() ([]uint8, error)) (r0 []uint8, err error) {
+	ctx, c := w.o.start(ctx, 33)
+	defer func() { c.end(err) }()
+	return w.Secrets.Secret(ctx, a1, a2)
+}
+
+func (w *secrets) SwapSecret(ctx context.Context, a1 string, a2 []uint8, a3 []uint8) (r0 bool, err error) {
+	ctx, c := w.o.start(ctx, 34)
+	defer func() { c.end(err) }()
+	return w.Secrets.SwapSecret(ctx, a1, a2, a3)
+}
+
+type sessions struct {
+	storage.Sessions
+	o *ops
+}
+
+func (w *sessions) CreateSession(ctx context.Context, a1 *storage.Session) (err error) {
+	ctx, c := w.o.start(ctx, 35)
+	defer func() { c.end(err) }()
+	return w.Sessions.CreateSession(ctx, a1)
+}
+
+func (w *sessions) DeleteSession(ctx context.Context, a1 string, a2 string) (err error) {
+	ctx, c := w.o.start(ctx, 36)
+	defer func() { c.end(err) }()
+	return w.Sessions.DeleteSession(ctx, a1, a2)
+}
+
+func (w *sessions) DeleteUserSessions(ctx context.Context, a1 string, a2 string) (err error) {
+	ctx, c := w.o.start(ctx, 37)
+	defer func() { c.end(err) }()
+	return w.Sessions.DeleteUserSessions(ctx, a1, a2)
+}
+
+func (w *sessions) Session(ctx context.Context, a1 string, a2 string, a3 time.Time) (r0 *storage.Session, err error) {
+	ctx, c := w.o.start(ctx, 38)
+	defer func() { c.end(err) }()
+	return w.Sessions.Session(ctx, a1, a2, a3)
+}
+
+func (w *sessions) TouchSession(ctx context.Context, a1 string, a2 string, a3 time.Time) (err error) {
+	ctx, c := w.o.start(ctx, 39)
+	defer func() { c.end(err) }()
+	return w.Sessions.TouchSession(ctx, a1, a2, a3)
+}
+
+type tenants struct {
+	storage.Tenants
+	o *ops
+}
+
+func (w *tenants) CreateTenant(ctx context.Context, a1 *storage.Tenant) (err error) {
+	ctx, c := w.o.start(ctx, 40)
+	defer func() { c.end(err) }()
+	return w.Tenants.CreateTenant(ctx, a1)
+}
+
+func (w *tenants) DeleteTenant(ctx context.Context, a1 string) (err error) {
+	ctx, c := w.o.start(ctx, 41)
+	defer func() { c.end(err) }()
+	return w.Tenants.DeleteTenant(ctx, a1)
+}
+
+func (w *tenants) ListTenants(ctx context.Context) (r0 []*storage.Tenant, err error) {
+	ctx, c := w.o.start(ctx, 42)
+	defer func() { c.end(err) }()
+	return w.Tenants.ListTenants(ctx)
+}
+
+func (w *tenants) Tenant(ctx context.Context, a1 string) (r0 *storage.Tenant, err error) {
+	ctx, c := w.o.start(ctx, 43)
+	defer func() { c.end(err) }()
+	return w.Tenants.Tenant(ctx, a1)
+}
+
+func (w *tenants) TenantByHostname(ctx context.Context, a1 string) (r0 *storage.Tenant, err error) {
+	ctx, c := w.o.start(ctx, 44)
+	defer func() { c.end(err) }()
+	return w.Tenants.TenantByHostname(ctx, a1)
+}
+
+func (w *tenants) UpdateTenant(ctx context.Context, a1 string, a2 func(*storage.Tenant) error) (r0 *storage.Tenant, err error) {
+	ctx, c := w.o.start(ctx, 45)
+	defer func() { c.end(err) }()
+	return w.Tenants.UpdateTenant(ctx, a1, a2)
+}
+
+type tokens struct {
+	storage.Tokens
+	o *ops
+}
+
+func (w *tokens) AccessToken(ctx context.Context, a1 string, a2 string, a3 time.Time) (r0 *storage.AccessToken, err error) {
+	ctx, c := w.o.start(ctx, 46)
+	defer func() { c.end(err) }()
+	return w.Tokens.AccessToken(ctx, a1, a2, a3)
+}
+
+func (w *tokens) IssueTokens(ctx context.Context, a1 *storage.AccessToken, a2 *storage.RefreshToken) (err error) {
+	ctx, c := w.o.start(ctx, 47)
+	defer func() { c.end(err) }()
+	return w.Tokens.IssueTokens(ctx, a1, a2)
+}
+
+func (w *tokens) RefreshToken(ctx context.Context, a1 string, a2 string, a3 time.Time) (r0 *storage.RefreshToken, err error) {
+	ctx, c := w.o.start(ctx, 48)
+	defer func() { c.end(err) }()
+	return w.Tokens.RefreshToken(ctx, a1, a2, a3)
+}
+
+func (w *tokens) RotateRefreshToken(ctx context.Context, a1 string, a2 string, a3 time.Time, a4 *storage.AccessToken, a5 *storage.RefreshToken) (err error) {
+	ctx, c := w.o.start(ctx, 49)
+	defer func() { c.end(err) }()
+	return w.Tokens.RotateRefreshToken(ctx, a1, a2, a3, a4, a5)
+}
+
+type users struct {
+	storage.Users
+	o *ops
+}
+
+func (w *users) CreateUser(ctx context.Context, a1 *storage.User) (err error) {
+	ctx, c := w.o.start(ctx, 50)
+	defer func() { c.end(err) }()
+	return w.Users.CreateUser(ctx, a1)
+}
+
+func (w *users) DeleteUser(ctx context.Context, a1 string, a2 string) (err error) {
+	ctx, c := w.o.start(ctx, 51)
+	defer func() { c.end(err) }()
+	return w.Users.DeleteUser(ctx, a1, a2)
+}
+
+func (w *users) ListUsers(ctx context.Context, a1 string) (r0 []*storage.User, err error) {
+	ctx, c := w.o.start(ctx, 52)
+	defer func() { c.end(err) }()
+	return w.Users.ListUsers(ctx, a1)
+}
+
+func (w *users) UpdateUser(ctx context.Context, a1 string, a2 string, a3 func(*storage.User) error) (r0 *storage.User, err error) {
+	ctx, c := w.o.start(ctx, 53)
+	defer func() { c.end(err) }()
+	return w.Users.UpdateUser(ctx, a1, a2, a3)
+}
+
+func (w *users) User(ctx context.Context, a1 string, a2 string) (r0 *storage.User, err error) {
+	ctx, c := w.o.start(ctx, 54)
+	defer func() { c.end(err) }()
+	return w.Users.User(ctx, a1, a2)
+}
+
+func (w *users) UserByUsername(ctx context.Context, a1 string, a2 string) (r0 *storage.User, err error) {
+	ctx, c := w.o.start(ctx, 55)
+	defer func() { c.end(err) }()
+	return w.Users.UserByUsername(ctx, a1, a2)
+}
+
 // operations names each wrapped method, by index.
 var operations = []string{
-	"Tenants.CreateTenant",
-	"Tenants.DeleteTenant",
-	"Tenants.ListTenants",
-	"Tenants.Tenant",
-	"Tenants.TenantByHostname",
-	"Tenants.UpdateTenant",
-	"Clients.Client",
-	"Clients.CreateClient",
-	"Clients.DeleteClient",
-	"Clients.ListClients",
-	"Clients.UpdateClient",
-	"Users.CreateUser",
-	"Users.DeleteUser",
-	"Users.ListUsers",
-	"Users.UpdateUser",
-	"Users.User",
-	"Users.UserByUsername",
-	"Keys.CreateKey",
-	"Keys.ListKeys",
-	"Keys.UpdateKey",
-	"Keys.UpdateKeySet",
-	"Secrets.Secret",
-	"Secrets.SwapSecret",
+	"Audit.AppendAudit",
+	"Audit.ListAudit",
+	"AuthCodes.AuthCode",
+	"AuthCodes.ConsumeAuthCode",
+	"AuthCodes.CreateAuthCode",
+	"AuthEvents.AppendAuthEvent",
+	"AuthEvents.DeleteAuthEventsBefore",
+	"AuthEvents.ListAuthEvents",
 	"AuthRequests.AuthRequest",
 	"AuthRequests.ConsumeAuthRequest",
 	"AuthRequests.CreateAuthRequest",
 	"AuthRequests.DeleteAuthRequest",
 	"AuthRequests.UpdateAuthRequest",
-	"AuthCodes.AuthCode",
-	"AuthCodes.ConsumeAuthCode",
-	"AuthCodes.CreateAuthCode",
-	"Sessions.CreateSession",
-	"Sessions.DeleteSession",
-	"Sessions.DeleteUserSessions",
-	"Sessions.Session",
-	"Sessions.TouchSession",
-	"Tokens.AccessToken",
-	"Tokens.IssueTokens",
-	"Tokens.RefreshToken",
-	"Tokens.RotateRefreshToken",
+	"Clients.Client",
+	"Clients.CreateClient",
+	"Clients.DeleteClient",
+	"Clients.ListClients",
+	"Clients.UpdateClient",
+	"Consents.Consent",
+	"Consents.GrantConsent",
+	"Consents.RevokeConsent",
 	"Grants.CreateGrant",
 	"Grants.Grant",
 	"Grants.RevokeClientGrants",
 	"Grants.RevokeGrant",
 	"Grants.RevokeSessionGrants",
 	"Grants.RevokeUserGrants",
-	"Consents.Consent",
-	"Consents.GrantConsent",
-	"Consents.RevokeConsent",
-	"Audit.AppendAudit",
-	"Audit.ListAudit",
+	"Keys.CreateKey",
+	"Keys.ListKeys",
+	"Keys.UpdateKey",
+	"Keys.UpdateKeySet",
 	"LoginAttempts.Attempt",
 	"LoginAttempts.ResetAttempts",
-	"AuthEvents.AppendAuthEvent",
-	"AuthEvents.DeleteAuthEventsBefore",
-	"AuthEvents.ListAuthEvents",
+	"Secrets.Secret",
+	"Secrets.SwapSecret",
+	"Sessions.CreateSession",
+	"Sessions.DeleteSession",
+	"Sessions.DeleteUserSessions",
+	"Sessions.Session",
+	"Sessions.TouchSession",
+	"Tenants.CreateTenant",
+	"Tenants.DeleteTenant",
+	"Tenants.ListTenants",
+	"Tenants.Tenant",
+	"Tenants.TenantByHostname",
+	"Tenants.UpdateTenant",
+	"Tokens.AccessToken",
+	"Tokens.IssueTokens",
+	"Tokens.RefreshToken",
+	"Tokens.RotateRefreshToken",
+	"Users.CreateUser",
+	"Users.DeleteUser",
+	"Users.ListUsers",
+	"Users.UpdateUser",
+	"Users.User",
+	"Users.UserByUsername",
 }
