@@ -130,7 +130,7 @@ func TestSpans(t *testing.T) {
 	}
 	attrs := map[string]string{}
 	for _, a := range server.Attributes() {
-		attrs[string(a.Key)] = a.Value.Emit()
+		attrs[string(a.Key)] = a.Value.String()
 	}
 	if attrs["herald.tenant"] != "acme" || attrs["herald.client_id"] != "web" || attrs["http.route"] != "/t/{tenant}/token" {
 		t.Errorf("request span attributes %v", attrs)
@@ -150,8 +150,8 @@ func TestSpans(t *testing.T) {
 	}
 	for _, s := range spans {
 		for _, a := range s.Attributes() {
-			if strings.Contains(a.Value.Emit(), "secret") {
-				t.Errorf("span %q attribute %s = %q", s.Name(), a.Key, a.Value.Emit())
+			if strings.Contains(a.Value.String(), "secret") {
+				t.Errorf("span %q attribute %s = %q", s.Name(), a.Key, a.Value.String())
 			}
 		}
 	}

@@ -83,6 +83,11 @@ func main() {
 				if j == 0 && ft.In(0).String() == "context.Context" {
 					name = "ctx"
 				}
+				if ft.IsVariadic() && j == ft.NumIn()-1 {
+					params = append(params, name+" ..."+ft.In(j).Elem().String())
+					args = append(args, name+"...")
+					continue
+				}
 				params = append(params, name+" "+ft.In(j).String())
 				args = append(args, name)
 			}
