@@ -17,7 +17,6 @@ require (
 	github.com/prometheus/client_golang v1.25.0 // why: Prometheus metrics on HERALD_METRICS_ADDR (internal/telemetry, issue 14)
 	github.com/redis/go-redis/v9 v9.23.0 // Redis backend for short-lived state (single, Sentinel, Cluster)
 	github.com/rs/cors v1.11.1 // per-tenant CORS allow-list for the protocol endpoints
-	github.com/trustelem/zxcvbn v1.0.1 // why: password strength estimate and its embedded list of 30,000 breached passwords (issue 10)
 	github.com/zitadel/oidc/v3 v3.52.0 // the OpenID Connect protocol engine (op package)
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0 // why: a server span per request with W3C trace context (issue 14)
 	go.opentelemetry.io/otel v1.47.0 // why: OpenTelemetry tracing API (already in the build through zitadel/oidc)
@@ -32,6 +31,7 @@ require (
 	golang.org/x/oauth2 v0.38.0 // tests only: a real OAuth 2.0 client
 	golang.org/x/text v0.44.0 // Unicode normalisation of usernames
 	google.golang.org/protobuf v1.36.12 // tests only: decoding OTLP exports (comes with otlptracehttp)
+	github.com/trustelem/zxcvbn v1.0.1 // why: password strength estimate and its embedded list of 30,000 breached passwords (issue 10)
 	modernc.org/sqlite v1.62.0 // embedded default store, pure Go (no cgo)
 )
 
