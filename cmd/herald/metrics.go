@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -26,6 +27,22 @@ const (
 	metricsStopTimeout   = 2 * time.Second
 	tracingFlushTimeout  = 5 * time.Second
 )
+
+// registerTelemetryFlags adds serve's metrics and shutdown flags.
+func registerTelemetryFlags(fs *flag.FlagSet, cfg *Config) {
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr,
+		"`host:port` serving Prometheus metrics at /metrics on its own listener (off by default;\n"+
+			"never the public port: keep it on the operator's network); env HERALD_METRICS_ADDR")
+	fs.IntVar(&cfg.MetricsTenants, "metrics-tenants", cfg.MetricsTenants,
+		"at most `N` tenants get their own tenant label in metrics, the rest \"other\"; 0: no tenant label;\n"+
+			"env HERALD_METRICS_TENANTS")
+	fs.DurationVar(&cfg.ShutdownDelay, "shutdown-delay", cfg.ShutdownDelay,
+		"on SIGTERM, how long /readyz answers 503 while requests are still served, so that load balancers\n"+
+			"stop sending new ones; env HERALD_SHUTDOWN_DELAY")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout,
+		"then how long in-flight requests get to finish before connections are cut (exit status 1);\n"+
+			"env HERALD_SHUTDOWN_TIMEOUT. Tracing: the standard OTEL_* variables (docs/observability.md)")
+}
 
 // setUpTelemetry builds the telemetry cfg and the OTEL_* variables ask
 // for and observes a's store and password hasher through it. It returns

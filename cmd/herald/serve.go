@@ -39,24 +39,13 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	fs, cfg := d.fs, d.cfg
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "`host:port` to listen on; env HERALD_ADDR")
 	fs.BoolVar(&cfg.Migrate, "migrate", cfg.Migrate, "apply missing database migrations before serving; env HERALD_MIGRATE=true")
+	registerTelemetryFlags(fs, cfg)
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", cfg.TrustedProxies,
 		"comma-separated `CIDRs` of reverse proxies whose X-Forwarded-Host selects a tenant's hostname,\n"+
 			"whose X-Forwarded-For gives the client address (login throttling) and whose X-Request-Id is kept;\n"+
 			"default none (those headers are ignored); env HERALD_TRUSTED_PROXIES")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", cfg.PprofAddr,
 		"loopback `host:port` for net/http/pprof on its own listener (off by default); env HERALD_PPROF_ADDR")
-	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", cfg.MetricsAddr,
-		"`host:port` serving Prometheus metrics at /metrics on its own listener (off by default;\n"+
-			"never the public port: keep it on the operator's network); env HERALD_METRICS_ADDR")
-	fs.IntVar(&cfg.MetricsTenants, "metrics-tenants", cfg.MetricsTenants,
-		"at most `N` tenants get their own tenant label in metrics, the rest \"other\"; 0: no tenant label;\n"+
-			"env HERALD_METRICS_TENANTS")
-	fs.DurationVar(&cfg.ShutdownDelay, "shutdown-delay", cfg.ShutdownDelay,
-		"on SIGTERM, how long /readyz answers 503 while requests are still served, so that load balancers\n"+
-			"stop sending new ones; env HERALD_SHUTDOWN_DELAY")
-	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout,
-		"then how long in-flight requests get to finish before connections are cut (exit status 1);\n"+
-			"env HERALD_SHUTDOWN_TIMEOUT. Tracing: the standard OTEL_* variables (docs/observability.md)")
 	demo := fs.Bool("demo", false, "create (once) the demo tenant, clients and user; print fresh credentials")
 	a, err := d.open(ctx, args)
 	if err != nil {
