@@ -173,3 +173,40 @@ func grep(body, prefix string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestConcurrentUse runs the label limiter, the key-age collector and the
+// request series from many goroutines (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	tel := New(Options{Metrics: true, TenantLabel: 3})
+	done := make(chan struct{})
+	for g := range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 200 {
+				tenant := string(rune('a' + (g+i)%6))
+				tel.RequestStarted()
+				tel.RequestDone(context.Background(), "/t/{tenant}/token", "POST", 200, tenant, "", time.Microsecond)
+				tel.SigningKeys(map[[2]string]time.Time{{tenant, "RS256"}: time.Now()})
+			}
+		}()
+	}
+	go func() {
+		for range 20 {
+			scrapeString(t, tel)
+		}
+		done <- struct{}{}
+	}()
+	for range 9 {
+		<-done
+	}
+	body := scrapeString(t, tel)
+	tenants := map[string]bool{}
+	for _, l := range strings.Split(grep(body, "herald_http_requests_total"), "\n") {
+		if i := strings.Index(l, `tenant="`); i >= 0 {
+			tenants[l[i+8:strings.Index(l[i+8:], `"`)+i+8]] = true
+		}
+	}
+	if len(tenants) != 4 || !tenants[OtherTenant] {
+		t.Errorf("tenant label values %v, want 3 tenants and %q", tenants, OtherTenant)
+	}
+}
