@@ -162,7 +162,11 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	case err := <-serveErr:
 		runErr = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
-		runErr = drain(a.log, provider, srv, serveErr, cfg.ShutdownDelay, cfg.ShutdownTimeout)
+		delay := cfg.ShutdownDelay
+		if background.Err() != nil {
+			delay = 0 // the caller cancelled (tests, embedding): no load balancer to tell
+		}
+		runErr = drain(a.log, provider, srv, serveErr, delay, cfg.ShutdownTimeout)
 	}
 	stopSweep()
 	wg.Wait() // the sweeper must be done before the deferred store Close
