@@ -460,3 +460,32 @@ func TestGracefulShutdownDrains(t *testing.T) {
 		})
 	}
 }
+
+// TestTelemetrySettingsChecked: the metrics listener is refused on the
+// public port, and the tenant limit and shutdown durations are checked,
+// each error naming its setting.
+func TestTelemetrySettingsChecked(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		set     func(c *Config)
+		setting string
+	}{
+		{"public port", func(c *Config) { c.MetricsAddr = "0.0.0.0:8080" }, "HERALD_METRICS_ADDR (--metrics-addr)"},
+		{"not host:port", func(c *Config) { c.MetricsAddr = "9464" }, "HERALD_METRICS_ADDR (--metrics-addr)"},
+		{"negative tenants", func(c *Config) { c.MetricsTenants = -1 }, "HERALD_METRICS_TENANTS (--metrics-tenants)"},
+		{"negative delay", func(c *Config) { c.ShutdownDelay = -time.Second }, "HERALD_SHUTDOWN_DELAY (--shutdown-delay)"},
+		{"zero timeout", func(c *Config) { c.ShutdownTimeout = 0 }, "HERALD_SHUTDOWN_TIMEOUT (--shutdown-timeout)"},
+	} {
+		c := defaultConfig()
+		c.Addr = "127.0.0.1:8080"
+		tc.set(c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.setting) {
+			t.Errorf("%s: %v, want an error naming %s", tc.name, err, tc.setting)
+		}
+	}
+	c := defaultConfig()
+	c.Addr, c.MetricsAddr, c.ShutdownDelay = "127.0.0.1:8080", "127.0.0.1:9464", 0
+	if err := c.Validate(); err != nil {
+		t.Errorf("a metrics port of its own and no delay: %v", err)
+	}
+}
