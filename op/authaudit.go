@@ -53,6 +53,7 @@ func (s *Server) RecordAuthEvent(ctx context.Context, r *http.Request, e AuthEve
 	if tenant == nil {
 		return
 	}
+	s.tel.AuthEvent(tenant.Name, e.Event, e.Outcome, e.Reason)
 	ev := &storage.AuthEvent{
 		Time:      s.now().UTC(),
 		Tenant:    tenant.Name,

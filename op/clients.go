@@ -32,6 +32,9 @@ func (s *Server) lookupClient(ctx context.Context, t *storage.Tenant, id string)
 	if err != nil {
 		return nil, err
 	}
+	if info := requestInfoFromContext(ctx); info != nil {
+		info.clientID = c.ID // for the request's span
+	}
 	return &client{c: c, tenant: t, defaults: tenantLifetimes(s.cfg.Lifetimes, t)}, nil
 }
 

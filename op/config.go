@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-idp/herald/internal/telemetry"
 	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 )
@@ -45,6 +46,8 @@ type Config struct {
 	RotateConfidentialRefreshTokens bool
 	// AuthAudit configures the authentication audit trail (authaudit.go).
 	AuthAudit AuthAudit
+	// Telemetry records metrics and spans (internal/telemetry); nil: none.
+	Telemetry *telemetry.Telemetry
 }
 
 // Lifetimes of the records the provider issues. Clients may override the

@@ -14,6 +14,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/herald-idp/herald/internal/telemetry"
 	"github.com/herald-idp/herald/keys"
 	"github.com/herald-idp/herald/op/login"
 )
@@ -105,7 +106,9 @@ func newDiscoveryDocument(issuer string, algs []string) *discoveryDocument {
 func (p *protocolServer) discoveryBody(ctx context.Context) (json.RawMessage, error) {
 	s := p.s
 	issuer := zop.IssuerFromContext(ctx)
-	if body, ok := s.caches.discovery.Get(issuer); ok {
+	body, ok := s.caches.discovery.Get(issuer)
+	s.tel.CacheLookup(telemetry.CacheDiscovery, ok)
+	if ok {
 		return body, nil
 	}
 	published, err := s.minter.publishedAlgorithms(ctx, tenantName(ctx))
@@ -118,7 +121,7 @@ func (p *protocolServer) discoveryBody(ctx context.Context) (json.RawMessage, er
 			algs = append(algs, a)
 		}
 	}
-	body, err := json.Marshal(newDiscoveryDocument(issuer, algs))
+	body, err = json.Marshal(newDiscoveryDocument(issuer, algs))
 	if err != nil {
 		return nil, serverError(ctx, "discovery", err)
 	}
@@ -131,14 +134,16 @@ func (p *protocolServer) discoveryBody(ctx context.Context) (json.RawMessage, er
 func (p *protocolServer) jwksBody(ctx context.Context) (json.RawMessage, error) {
 	s := p.s
 	name := tenantName(ctx)
-	if body, ok := s.caches.jwks.Get(name); ok {
+	body, ok := s.caches.jwks.Get(name)
+	s.tel.CacheLookup(telemetry.CacheJWKS, ok)
+	if ok {
 		return body, nil
 	}
 	resp, err := p.LegacyServer.Keys(ctx, &zop.Request[struct{}]{})
 	if err != nil {
 		return nil, err
 	}
-	body, err := json.Marshal(resp.Data)
+	body, err = json.Marshal(resp.Data)
 	if err != nil {
 		return nil, serverError(ctx, "jwks", err)
 	}

@@ -99,7 +99,8 @@ func (p *protocolServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[
 		return nil, err
 	}
 	g := &grant{
-		tenant: t, issuer: issuer, client: c, grantID: code.GrantID, subject: code.UserID, user: true,
+		grantType: string(oidc.GrantTypeCode),
+		tenant:    t, issuer: issuer, client: c, grantID: code.GrantID, subject: code.UserID, user: true,
 		sessionID: code.SessionID, scopes: code.Scopes, authTime: code.AuthTime, amr: code.AMR, nonce: code.Nonce,
 	}
 	s.prepareGrant(g)
@@ -266,7 +267,8 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 		return nil, err
 	}
 	g := &grant{
-		tenant: t, issuer: issuer, client: c, grantID: old.GrantID, subject: old.UserID, user: true,
+		grantType: string(oidc.GrantTypeRefreshToken),
+		tenant:    t, issuer: issuer, client: c, grantID: old.GrantID, subject: old.UserID, user: true,
 		sessionID: old.SessionID, scopes: scopes, authTime: old.AuthTime, amr: old.AMR,
 	}
 	s.prepareGrant(g)
@@ -279,6 +281,7 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 		rec = access.rec
 	}
 	refreshToken := r.Data.RefreshToken
+	g.keptRefresh = !c.c.IsPublic() && !s.cfg.RotateConfidentialRefreshTokens
 	switch {
 	case c.c.IsPublic() || s.cfg.RotateConfidentialRefreshTokens:
 		var rt *storage.RefreshToken
@@ -346,7 +349,8 @@ func (p *protocolServer) ClientCredentialsExchange(ctx context.Context, r *zop.C
 	if err != nil {
 		return nil, storageError(ctx, "client grant", err)
 	}
-	g := &grant{tenant: t, issuer: zop.IssuerFromContext(ctx), client: c, grantID: grantID, subject: c.GetID(), scopes: scopes}
+	g := &grant{tenant: t, issuer: zop.IssuerFromContext(ctx), client: c, grantID: grantID, subject: c.GetID(), scopes: scopes,
+		grantType: string(oidc.GrantTypeClientCredentials)}
 	s.prepareGrant(g)
 	access := newAccessToken(g, t.Name, now)
 	if err := s.storeTokens(ctx, access, nil); err != nil {

@@ -1,6 +1,7 @@
 package op
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -80,6 +81,8 @@ func (s *Server) MaintainKeys(ctx context.Context) error {
 		return err
 	}
 	var firstErr error
+	active := map[[2]string]time.Time{} // herald_signing_key_age_seconds
+	defer func() { s.tel.SigningKeys(active) }()
 	for _, t := range tenants {
 		changed, err := s.keys.Maintain(ctx, t.Name, s.retention(t))
 		if err != nil {
@@ -93,8 +96,29 @@ func (s *Server) MaintainKeys(ctx context.Context) error {
 			slog.InfoContext(ctx, "signing keys rotated or removed on schedule", "tenant", t.Name)
 			s.TenantChanged(ctx, t.Name)
 		}
+		if s.tel.Metrics() {
+			s.activeKeyTimes(ctx, t.Name, active)
+		}
 	}
 	return firstErr
+}
+
+// activeKeyTimes adds the activation time of the tenant's newest active
+// key of each algorithm to active (read-only: never creates keys).
+func (s *Server) activeKeyTimes(ctx context.Context, tenant string, active map[[2]string]time.Time) {
+	ks, err := s.keys.PublicKeys(ctx, tenant)
+	if err != nil {
+		return
+	}
+	for _, k := range ks {
+		if k.Status != storage.KeyActive {
+			continue
+		}
+		at, key := cmp.Or(k.ActivatedAt, k.CreatedAt), [2]string{tenant, k.Algorithm}
+		if prev, ok := active[key]; !ok || at.After(prev) {
+			active[key] = at
+		}
+	}
 }
 
 // retention is how long tokens of tenant t live at most: its ID-token and

@@ -27,7 +27,9 @@ func TestImportDirection(t *testing.T) {
 		{module + "/storage", true, []string{"net/http", "github.com/zitadel/", module + "/op"}, nil},
 		{module + "/keys", true, []string{"net/http", "github.com/zitadel/", module + "/op"}, nil},
 		{module + "/templates", false, []string{module + "/"}, nil},
-		// Test support shared by op's and cmd's tests: imports nothing of ours.
+		// Test support shared by op's and cmd's tests, and telemetry
+		// (metrics and spans, called by op, storage/observed and cmd):
+		// imports nothing of ours.
 		{module + "/internal", false, []string{module + "/"}, nil},
 		{module + "/op/registry", true, []string{"net/http", "github.com/zitadel/"}, nil},
 		{module + "/op/password", true, []string{"net/http", "github.com/zitadel/", module + "/storage"}, nil},

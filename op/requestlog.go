@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // This file gives every request an ID and one access-log line. The ID is
@@ -28,6 +29,9 @@ const maxRequestIDLength = 128
 type requestInfo struct {
 	id     string
 	tenant string // set when the tenant is resolved (withTenant)
+	// clientID is set when a client is looked up (clients.go); only
+	// traces show it.
+	clientID string
 }
 
 type requestInfoKey struct{}
@@ -63,6 +67,7 @@ func (s *Server) requestLog(next http.Handler) http.Handler {
 		ctx := context.WithValue(r.Context(), requestInfoKey{}, info)
 		w.Header().Set(requestIDHeader, id)
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		s.tel.RequestStarted()
 		next.ServeHTTP(ww, r.WithContext(ctx))
 
 		route := ""
@@ -73,12 +78,14 @@ func (s *Server) requestLog(next http.Handler) http.Handler {
 		if status == 0 {
 			status = http.StatusOK // nothing written: net/http sends 200
 		}
+		duration := time.Since(start)
+		s.tel.RequestDone(ctx, route, r.Method, status, info.tenant, info.clientID, duration)
 		slog.LogAttrs(ctx, slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("route", route),
 			slog.String("tenant", info.tenant),
 			slog.Int("status", status),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Float64("duration_ms", float64(duration.Microseconds())/1000),
 			slog.String("request_id", id),
 		)
 	})
@@ -112,16 +119,26 @@ func newRequestID() string {
 }
 
 // LogHandler wraps h so that every record logged with the context of a
-// request carries that request's ID as "request_id". cmd/herald installs it
-// around the process logger.
+// request carries that request's ID as "request_id" and, when the request
+// is traced, its trace ID as "trace_id". cmd/herald installs it around the
+// process logger.
 func LogHandler(h slog.Handler) slog.Handler { return requestIDHandler{h} }
 
 type requestIDHandler struct{ slog.Handler }
 
 func (h requestIDHandler) Handle(ctx context.Context, rec slog.Record) error {
-	if id := requestIDFromContext(ctx); id != "" && !hasAttr(rec, "request_id") {
+	id := requestIDFromContext(ctx)
+	sc := trace.SpanContextFromContext(ctx)
+	addID := id != "" && !hasAttr(rec, "request_id")
+	addTrace := sc.HasTraceID() && !hasAttr(rec, "trace_id")
+	if addID || addTrace {
 		rec = rec.Clone()
-		rec.AddAttrs(slog.String("request_id", id))
+		if addID {
+			rec.AddAttrs(slog.String("request_id", id))
+		}
+		if addTrace {
+			rec.AddAttrs(slog.String("trace_id", sc.TraceID().String()))
+		}
 	}
 	return h.Handler.Handle(ctx, rec)
 }

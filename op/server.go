@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -20,6 +21,7 @@ import (
 	"github.com/rs/cors"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/herald-idp/herald/internal/telemetry"
 	"github.com/herald-idp/herald/keys"
 	"github.com/herald-idp/herald/op/admin"
 	"github.com/herald-idp/herald/op/login"
@@ -55,6 +57,8 @@ type Server struct {
 	now           func() time.Time
 	handler       http.Handler
 	auditKey      []byte // keys the auth trail's hashes (authaudit.go)
+	tel           *telemetry.Telemetry
+	draining      atomic.Bool // shutting down: /readyz answers 503 (Drain)
 }
 
 // New validates cfg and builds the provider. ctx bounds the background work
@@ -71,6 +75,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		store:         reg.Store,
 		keys:          reg.Keys,
 		caches:        newTenantCaches(reg.Store, reg.Keys, cfg.Notifier),
+		tel:           cfg.Telemetry,
 		secureCookies: pu.Scheme == "https",
 		publicHost:    strings.ToLower(pu.Hostname()),
 		publicScheme:  pu.Scheme,
@@ -122,7 +127,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build provider: %w", err)
 	}
+	s.caches.tel = cfg.Telemetry
 	s.minter = newMinter(s.keys, s.caches)
+	s.minter.tel = cfg.Telemetry
 	s.login = login.New(login.Config{
 		Provider:            loginFlow{s},
 		Store:               s.store,
@@ -133,7 +140,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		AuthRequestLifetime: cfg.Lifetimes.AuthRequest,
 		Now:                 s.now,
 	})
-	s.handler = s.routes()
+	s.handler = s.tel.Handler(s.routes()) // a span per request when tracing is on
 	go s.runKeyMaintenance(ctx)
 	s.caches.listen(ctx)
 	return s, nil
@@ -298,9 +305,18 @@ func openStatic(name string) (io.ReadSeekCloser, time.Time, bool) {
 	return rs, info.ModTime(), true
 }
 
+// Drain makes /readyz answer 503 {"status":"draining"} from now on, so
+// that load balancers stop sending requests before the server shuts down
+// (cmd/herald serve calls it on SIGTERM). Everything else keeps serving.
+func (s *Server) Drain() { s.draining.Store(true) }
+
 // handleReady reports whether storage answers (for load balancers), and
-// which dependency is down when one is.
+// which dependency is down when one is; 503 once the server drains.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "draining"})
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	err := s.store.Ping(ctx)

@@ -12,6 +12,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/hashicorp/golang-lru/v2/expirable"
 
+	"github.com/herald-idp/herald/internal/telemetry"
 	"github.com/herald-idp/herald/keys"
 	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
@@ -81,6 +82,8 @@ type tenantCaches struct {
 	discovery *expirable.LRU[string, json.RawMessage] // by issuer: a tenant may have several
 	jwks      *expirable.LRU[string, json.RawMessage]
 	signers   *expirable.LRU[string, *tenantSigners]
+
+	tel *telemetry.Telemetry // counts hits and misses (nil: nothing)
 
 	// forgets counts Forget calls: a lookup by name or host that raced a
 	// Forget does not cache what it read, which may predate the change (a tenant
@@ -211,11 +214,14 @@ func (c *tenantCaches) tenant(ctx context.Context, name string) (*storage.Tenant
 		return nil, storage.ErrNotFound
 	}
 	if l, ok := c.byName.Get(name); ok && l.tenant != nil {
+		c.tel.CacheLookup(telemetry.CacheTenant, true)
 		return enabled(l.tenant)
 	}
 	if c.unknown.Contains(name) {
+		c.tel.CacheLookup(telemetry.CacheTenant, true)
 		return nil, storage.ErrNotFound
 	}
+	c.tel.CacheLookup(telemetry.CacheTenant, false)
 	return c.lookup(func() (*storage.Tenant, error) { return c.store.Tenants().Tenant(ctx, name) },
 		func(t *storage.Tenant) { c.byName.Add(name, tenantLookup{t}) },
 		func() { c.unknown.Add(name, struct{}{}) })
@@ -224,7 +230,9 @@ func (c *tenantCaches) tenant(ctx context.Context, name string) (*storage.Tenant
 // tenantByHost returns the enabled tenant that registered host, or
 // storage.ErrNotFound.
 func (c *tenantCaches) tenantByHost(ctx context.Context, host string) (*storage.Tenant, error) {
-	if l, ok := c.byHost.Get(host); ok {
+	l, ok := c.byHost.Get(host)
+	c.tel.CacheLookup(telemetry.CacheHost, ok)
+	if ok {
 		if l.tenant == nil {
 			return nil, storage.ErrNotFound
 		}
@@ -260,9 +268,11 @@ func (c *tenantCaches) client(ctx context.Context, tenant, id string) (*storage.
 	tc, ok := c.clients.Get(tenant)
 	if ok {
 		if cl, hit := tc.get(id); hit {
+			c.tel.CacheLookup(telemetry.CacheClient, true)
 			return cl, nil
 		}
 	}
+	c.tel.CacheLookup(telemetry.CacheClient, false)
 	cl, err := c.store.Clients().Client(ctx, tenant, id)
 	if err != nil {
 		return nil, err
@@ -277,14 +287,16 @@ func (c *tenantCaches) client(ctx context.Context, tenant, id string) (*storage.
 
 // corsOrigins returns every origin a client of tenant registered.
 func (c *tenantCaches) corsOrigins(ctx context.Context, tenant string) ([]string, error) {
-	if origins, ok := c.origins.Get(tenant); ok {
+	origins, ok := c.origins.Get(tenant)
+	c.tel.CacheLookup(telemetry.CacheCORS, ok)
+	if ok {
 		return origins, nil
 	}
 	clients, err := c.store.Clients().ListClients(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
-	origins := []string{}
+	origins = []string{}
 	for _, cl := range clients {
 		origins = append(origins, cl.CORSOrigins...)
 	}
@@ -299,6 +311,7 @@ func (c *tenantCaches) signer(tenant string, k *keys.Key, typ string) (jose.Sign
 	ts, ok := c.signers.Get(tenant)
 	if ok {
 		if s, hit := ts.get(id); hit {
+			c.tel.CacheLookup(telemetry.CacheSigner, true)
 			return s, nil
 		}
 	} else {
@@ -307,6 +320,7 @@ func (c *tenantCaches) signer(tenant string, k *keys.Key, typ string) (jose.Sign
 		// and the earlier's signer is merely built again next time.
 		c.signers.Add(tenant, ts)
 	}
+	c.tel.CacheLookup(telemetry.CacheSigner, false)
 	s, err := jose.NewSigner(jose.SigningKey{
 		Algorithm: jose.SignatureAlgorithm(k.Algorithm),
 		Key:       jose.JSONWebKey{Key: k.Private, KeyID: k.ID},

@@ -14,7 +14,9 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
+	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/herald-idp/herald/internal/telemetry"
 	"github.com/herald-idp/herald/keys"
 	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
@@ -50,6 +52,7 @@ func hashToken(token string) string {
 type minter struct {
 	keys   *keys.Manager
 	caches *tenantCaches
+	tel    *telemetry.Telemetry // spans signing, counts tokens (nil: nothing)
 }
 
 func newMinter(km *keys.Manager, caches *tenantCaches) *minter {
@@ -118,6 +121,10 @@ type grant struct {
 	// audience lists resource servers the access token is for besides the
 	// client itself (the admin API for herald:admin tokens).
 	audience []string
+	// grantType names the grant in herald_tokens_issued_total;
+	// keptRefresh: the response repeats the presented refresh token.
+	grantType   string
+	keptRefresh bool
 }
 
 func (g *grant) isUser() bool { return g.user }
@@ -207,11 +214,13 @@ func newRefreshToken(g *grant, tenant string, now, familyExpiry time.Time) (stri
 
 // tokenResponse mints the access token (and, for user grants, the ID token)
 // for a new access token.
-func (m *minter) tokenResponse(ctx context.Context, g *grant, access *accessToken, refreshToken string, user *storage.User, now time.Time) (*oidc.AccessTokenResponse, error) {
+func (m *minter) tokenResponse(ctx context.Context, g *grant, access *accessToken, refreshToken string, user *storage.User, now time.Time) (_ *oidc.AccessTokenResponse, err error) {
 	key, err := m.signingKey(ctx, g.tenant)
 	if err != nil {
 		return nil, err
 	}
+	_, span := m.tel.Span(ctx, "sign tokens", attribute.String("herald.alg", key.Algorithm))
+	defer func() { span.End(err) }()
 	at := access.rec
 	accessToken := access.opaque
 	if accessToken == "" {
@@ -250,7 +259,27 @@ func (m *minter) tokenResponse(ctx context.Context, g *grant, access *accessToke
 			return nil, err
 		}
 	}
+	m.countTokens(g, key.Algorithm, access.opaque != "", resp)
 	return resp, nil
+}
+
+// countTokens counts the tokens of resp in herald_tokens_issued_total.
+func (m *minter) countTokens(g *grant, alg string, opaque bool, resp *oidc.AccessTokenResponse) {
+	if !m.tel.Metrics() {
+		return
+	}
+	tenant := g.tenant.Name
+	if opaque {
+		m.tel.TokenIssued(tenant, g.grantType, "access_opaque", "")
+	} else {
+		m.tel.TokenIssued(tenant, g.grantType, "access_jwt", alg)
+	}
+	if resp.IDToken != "" {
+		m.tel.TokenIssued(tenant, g.grantType, "id", alg)
+	}
+	if resp.RefreshToken != "" && !g.keptRefresh {
+		m.tel.TokenIssued(tenant, g.grantType, "refresh", "")
+	}
 }
 
 // idToken mints an ID token (OIDC Core §2, §3.1.3.6) carrying the claims of

@@ -35,6 +35,9 @@ const (
 	defaultDatabaseMaxConns = 10
 	defaultDatabaseTimeout  = 5 * time.Second
 	defaultLogLevel         = "info"
+	defaultMetricsTenants   = 100
+	defaultShutdownDelay    = 5 * time.Second
+	defaultShutdownTimeout  = 20 * time.Second
 	kekSize                 = 32 // AES-256
 	kekFileName             = "herald.kek"
 )
@@ -107,6 +110,20 @@ type Config struct {
 	// listener (never the public port), for profiling a workload.
 	PprofAddr string `env:"PPROF_ADDR" flag:"pprof-addr"`
 
+	// MetricsAddr, when set, serves Prometheus metrics at /metrics on its
+	// own listener (never the public port); MetricsTenants bounds the
+	// tenant label (0: off; N: N tenants, the rest "other"). Tracing is
+	// configured by the standard OTEL_* variables (internal/telemetry).
+	MetricsAddr    string `env:"METRICS_ADDR" flag:"metrics-addr"`
+	MetricsTenants int    `env:"METRICS_TENANTS" flag:"metrics-tenants"`
+
+	// Graceful shutdown: on SIGTERM /readyz answers 503 for ShutdownDelay
+	// (load balancers take the replica out) while requests are still
+	// served; then the listener closes and in-flight requests get
+	// ShutdownTimeout to finish.
+	ShutdownDelay   time.Duration `env:"SHUTDOWN_DELAY" flag:"shutdown-delay"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" flag:"shutdown-timeout"`
+
 	LogLevel string `env:"LOG_LEVEL" flag:"log-level"`
 }
 
@@ -133,6 +150,9 @@ func defaultConfig() *Config {
 		HashMaxWait:             password.DefaultMaxWait,
 		AuthAuditRetention:      op.DefaultAuthAuditRetention,
 		LogLevel:                defaultLogLevel,
+		MetricsTenants:          defaultMetricsTenants,
+		ShutdownDelay:           defaultShutdownDelay,
+		ShutdownTimeout:         defaultShutdownTimeout,
 	}
 }
 
@@ -291,6 +311,22 @@ func (c *Config) Validate() error {
 	}
 	if _, err := parseLogLevel(c.LogLevel); err != nil {
 		bad("LogLevel", "%v", err)
+	}
+	if c.MetricsAddr != "" {
+		if _, mport, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("MetricsAddr", "%q is not host:port", c.MetricsAddr)
+		} else if mport == port && mport != "0" {
+			bad("MetricsAddr", "must not be the public port %s (metrics are for the operator only)", port)
+		}
+	}
+	if c.MetricsTenants < 0 {
+		bad("MetricsTenants", "must be 0 (no tenant label) or a number of tenants, not %d", c.MetricsTenants)
+	}
+	if c.ShutdownDelay < 0 {
+		bad("ShutdownDelay", "must be 0 or a positive duration such as 5s, not %s", c.ShutdownDelay)
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("ShutdownTimeout", "must be a positive duration such as 20s, not %s", c.ShutdownTimeout)
 	}
 	return errors.Join(errs...)
 }

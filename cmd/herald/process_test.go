@@ -49,7 +49,9 @@ func heraldEnv(settings ...string) []string {
 		}
 	}
 	env = append(env,
-		"HERALD_ARGON2_MEMORY_KIB=19456", "HERALD_ARGON2_ITERATIONS=1", "HERALD_ARGON2_PARALLELISM=1")
+		"HERALD_ARGON2_MEMORY_KIB=19456", "HERALD_ARGON2_ITERATIONS=1", "HERALD_ARGON2_PARALLELISM=1",
+		"HERALD_SHUTDOWN_DELAY=0s") // tests that drain set their own
+
 	return append(env, settings...)
 }
 

@@ -27,7 +27,6 @@ const (
 	writeTimeout      = 30 * time.Second
 	idleTimeout       = 120 * time.Second
 	maxHeaderBytes    = 16 << 10
-	shutdownTimeout   = 20 * time.Second
 	sweepInterval     = time.Minute
 )
 
@@ -41,6 +40,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	fs, cfg := d.fs, d.cfg
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "`host:port` to listen on; env HERALD_ADDR")
 	fs.BoolVar(&cfg.Migrate, "migrate", cfg.Migrate, "apply missing database migrations before serving; env HERALD_MIGRATE=true")
+	registerTelemetryFlags(fs, cfg)
 	fs.StringVar(&cfg.TrustedProxies, "trusted-proxies", cfg.TrustedProxies,
 		"comma-separated `CIDRs` of reverse proxies whose X-Forwarded-Host selects a tenant's hostname,\n"+
 			"whose X-Forwarded-For gives the client address (login throttling) and whose X-Request-Id is kept;\n"+
@@ -75,6 +75,19 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	warnInsecurePublicURL(a.log, cfg.PublicURL)
 	a.log.Info("storage", "database", redactURL(cfg.DatabaseURL), "redis", redactURL(cfg.RedisURL))
 
+	tel, flushTraces, err := setUpTelemetry(ctx, a, cfg)
+	if err != nil {
+		return err
+	}
+	defer flushTraces()
+	if tel.Tracing() {
+		a.log.Info("tracing enabled")
+	}
+
+	// Background work (cache invalidation, key maintenance, sweeps) runs
+	// until the server has drained, not only until the signal.
+	background, stopBackground := context.WithCancel(ctx)
+	defer stopBackground()
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -99,7 +112,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", settingName("AuthAuditHashKey"), err)
 	}
-	provider, err := op.New(ctx, op.Config{
+	provider, err := op.New(background, op.Config{
 		PublicURL:      cfg.PublicURL,
 		Registry:       a.registry,
 		Notifier:       a.notifier,
@@ -109,9 +122,17 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		RotateConfidentialRefreshTokens: cfg.RotateConfidentialRefreshTokens,
 		AuthAudit: op.AuthAudit{HashKey: auditKey, RawAddresses: cfg.AuthAuditRawAddresses,
 			Retention: cfg.AuthAuditRetention},
+		Telemetry: tel,
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.MetricsAddr != "" {
+		stopMetrics, err := startMetrics(cfg.MetricsAddr, tel, a.log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics() // after the drain below: shutdown can be watched
 	}
 	if cfg.PprofAddr != "" {
 		stopPprof, err := startPprof(ctx, cfg.PprofAddr)
@@ -132,7 +153,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	}
 
 	var wg sync.WaitGroup
-	sweepCtx, stopSweep := context.WithCancel(ctx)
+	sweepCtx, stopSweep := context.WithCancel(background)
 	defer stopSweep()
 	wg.Go(func() { sweep(sweepCtx, a, provider) })
 
@@ -152,16 +173,11 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	case err := <-serveErr:
 		runErr = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
-		a.log.Info("shutting down")
-		// The parent ctx is done; give in-flight requests a fresh deadline.
-		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-		if err := srv.Shutdown(shutdownCtx); err != nil {
-			runErr = fmt.Errorf("shutdown: %w", err)
+		delay := cfg.ShutdownDelay
+		if background.Err() != nil {
+			delay = 0 // the caller cancelled (tests, embedding): no load balancer to tell
 		}
-		cancel()
-		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) && runErr == nil {
-			runErr = fmt.Errorf("serve: %w", err)
-		}
+		runErr = drain(a.log, provider, srv, serveErr, delay, cfg.ShutdownTimeout)
 	}
 	stopSweep()
 	wg.Wait() // the sweeper must be done before the deferred store Close
@@ -169,6 +185,43 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		a.log.Info("stopped")
 	}
 	return runErr
+}
+
+// drain shuts the server down gracefully: /readyz turns 503 at once and
+// requests are still served for delay (load balancers notice and stop
+// sending; a second SIGINT or SIGTERM cuts the delay short); then the
+// listener closes and in-flight requests get timeout to finish. Past it,
+// the remaining connections are cut and drain reports an error.
+func drain(log *slog.Logger, provider *op.Server, srv *http.Server, serveErr <-chan error, delay, timeout time.Duration) error {
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(again)
+
+	provider.Drain()
+	// Clients on kept-alive connections reconnect, through the balancer.
+	srv.SetKeepAlivesEnabled(false)
+	log.Info("draining: /readyz answers 503", "delay", delay.String(), "timeout", timeout.String())
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-again:
+			log.Info("second signal: stopping without waiting for the delay")
+		}
+		t.Stop()
+	}
+	log.Info("shutting down: waiting for in-flight requests")
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var err error
+	if serr := srv.Shutdown(ctx); serr != nil {
+		_ = srv.Close()
+		err = fmt.Errorf("shutdown: in-flight requests did not finish within HERALD_SHUTDOWN_TIMEOUT (%s): %w", timeout, serr)
+	}
+	if serr := <-serveErr; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = fmt.Errorf("serve: %w", serr)
+	}
+	return err
 }
 
 // sweep deletes expired records every sweepInterval until ctx ends.

@@ -58,6 +58,27 @@ type Hasher struct {
 
 	// counts of work done, for the structural timing tests.
 	argon2Runs, bcryptRuns atomic.Int64
+
+	// waiting counts callers blocked for a slot (Load); observer, when
+	// set, hears of every slot taken or refused (SetObserver).
+	waiting  atomic.Int64
+	observer Observer
+}
+
+// Observer learns of every hashing slot (telemetry): when the caller
+// started waiting, and whether it got the slot ("acquired"), gave up
+// ("busy": ErrBusy) or left ("canceled"). The done it returns is called
+// when the slot is released (at once when none was taken).
+type Observer interface {
+	HashSlot(ctx context.Context, start time.Time, result string) (done func())
+}
+
+// SetObserver installs o. Call it before the hasher is used.
+func (h *Hasher) SetObserver(o Observer) { h.observer = o }
+
+// Load reports the hashes running now and the callers waiting for a slot.
+func (h *Hasher) Load() (running, waiting int) {
+	return len(h.slots) + len(h.reserved), int(h.waiting.Load())
 }
 
 // NewHasher returns a Hasher that makes argon2id hashes with p, runs at
@@ -234,11 +255,32 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, password, encoded string) (bo
 // refused at once (its address has too many hashes running) or may use the
 // reserved slots.
 func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
-	if err := ctx.Err(); err != nil {
+	if ctx.Value(slotHeldKey{}) != nil && ctx.Err() == nil {
+		return func() {}, nil // VerifyLogin holds one slot for all its work
+	}
+	if h.observer == nil {
+		return h.acquireSlot(ctx)
+	}
+	start := time.Now()
+	slot, err := h.acquireSlot(ctx)
+	result := "acquired"
+	switch {
+	case errors.Is(err, ErrBusy):
+		result = "busy"
+	case err != nil:
+		result = "canceled"
+	}
+	done := h.observer.HashSlot(ctx, start, result)
+	if err != nil {
 		return nil, err
 	}
-	if ctx.Value(slotHeldKey{}) != nil {
-		return func() {}, nil // VerifyLogin holds one slot for all its work
+	return func() { slot(); done() }, nil
+}
+
+// acquireSlot is acquire without the observer.
+func (h *Hasher) acquireSlot(ctx context.Context) (release func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	c := callerFrom(ctx)
 	releaseAddr, err := h.takeAddress(c.Address)
@@ -263,6 +305,8 @@ func (h *Hasher) acquire(ctx context.Context) (release func(), err error) {
 	}
 	timer := time.NewTimer(h.maxWait)
 	defer timer.Stop()
+	h.waiting.Add(1)
+	defer h.waiting.Add(-1)
 	select {
 	case h.slots <- struct{}{}:
 		return general, nil
