@@ -57,3 +57,23 @@ func TestContractCluster(t *testing.T) {
 func TestContractSentinel(t *testing.T) {
 	combinedContract(t, backends.RedisSentinelPrefix)
 }
+
+// notifierOn runs the Notifier contract on two stores (replicas) sharing a
+// fresh prefix on the Redis that redisPrefix names.
+func notifierOn(t *testing.T, redisPrefix func(testing.TB) (string, string)) {
+	url, prefix := redisPrefix(t)
+	storagetest.RunNotifier(t, func(t *testing.T) storage.Notifier {
+		s, err := redisstore.Open(t.Context(), url, redisstore.Options{Prefix: prefix})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+// TestNotifierCluster: tenant changes published through one Cluster node
+// reach a subscriber connected to whichever node serves the channel.
+func TestNotifierCluster(t *testing.T) { notifierOn(t, backends.RedisClusterPrefix) }
+
+func TestNotifierSentinel(t *testing.T) { notifierOn(t, backends.RedisSentinelPrefix) }
