@@ -31,7 +31,14 @@ type RedisCluster struct {
 // directory, joins them with `redis-cli --cluster create ...
 // --cluster-replicas 1`, and waits until every node sees all 16384 slots
 // served and every replica in sync. Stop removes it all.
-func StartRedisCluster() (*RedisCluster, error) {
+func StartRedisCluster() (*RedisCluster, error) { return startRedisCluster(ClusterNodeTimeout) }
+
+// sharedFailoverTimeout is the node timeout (Cluster) and down-after
+// (Sentinel) of the shared set-ups, which no test fails over on purpose:
+// long, so that a starved CI machine never fails a node over by itself.
+const sharedFailoverTimeout = 15 * time.Second
+
+func startRedisCluster(nodeTimeout time.Duration) (*RedisCluster, error) {
 	if _, err := exec.LookPath("redis-cli"); err != nil {
 		return nil, fmt.Errorf("the Cluster tests need redis-cli on PATH: %w", err)
 	}
@@ -42,7 +49,7 @@ func StartRedisCluster() (*RedisCluster, error) {
 	c := &RedisCluster{dir: dir}
 	args := func(port int) []string {
 		return append(baseArgs(port), "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			"--cluster-node-timeout", strconv.Itoa(int(ClusterNodeTimeout.Milliseconds())),
+			"--cluster-node-timeout", strconv.Itoa(int(nodeTimeout.Milliseconds())),
 			// A replica may always take over, however long it was cut off:
 			// the test data is disposable, availability is what is tested.
 			"--cluster-replica-validity-factor", "0")

@@ -29,7 +29,9 @@ type RedisSentinelGroup struct {
 // StartRedisSentinel starts the group in a new temporary directory and
 // waits until every sentinel knows the replica and the two other
 // sentinels. Stop removes it all.
-func StartRedisSentinel() (*RedisSentinelGroup, error) {
+func StartRedisSentinel() (*RedisSentinelGroup, error) { return startRedisSentinel(SentinelDownAfter) }
+
+func startRedisSentinel(downAfter time.Duration) (*RedisSentinelGroup, error) {
 	dir, err := os.MkdirTemp("", "herald-redis-sentinel-")
 	if err != nil {
 		return nil, err
@@ -56,7 +58,7 @@ func StartRedisSentinel() (*RedisSentinelGroup, error) {
 			"logfile redis.log",
 			"dir " + dir,
 			fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d 2", SentinelMasterName, g.Master.Port),
-			fmt.Sprintf("sentinel down-after-milliseconds %s %d", SentinelMasterName, SentinelDownAfter.Milliseconds()),
+			fmt.Sprintf("sentinel down-after-milliseconds %s %d", SentinelMasterName, downAfter.Milliseconds()),
 			fmt.Sprintf("sentinel failover-timeout %s 10000", SentinelMasterName),
 			fmt.Sprintf("sentinel parallel-syncs %s 1", SentinelMasterName),
 		}, "\n") + "\n"

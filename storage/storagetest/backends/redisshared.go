@@ -24,14 +24,15 @@ var shared struct {
 }
 
 // SharedRedisCluster returns this process's test Cluster, starting it on
-// first use. Tests that kill nodes must start their own (StartRedisCluster).
+// first use. Tests that kill nodes must start their own (StartRedisCluster,
+// which also fails over faster).
 func SharedRedisCluster(t testing.TB) *RedisCluster {
 	t.Helper()
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	if !shared.clusterSet {
 		shared.clusterSet = true
-		shared.cluster, shared.clusterErr = StartRedisCluster()
+		shared.cluster, shared.clusterErr = startRedisCluster(sharedFailoverTimeout)
 	}
 	if shared.clusterErr != nil {
 		t.Fatalf("start the test Redis Cluster: %v", shared.clusterErr)
@@ -47,7 +48,7 @@ func SharedRedisSentinel(t testing.TB) *RedisSentinelGroup {
 	defer shared.mu.Unlock()
 	if !shared.sentinelSet {
 		shared.sentinelSet = true
-		shared.sentinel, shared.sentinelErr = StartRedisSentinel()
+		shared.sentinel, shared.sentinelErr = startRedisSentinel(sharedFailoverTimeout)
 	}
 	if shared.sentinelErr != nil {
 		t.Fatalf("start the test Redis Sentinel group: %v", shared.sentinelErr)
