@@ -197,15 +197,28 @@ func (c *RedisCluster) MasterOfSlot(ctx context.Context, slot int) (*RedisNode, 
 	}
 	for _, n := range masters {
 		cl := n.Client()
-		slots, err := cl.ClusterSlots(ctx).Result()
-		id, err2 := cl.ClusterMyID(ctx).Result()
+		nodes, err := cl.ClusterNodes(ctx).Result()
 		cl.Close()
-		if err != nil || err2 != nil {
-			return nil, errors.Join(err, err2)
+		if err != nil {
+			return nil, err
 		}
-		for _, s := range slots {
-			if slot >= s.Start && slot <= s.End && len(s.Nodes) > 0 && s.Nodes[0].ID == id {
-				return n, nil
+		// The node's own line: id addr flags master ping pong epoch
+		// link slot-range...
+		for line := range strings.SplitSeq(strings.TrimSpace(nodes), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 8 || !strings.Contains(f[2], "myself") {
+				continue
+			}
+			for _, r := range f[8:] {
+				lo, hi, isRange := strings.Cut(r, "-")
+				if !isRange {
+					hi = lo
+				}
+				a, err1 := strconv.Atoi(lo)
+				b, err2 := strconv.Atoi(hi)
+				if err1 == nil && err2 == nil && slot >= a && slot <= b {
+					return n, nil
+				}
 			}
 		}
 	}

@@ -35,9 +35,6 @@ type RedisNode struct {
 // Addr is the node's host:port.
 func (n *RedisNode) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(n.Port)) }
 
-// Dir is the node's working directory (its log is redis.log there).
-func (n *RedisNode) Dir() string { return n.dir }
-
 // Start starts the process and waits (bounded) until it answers PING. The
 // child is killed if the test process dies (Pdeathsig), so that a crashed
 // test leaves no server behind.
