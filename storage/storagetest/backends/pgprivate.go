@@ -12,9 +12,27 @@ import (
 	"time"
 )
 
-// PostgresBinDir holds initdb and pg_ctl (Debian's PostgreSQL 15); the
-// environment variable HERALD_TEST_PG_BINDIR overrides it.
+// PostgresBinDir holds initdb and pg_ctl (Debian's PostgreSQL 15). When it
+// is missing, the newest /usr/lib/postgresql/*/bin is used; the
+// environment variable HERALD_TEST_PG_BINDIR overrides both.
 const PostgresBinDir = "/usr/lib/postgresql/15/bin"
+
+func postgresBinDir() string {
+	if d := os.Getenv("HERALD_TEST_PG_BINDIR"); d != "" {
+		return d
+	}
+	if _, err := os.Stat(filepath.Join(PostgresBinDir, "initdb")); err == nil {
+		return PostgresBinDir
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	best, bestVersion := PostgresBinDir, -1
+	for _, d := range dirs {
+		if v, err := strconv.Atoi(filepath.Base(filepath.Dir(d))); err == nil && v > bestVersion {
+			best, bestVersion = d, v
+		}
+	}
+	return best
+}
 
 // PrivatePostgres is a PostgreSQL server of its own (initdb + pg_ctl in a
 // temporary directory, on a free loopback port) that a test may restart or
@@ -31,10 +49,7 @@ type PrivatePostgres struct {
 // run as root: as root, initdb, pg_ctl and the server run as the postgres
 // system user.
 func StartPrivatePostgres() (*PrivatePostgres, error) {
-	bin := PostgresBinDir
-	if d := os.Getenv("HERALD_TEST_PG_BINDIR"); d != "" {
-		bin = d
-	}
+	bin := postgresBinDir()
 	top, err := os.MkdirTemp("", "herald-postgres-")
 	if err != nil {
 		return nil, err
