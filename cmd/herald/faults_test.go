@@ -63,10 +63,10 @@ const (
 	// account in the login throttle (it runs before the user is looked
 	// up), so one account hammered by every worker would be throttled
 	// (429) after a few failed attempts — see docs/deploy.md.
-	faultUsers = 12
-	faultPassword    = "correct horse battery staple 42"
-	faultRedirect    = "http://127.0.0.1:9/cb"
-	faultBaseline    = 4 // logins (sessions + refresh tokens) made before the faults
+	faultUsers    = 12
+	faultPassword = "correct horse battery staple 42"
+	faultRedirect = "http://127.0.0.1:9/cb"
+	faultBaseline = 4 // logins (sessions + refresh tokens) made before the faults
 )
 
 func TestFaults(t *testing.T) {
