@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= ./bin/herald
 PKGS    ?= ./...
 
-.PHONY: help run test build fmt lint bench example-spa
+.PHONY: help run test test-faults build fmt lint bench example-spa
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -11,16 +11,30 @@ help: ## list targets
 run: ## start Herald on http://127.0.0.1:8080 with the demo tenant (data in ./data)
 	$(GO) run ./cmd/herald serve --demo
 
-# The E2E suite runs twice: on SQLite (with everything else), then on
+# The E2E suite runs four times: on SQLite (with everything else), then on
 # PostgreSQL + Redis (HERALD_TEST_POSTGRES_URL, HERALD_TEST_REDIS_URL; the
-# tests fail, never skip, when the servers are unreachable).
-test: ## go vet, every test with the race detector, then the E2E suite on PostgreSQL + Redis
+# tests fail, never skip, when the servers are unreachable), then on
+# PostgreSQL + a Redis Cluster and + a Sentinel group that the tests start
+# themselves (redis-server and redis-cli must be installed).
+test: ## go vet, every test with the race detector, then the E2E suite on PostgreSQL + Redis, Cluster, Sentinel
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 $(PKGS)
 	# The login-timing medians (issue 10) mean nothing under -race, which
 	# skips them: run them once without it.
 	$(GO) test -count=1 -run 'TimingMedians' ./op/password/
 	HERALD_E2E_STORE=postgres+redis $(GO) test -race -count=1 -run 'E2E' ./op/
+	# The E2E suite once more on a local Redis Cluster and on a Sentinel
+	# group (started by the tests; the storage contract on both runs in the
+	# race run above). Without -race: Herald's code paths are those of the
+	# run above, only the Redis topology differs (~2.5 min each).
+	HERALD_E2E_STORE=postgres+rediscluster $(GO) test -count=1 -run 'E2E' ./op/
+	HERALD_E2E_STORE=postgres+sentinel $(GO) test -count=1 -run 'E2E' ./op/
+
+# Three herald serve replicas on a private PostgreSQL and a local Redis
+# Cluster, under load while a replica, a Redis master and PostgreSQL fail
+# (docs/deploy.md, "Fault test"). About 1.5 minutes.
+test-faults: ## kill a replica, a Redis master and restart PostgreSQL under load; print outcomes and recovery times
+	HERALD_FAULT_TEST=1 $(GO) test -count=1 -v -run '^TestFaults$$' ./cmd/herald/
 
 # herald version reports these (cmd/herald/version.go).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)

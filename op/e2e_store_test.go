@@ -7,8 +7,12 @@ package op_test
 //	                   template migrated once per process) with auth
 //	                   requests, codes and sessions in Redis under a unique
 //	                   key prefix — the production set-up
+//	"postgres+rediscluster"  the same on a local three-master Redis Cluster
+//	                   (3 masters, 3 replicas) the test process starts
+//	"postgres+sentinel"      the same on a local Sentinel group (1 master,
+//	                   1 replica, 3 sentinels) the test process starts
 //
-// `make test` runs the E2E tests both ways. An unreachable PostgreSQL or
+// `make test` runs the E2E tests on SQLite and on PostgreSQL + Redis. An unreachable PostgreSQL or
 // Redis fails the test: a silently skipped backend proves nothing.
 
 import (
@@ -28,6 +32,8 @@ import (
 const (
 	e2eStoreEnv          = "HERALD_E2E_STORE"
 	e2eStorePostgresPlus = "postgres+redis"
+	e2eStoreCluster      = "postgres+rediscluster"
+	e2eStoreSentinel     = "postgres+sentinel"
 )
 
 // e2ePostgresOptions keeps each test's pool small: tests run in parallel
@@ -55,10 +61,10 @@ func newE2EStore(t *testing.T) (storage.Store, storage.Notifier) {
 		}
 		t.Cleanup(func() { _ = s.Close() })
 		return s, nil
-	case e2eStorePostgresPlus:
+	case e2eStorePostgresPlus, e2eStoreCluster, e2eStoreSentinel:
 		return newPostgresRedisStore(t)
 	default:
-		t.Fatalf("%s=%q: want sqlite or %s", e2eStoreEnv, kind, e2eStorePostgresPlus)
+		t.Fatalf("%s=%q: want sqlite, %s, %s or %s", e2eStoreEnv, kind, e2eStorePostgresPlus, e2eStoreCluster, e2eStoreSentinel)
 		return nil, nil
 	}
 }
@@ -96,8 +102,17 @@ func newPostgresDatabase(t *testing.T) string {
 }
 
 // newRedisPrefix returns the test Redis URL and a prefix no other test
-// uses; the prefix's keys are deleted when the test ends.
+// uses; the prefix's keys are deleted when the test ends. The Redis is the
+// Cluster or Sentinel group HERALD_E2E_STORE names, else the shared
+// single-node test Redis (also for the tests that always run on PostgreSQL
+// + Redis, such as the replica tests).
 func newRedisPrefix(t *testing.T) (string, string) {
 	t.Helper()
+	switch os.Getenv(e2eStoreEnv) {
+	case e2eStoreCluster:
+		return backends.RedisClusterPrefix(t)
+	case e2eStoreSentinel:
+		return backends.RedisSentinelPrefix(t)
+	}
 	return backends.RedisPrefix(t)
 }

@@ -32,11 +32,28 @@ func (s *Store) tenantsChannel() string { return s.prefix + ":tenants" }
 // Publish announces that tenant's records changed (PUBLISH
 // <prefix>:tenants <tenant>). Every subscriber gets it, this replica's
 // included.
+//
+// On Cluster, PUBLISH names no key, so go-redis would send each one to a
+// random node, and the cluster bus may then deliver two announcements in
+// the opposite order. It goes to the master of the channel's hash slot
+// instead: the node go-redis subscribes on, so announcements arrive in
+// order.
 func (s *Store) Publish(ctx context.Context, tenant string) error {
+	what := fmt.Sprintf("tenant %q: publish change", tenant)
 	ctx, cancel := s.opCtx(ctx)
 	defer cancel()
-	return mapErr(s.client.Publish(ctx, s.tenantsChannel(), tenant).Err(),
-		fmt.Sprintf("tenant %q: publish change", tenant))
+	cc, ok := s.client.(*redis.ClusterClient)
+	if !ok {
+		return mapErr(s.client.Publish(ctx, s.tenantsChannel(), tenant).Err(), what)
+	}
+	node, err := cc.MasterForKey(ctx, s.tenantsChannel())
+	if err == nil {
+		err = node.Publish(ctx, s.tenantsChannel(), tenant).Err()
+	}
+	// A node's own client bypasses the Cluster client's hooks: ask for the
+	// slot map to be re-read here (a failed-over master).
+	reloadOnFailure{cc}.check(err)
+	return mapErr(err, what)
 }
 
 // Subscribe subscribes to <prefix>:tenants on a dedicated connection and

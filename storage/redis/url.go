@@ -49,7 +49,9 @@ func newClient(rawURL string, opts Options) (redis.UniversalClient, string, erro
 		if err != nil {
 			return nil, "", err
 		}
-		return redis.NewClusterClient(co), target, nil
+		c := redis.NewClusterClient(co)
+		c.AddHook(reloadOnFailure{c})
+		return c, target, nil
 	case "redis-sentinel", "rediss-sentinel":
 		fo, target, err := failoverOptions(scheme, rest, opts)
 		if err != nil {
@@ -79,6 +81,7 @@ func clusterOptions(scheme, rest string, opts Options) (*redis.ClusterOptions, s
 	co.PoolTimeout, co.PoolSize = opts.OpTimeout, opts.PoolSize
 	co.ContextTimeoutEnabled = true
 	co.DialerRetries = dialerRetries
+	co.ClusterStateReloadInterval = clusterStateReload
 	co.TLSConfig = m.tlsConfig()
 	return co, scheme + "://" + strings.Join(co.Addrs, ","), nil
 }

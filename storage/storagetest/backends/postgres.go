@@ -141,10 +141,12 @@ func migratedTemplate(t testing.TB) string {
 	return server.template
 }
 
-// Cleanup drops the template database and closes the admin pool. Call it
-// from TestMain after m.Run: a template outlives every single test, so no
-// t.Cleanup can drop it, and a finalizer would not run at process exit.
+// Cleanup drops the template database, closes the admin pool and stops the
+// shared Redis Cluster and Sentinel group. Call it from TestMain after
+// m.Run: these outlive every single test, so no t.Cleanup can remove them,
+// and a finalizer would not run at process exit.
 func Cleanup() {
+	stopSharedRedis()
 	server.mu.Lock()
 	defer server.mu.Unlock()
 	if server.admin == nil {
