@@ -3,6 +3,7 @@ package storage
 import (
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Tenant is one issuer: its own clients, users, keys and sessions.
@@ -279,6 +280,39 @@ type Session struct {
 	CreatedAt         time.Time
 	IdleExpiresAt     time.Time
 	AbsoluteExpiresAt time.Time
+	// UserAgent is a short label of the browser and system the session was
+	// started from ("Firefox on Linux"), shown on the account page; never
+	// the raw User-Agent header. At most MaxSessionUserAgent bytes.
+	UserAgent string
+	// LastUsedAt is when the session was last used (set by CreateSession
+	// from CreatedAt when zero, and by TouchSession).
+	LastUsedAt time.Time
+}
+
+// MaxSessionUserAgent bounds Session.UserAgent; longer labels are cut by
+// the backends (CutUserAgent).
+const MaxSessionUserAgent = 128
+
+// CutUserAgent cuts a session's user-agent label to MaxSessionUserAgent
+// bytes without splitting a UTF-8 sequence.
+func CutUserAgent(label string) string {
+	if len(label) <= MaxSessionUserAgent {
+		return label
+	}
+	cut := MaxSessionUserAgent
+	for cut > 0 && !utf8.RuneStart(label[cut]) {
+		cut--
+	}
+	return label[:cut]
+}
+
+// LastUsed is when s was last used: LastUsedAt, or its creation for a
+// session stored before uses were recorded.
+func (s *Session) LastUsed() time.Time {
+	if s.LastUsedAt.IsZero() {
+		return s.CreatedAt
+	}
+	return s.LastUsedAt
 }
 
 // AccessToken is the record of an access token. Only opaque ones are

@@ -134,17 +134,18 @@ func decodeAuthCode(tenant, codeHash string, data []byte, expiresAt int64) (*sto
 }
 
 // sessionJSON is the "d" field of a session's hash; "idle" and "abs" hold
-// the expiries, which TouchSession changes.
+// the expiries and "used" the last use, which TouchSession changes.
 type sessionJSON struct {
 	UserID    string   `json:"user_id"`
 	AuthTime  int64    `json:"auth_time,omitempty"`
 	AMR       []string `json:"amr,omitempty"`
 	CreatedAt int64    `json:"created_at,omitempty"`
+	UserAgent string   `json:"ua,omitempty"`
 }
 
 func encodeSession(s *storage.Session) ([]byte, error) {
 	return json.Marshal(sessionJSON{UserID: s.UserID, AuthTime: ms(s.AuthTime),
-		AMR: s.AMR, CreatedAt: ms(s.CreatedAt)})
+		AMR: s.AMR, CreatedAt: ms(s.CreatedAt), UserAgent: storage.CutUserAgent(s.UserAgent)})
 }
 
 func decodeSession(tenant, id string, data []byte, idle, abs int64) (*storage.Session, error) {
@@ -154,5 +155,5 @@ func decodeSession(tenant, id string, data []byte, idle, abs int64) (*storage.Se
 	}
 	return &storage.Session{TenantID: tenant, ID: id, UserID: j.UserID,
 		AuthTime: fromMS(j.AuthTime), AMR: j.AMR, CreatedAt: fromMS(j.CreatedAt),
-		IdleExpiresAt: fromMS(idle), AbsoluteExpiresAt: fromMS(abs)}, nil
+		IdleExpiresAt: fromMS(idle), AbsoluteExpiresAt: fromMS(abs), UserAgent: j.UserAgent}, nil
 }

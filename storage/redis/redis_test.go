@@ -221,12 +221,12 @@ func TestTTLs(t *testing.T) {
 	_, err = s.ConsumeAuthCode(ctx, "acme", "hash-1", now)
 	must(t, err)
 	check("consumed", key("code", "hash-1"), time.Minute)
-	must(t, s.TouchSession(ctx, "acme", "sess-1", now.Add(time.Hour)))
+	must(t, s.TouchSession(ctx, "acme", "sess-1", now, now.Add(time.Hour)))
 	check("touched", key("sess", "sess-1"), time.Hour)
 	if ttl := c.PTTL(ctx, key("sess", "sess-1")).Val(); ttl <= 30*time.Minute {
 		t.Errorf("touch did not extend the TTL: %v", ttl)
 	}
-	must(t, s.TouchSession(ctx, "acme", "sess-1", now.Add(100*time.Hour)))
+	must(t, s.TouchSession(ctx, "acme", "sess-1", now, now.Add(100*time.Hour)))
 	check("touched past absolute", key("sess", "sess-1"), 8*time.Hour)
 
 	// A record created already expired leaves no key behind.

@@ -147,6 +147,8 @@ func newSession(tenant, id, userID string, now time.Time) *storage.Session {
 		CreatedAt:         now,
 		IdleExpiresAt:     now.Add(30 * time.Minute),
 		AbsoluteExpiresAt: now.Add(8 * time.Hour),
+		UserAgent:         "Firefox on Linux",
+		LastUsedAt:        now,
 	}
 }
 
