@@ -16,6 +16,10 @@ const (
 	EventCodeReplay      = "code.replay"
 	EventRefreshReuse    = "refresh.reuse"
 	EventPasswordChanged = "password.changed"
+	// The account page: a session ended from another one, and a consent
+	// withdrawn by the user.
+	EventSessionEnded     = "session.ended"
+	EventConsentWithdrawn = "consent.withdrawn"
 )
 
 // AuthEvent is one entry of the authentication audit trail. Addresses,

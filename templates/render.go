@@ -48,6 +48,7 @@ var (
 	errorTemplate         = mustPage("error.html")
 	logoutConfirmTemplate = mustPage("logout_confirm.html")
 	loggedOutTemplate     = mustPage("logged_out.html")
+	accountTemplate       = mustPage("account.html")
 )
 
 // Render executes the page's template into w. It returns an error for an
@@ -103,6 +104,12 @@ func templateFor(page any) (*template.Template, any, error) {
 	case *LoggedOutPage:
 		if p != nil {
 			return loggedOutTemplate, *p, nil
+		}
+	case AccountPage:
+		return accountTemplate, p, nil
+	case *AccountPage:
+		if p != nil {
+			return accountTemplate, *p, nil
 		}
 	}
 	return nil, nil, fmt.Errorf("%w %T", ErrUnknownPage, page)

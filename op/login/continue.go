@@ -37,6 +37,10 @@ func (h *Handler) continueAuthorization(w http.ResponseWriter, r *http.Request, 
 			return
 		}
 	}
+	if isAccountRequest(ar) {
+		h.finishAccountSignIn(w, r, ar)
+		return
+	}
 	needsConsent, err := h.needsConsent(ctx, ar, c)
 	if err != nil {
 		slog.ErrorContext(ctx, "authorize: consent lookup", "error", err)
@@ -118,6 +122,12 @@ func (h *Handler) needsConsent(ctx context.Context, ar *storage.AuthRequest, c *
 // stores a single-use code and the browser goes back to the client with it.
 func (h *Handler) issueCode(w http.ResponseWriter, r *http.Request, ar *storage.AuthRequest) {
 	ctx := r.Context()
+	if isAccountRequest(ar) {
+		// No client, no code: whatever path led here, the account page's
+		// sign-in ends on the account page.
+		h.finishAccountSignIn(w, r, ar)
+		return
+	}
 	if !hintMatches(ar, ar.UserID) {
 		// Login and SSO already refuse this; the one place codes are
 		// issued checks again, whatever path led here.
@@ -156,6 +166,11 @@ func (h *Handler) deleteAuthRequest(ctx context.Context, ar *storage.AuthRequest
 // client.
 func (h *Handler) finishWithError(w http.ResponseWriter, r *http.Request, ar *storage.AuthRequest, e *authError) {
 	h.deleteAuthRequest(r.Context(), ar)
+	if isAccountRequest(ar) {
+		// No client to tell: the user sees it.
+		h.errorPage(w, r, accountSignInFailed(e))
+		return
+	}
 	h.redirectError(w, r, ar.RedirectURI, ar.State, e)
 }
 

@@ -107,6 +107,25 @@ func retryable(ctx context.Context, what string, err error) bool {
 	}
 }
 
+// Page errors of the account page (account.go).
+var (
+	errAccountFormExpired = pageError{http.StatusForbidden, "Form expired",
+		"The form expired. Go back to your account page and try again."}
+	errAccountSessionGone = pageError{http.StatusBadRequest, "Session not found",
+		"That session has already ended."}
+	errAccountSignInAgain = pageError{http.StatusForbidden, "Sign-in required",
+		"Your session ended. Open your account page again to sign in."}
+	errAccountNoConsent = pageError{http.StatusBadRequest, "App not found",
+		"That app has no access to your account."}
+)
+
+// accountSignInFailed: the account page's sign-in ended with an error a
+// client would have been sent; there is no client, so the user sees it.
+func accountSignInFailed(e *authError) pageError {
+	return pageError{http.StatusBadRequest, "Sign-in failed",
+		"Signing in to your account failed (" + e.description + "). Open your account page to try again."}
+}
+
 func invalidRequest(message string) pageError {
 	return pageError{http.StatusBadRequest, "Invalid request", message}
 }

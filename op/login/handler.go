@@ -184,12 +184,19 @@ func (h *Handler) Routes(r chi.Router) {
 	r.With(forms.Handler).Post(PathConsent, h.handleConsent)
 	r.Get(PathEndSession, h.handleEndSession)
 	r.Post(PathEndSession, h.handleEndSession)
+	// The account page (account.go).
+	r.Get(PathAccount, h.handleAccount)
+	r.With(forms.Handler).Post(PathAccountPassword, h.handleAccountPassword)
+	r.With(forms.Handler).Post(PathAccountEndSession, h.handleAccountEndSession)
+	r.With(forms.Handler).Post(PathAccountWithdraw, h.handleAccountWithdraw)
+	r.With(forms.Handler).Post(PathAccountSignOut, h.handleAccountSignOut)
 	// No CORS on pages, not even a preflight (RFC 9700 §2.6): without these
 	// routes an OPTIONS would fall through to the protocol routes mounted
 	// at the tenant's root. 405 rather than a 204 without CORS headers:
 	// browsers fail the preflight either way, and 405 with Allow is the
 	// honest answer for any other client and in the access log.
-	for _, path := range []string{PathAuthorize, PathLogin, PathConsent, PathEndSession} {
+	for _, path := range []string{PathAuthorize, PathLogin, PathConsent, PathEndSession,
+		PathAccount, PathAccountPassword, PathAccountEndSession, PathAccountWithdraw, PathAccountSignOut} {
 		r.Options(path, methodNotAllowed)
 	}
 }
