@@ -118,6 +118,10 @@ func (h *Handler) needsConsent(ctx context.Context, ar *storage.AuthRequest, c *
 // stores a single-use code and the browser goes back to the client with it.
 func (h *Handler) issueCode(w http.ResponseWriter, r *http.Request, ar *storage.AuthRequest) {
 	ctx := r.Context()
+	if isAccountRequest(ar) {
+		h.finishAccountSignIn(w, r, ar)
+		return
+	}
 	if !hintMatches(ar, ar.UserID) {
 		// Login and SSO already refuse this; the one place codes are
 		// issued checks again, whatever path led here.

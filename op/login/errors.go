@@ -50,6 +50,8 @@ var (
 		"Sign in before granting access. Return to the application and start again."}
 	errSessionEnded = pageError{http.StatusForbidden, "Sign-in required",
 		"Your session ended. Return to the application and start again."}
+	errAccountFormExpired = pageError{http.StatusForbidden, "Form expired",
+		"The form expired. Please try again."}
 	errLogoutCancelled = pageError{http.StatusOK, "Still signed in", "You cancelled signing out."}
 	// errInternal: a failure that is neither an outage nor a missing
 	// record; the cause is only in the log, under the request ID.

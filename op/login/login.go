@@ -23,6 +23,9 @@ const amrPassword = "pwd"
 func (h *Handler) pendingAuthRequest(w http.ResponseWriter, r *http.Request, id string) (*storage.AuthRequest, *storage.Client, bool) {
 	ctx := r.Context()
 	ar, err := h.store.AuthRequests().AuthRequest(ctx, h.p.Tenant(ctx).Name, id)
+	if err == nil && isAccountRequest(ar) {
+		return ar, accountClient(), true
+	}
 	if err == nil {
 		var c *storage.Client
 		if c, err = h.p.Client(ctx, ar.ClientID); err == nil {
