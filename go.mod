@@ -13,6 +13,7 @@ require (
 	github.com/google/uuid v1.6.0 // user IDs (OIDC subjects)
 	github.com/hashicorp/golang-lru/v2 v2.0.7 // expirable LRUs of the per-tenant caches (op/tenantcache.go); already in the build through zitadel/oidc
 	github.com/jackc/pgx/v5 v5.12.0 // PostgreSQL backend (pgxpool)
+	github.com/pquerna/otp v1.5.0 // why: TOTP second factor (RFC 6238) and its otpauth:// QR code (issue 12, op/mfa)
 	github.com/pressly/goose/v3 v3.30.0 // schema migrations with an advisory lock
 	github.com/redis/go-redis/v9 v9.23.0 // Redis backend for short-lived state (single, Sentinel, Cluster)
 	github.com/rs/cors v1.11.1 // per-tenant CORS allow-list for the protocol endpoints
@@ -29,6 +30,7 @@ require (
 require (
 	github.com/BurntSushi/toml v1.4.1-0.20240526193622-a339e1f7089c // indirect
 	github.com/bmatcuk/doublestar/v4 v4.10.4 // indirect
+	github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dlclark/regexp2 v1.12.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
@@ -46,6 +48,7 @@ require (
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/sethvargo/go-retry v0.5.0 // indirect
+	github.com/test-go/testify v1.1.4 // indirect
 	github.com/zitadel/schema v1.3.2 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect

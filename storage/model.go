@@ -235,6 +235,11 @@ type AuthRequest struct {
 	LoginHint string
 	// HintSubject is the sub of a valid id_token_hint, if one was sent.
 	HintSubject string
+	// RequiredACR is the authentication context class the request asked
+	// for through acr_values, when Herald knows it ("" for none): the
+	// multi-factor class makes login ask for the second factor even within
+	// a password-only session (docs/mfa.md).
+	RequiredACR string
 
 	// Set once the user has authenticated.
 	UserID    string

@@ -27,6 +27,8 @@ type Store interface {
 	LoginAttempts() LoginAttempts
 	// AuthEvents is the authentication audit trail.
 	AuthEvents() AuthEvents
+	// SecondFactors are the users' TOTP second factors (durable).
+	SecondFactors() SecondFactors
 
 	// Ping reports whether the backend is reachable (used by /readyz).
 	Ping(ctx context.Context) error

@@ -34,24 +34,12 @@ const (
 	PathAccountEndSession = "/account/sessions/end"
 	PathAccountWithdraw   = "/account/apps/withdraw"
 	PathAccountSignOut    = "/account/signout"
-	// PathAccountMFA is the second factor's page (mfa.go).
-	PathAccountMFA = "/account/mfa"
 )
 
-// Account requests. Signing in for the account page reuses the login flow,
-// which is built around an authorization request: the page stores one
-// whose ClientID is empty (no registered client can have an empty ID, and
-// /authorize never stores one). Login ends it by going to the account page
-// (a fixed path under the issuer, never a URL from the request, so there is
-// no open redirect) instead of issuing a code.
-
-// isAccountRequest reports whether ar is the account page's sign-in.
-func isAccountRequest(ar *storage.AuthRequest) bool { return ar.ClientID == "" }
-
-// accountClient stands in for the client of an account request: the login
-// page says "Sign in to continue to your account", and no consent is ever
-// asked.
-var accountClient = storage.Client{Name: "your account", FirstParty: true}
+// Signing in for the account page reuses the login flow through an
+// account request (signedin.go SignedIn): login ends it by going back to
+// the account page (a fixed path under the issuer, never a URL from the
+// request, so there is no open redirect) instead of issuing a code.
 
 // Notices shown after a change (the ?done= parameter of the redirect back
 // to the page). Only these texts can appear: the parameter selects one.
@@ -93,46 +81,15 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) (accountState,
 		h.endBrowserSession(ctx, w, r, true)
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
-		h.startAccountSignIn(w, r)
+		// The per-address cap of /authorize applies to the sign-in
+		// requests this starts.
+		if h.allowAuthRequest(w, r) {
+			h.SignedIn(w, r, PathAccount)
+		}
 		return accountState{}, false
 	}
 	h.errorPage(w, r, errAccountSignInAgain)
 	return accountState{}, false
-}
-
-// startAccountSignIn stores an account request and sends the browser to
-// the login form. The per-address cap of /authorize applies.
-func (h *Handler) startAccountSignIn(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	if !h.allowAuthRequest(w, r) {
-		return
-	}
-	now := h.now()
-	ar := &storage.AuthRequest{
-		TenantID:  h.p.Tenant(ctx).Name,
-		ID:        randomToken(16),
-		CreatedAt: now,
-		ExpiresAt: now.Add(h.arLifetime),
-	}
-	if err := h.store.AuthRequests().CreateAuthRequest(ctx, ar); err != nil {
-		h.storagePage(w, r, "account: store sign-in request", err, pageError{})
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, h.tenantURL(ctx, PathLogin)+"?auth_request_id="+url.QueryEscape(ar.ID), http.StatusSeeOther)
-}
-
-// finishAccountSignIn ends an account request once the user has signed
-// in: the request is consumed (one request, one use) and the browser goes
-// to the account page.
-func (h *Handler) finishAccountSignIn(w http.ResponseWriter, r *http.Request, ar *storage.AuthRequest) {
-	ctx := r.Context()
-	if _, err := h.store.AuthRequests().ConsumeAuthRequest(ctx, ar.TenantID, ar.ID); err != nil {
-		h.storagePage(w, r, "account: consume sign-in request", err, errExpiredRequest)
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, h.tenantURL(ctx, PathAccount), http.StatusSeeOther)
 }
 
 // accountCSRFPurpose binds the page's form token to the session: a token

@@ -37,10 +37,6 @@ func (h *Handler) continueAuthorization(w http.ResponseWriter, r *http.Request, 
 			return
 		}
 	}
-	if isAccountRequest(ar) {
-		h.finishAccountSignIn(w, r, ar)
-		return
-	}
 	needsConsent, err := h.needsConsent(ctx, ar, c)
 	if err != nil {
 		slog.ErrorContext(ctx, "authorize: consent lookup", "error", err)
@@ -123,8 +119,6 @@ func (h *Handler) needsConsent(ctx context.Context, ar *storage.AuthRequest, c *
 func (h *Handler) issueCode(w http.ResponseWriter, r *http.Request, ar *storage.AuthRequest) {
 	ctx := r.Context()
 	if isAccountRequest(ar) {
-		// No client, no code: whatever path led here, the account page's
-		// sign-in ends on the account page.
 		h.finishAccountSignIn(w, r, ar)
 		return
 	}

@@ -50,6 +50,8 @@ var (
 		"Sign in before granting access. Return to the application and start again."}
 	errSessionEnded = pageError{http.StatusForbidden, "Sign-in required",
 		"Your session ended. Return to the application and start again."}
+	errAccountFormExpired = pageError{http.StatusForbidden, "Form expired",
+		"The form expired. Please try again."}
 	errLogoutCancelled = pageError{http.StatusOK, "Still signed in", "You cancelled signing out."}
 	// errInternal: a failure that is neither an outage nor a missing
 	// record; the cause is only in the log, under the request ID.
@@ -109,8 +111,6 @@ func retryable(ctx context.Context, what string, err error) bool {
 
 // Page errors of the account page (account.go).
 var (
-	errAccountFormExpired = pageError{http.StatusForbidden, "Form expired",
-		"The form expired. Go back to your account page and try again."}
 	errAccountSessionGone = pageError{http.StatusBadRequest, "Session not found",
 		"That session has already ended."}
 	errAccountSignInAgain = pageError{http.StatusForbidden, "Sign-in required",

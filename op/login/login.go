@@ -24,8 +24,7 @@ func (h *Handler) pendingAuthRequest(w http.ResponseWriter, r *http.Request, id 
 	ctx := r.Context()
 	ar, err := h.store.AuthRequests().AuthRequest(ctx, h.p.Tenant(ctx).Name, id)
 	if err == nil && isAccountRequest(ar) {
-		c := accountClient
-		return ar, &c, true
+		return ar, accountClient(), true
 	}
 	if err == nil {
 		var c *storage.Client

@@ -111,6 +111,7 @@ func newAuthRequest(tenant, id string, now time.Time) *storage.AuthRequest {
 		MaxAge:              &maxAge,
 		LoginHint:           "ada",
 		HintSubject:         "user-1",
+		RequiredACR:         "urn:herald:acr:mfa",
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(10 * time.Minute),
 	}

@@ -84,6 +84,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"LoginAttemptsExpire", testLoginAttemptsExpire},
 		{"LoginAttemptsConcurrent", testLoginAttemptsConcurrent},
 		{"AuthEvents", testAuthEvents},
+		{"SecondFactors", testSecondFactors},
+		{"SecondFactorsGoWithUser", testSecondFactorsGoWithUser},
+		{"SecondFactorConcurrentUse", testSecondFactorConcurrentUse},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,50 @@
+package keys
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+// A sealed user secret opens only for its purpose, tenant and user, only
+// with the KEK (or a previous one), and never holds the plain bytes.
+func TestUserSecretSealing(t *testing.T) {
+	kek := testKEK(t)
+	m := newTestManager(t, newFakeKeys(), kek)
+	plain := []byte("0123456789abcdefghij")
+	sealed, err := m.SealUserSecret("totp", "acme", "u1", plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed, plain) || sealed[0] != formatSealed {
+		t.Fatal("sealed secret holds the plain secret")
+	}
+	got, err := m.OpenUserSecret("totp", "acme", "u1", sealed)
+	if err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("OpenUserSecret = %q, %v", got, err)
+	}
+	for _, other := range [][3]string{{"totp", "acme", "u2"}, {"totp", "other", "u1"}, {"webauthn", "acme", "u1"}} {
+		if _, err := m.OpenUserSecret(other[0], other[1], other[2], sealed); !errors.Is(err, ErrWrongKEK) {
+			t.Errorf("opened as %v: %v", other, err)
+		}
+	}
+	if _, err := newTestManager(t, newFakeKeys(), testKEK(t)).OpenUserSecret("totp", "acme", "u1", sealed); err == nil {
+		t.Error("opened with another KEK")
+	}
+	// After a KEK change the previous KEK still opens it.
+	rotated := newTestManager(t, newFakeKeys(), testKEK(t), WithPreviousKEK(kek))
+	if got, err := rotated.OpenUserSecret("totp", "acme", "u1", sealed); err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("with the previous KEK: %q, %v", got, err)
+	}
+	// Stored unsealed (no KEK) is refused once a KEK is configured.
+	plainStored, err := newTestManager(t, newFakeKeys(), nil).SealUserSecret("totp", "acme", "u1", plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.OpenUserSecret("totp", "acme", "u1", plainStored); !errors.Is(err, ErrPlaintextStored) {
+		t.Fatalf("plain secret with a KEK: %v", err)
+	}
+	if _, err := m.SealUserSecret("totp", "", "u1", plain); err == nil {
+		t.Error("sealed without a tenant")
+	}
+}
