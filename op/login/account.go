@@ -137,6 +137,19 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, status int
 		h.storagePage(w, r, "account: list consents", err, pageError{})
 		return
 	}
+	mfaStatus := "Off"
+	switch f, err := h.store.SecondFactors().SecondFactor(ctx, tenant.Name, st.user.ID); {
+	case err == nil && f.Confirmed():
+		mfaStatus = "On"
+		if n := len(f.RecoveryCodes); n == 1 {
+			mfaStatus += " (1 recovery code left)"
+		} else {
+			mfaStatus += fmt.Sprintf(" (%d recovery codes left)", n)
+		}
+	case err != nil && !errors.Is(err, storage.ErrNotFound):
+		h.storagePage(w, r, "account: load second factor", err, pageError{})
+		return
+	}
 	page := templates.AccountPage{
 		Branding:          h.branding(ctx),
 		CSRFToken:         h.csrfToken(w, r, accountCSRFPurpose(st.sess)),
@@ -150,6 +163,7 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, status int
 		WithdrawURL:       h.tenantURL(ctx, PathAccountWithdraw),
 		SignOutURL:        h.tenantURL(ctx, PathAccountSignOut),
 		MFAURL:            h.tenantURL(ctx, PathAccountMFA),
+		MFAStatus:         mfaStatus,
 		PasswordMinLength: registry.PasswordPolicy(tenant.Tenant).MinLength,
 	}
 	// This device first, then the others as the store ordered them.
