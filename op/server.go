@@ -131,6 +131,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		DeviceKey:           deviceKey,
 		SecureCookies:       s.secureCookies,
 		AuthRequestLifetime: cfg.Lifetimes.AuthRequest,
+		UserSecrets:         s.keys,
 		Now:                 s.now,
 	})
 	s.handler = s.routes()

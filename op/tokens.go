@@ -16,6 +16,7 @@ import (
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/herald-idp/herald/keys"
+	"github.com/herald-idp/herald/op/mfa"
 	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 )
@@ -257,7 +258,7 @@ func (m *minter) tokenResponse(ctx context.Context, g *grant, access *accessToke
 // the profile and email scopes.
 func (m *minter) idToken(key *keys.Key, g *grant, user *storage.User, accessToken string, now time.Time) (string, error) {
 	claims := oidc.NewIDTokenClaims(g.issuer, g.subject, []string{g.client.GetID()},
-		now.Add(g.client.IDTokenLifetime()), g.authTime, g.nonce, "", g.amr, g.client.GetID(), 0)
+		now.Add(g.client.IDTokenLifetime()), g.authTime, g.nonce, mfa.ACR(g.amr), g.amr, g.client.GetID(), 0)
 	claims.IssuedAt = oidc.FromTime(now)
 	if g.sessionID != "" {
 		claims.SessionID = publicSessionID(g.sessionID)

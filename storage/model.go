@@ -47,6 +47,30 @@ type TenantSettings struct {
 
 	// CustomClaims map user attributes into tokens.
 	CustomClaims []ClaimMapping `json:"custom_claims,omitempty"`
+
+	// MFA is the second-factor policy (docs/mfa.md).
+	MFA MFASettings `json:"mfa,omitzero"`
+}
+
+// Second-factor policies (MFASettings.Policy).
+const (
+	// MFAOff: no second factor is asked for or can be set up.
+	MFAOff = "off"
+	// MFAOptional (the default, also ""): users who set up TOTP are asked
+	// for it; acr_values can demand it.
+	MFAOptional = "optional"
+	// MFARequired: every sign-in needs a second factor; users without one
+	// set it up at their next sign-in.
+	MFARequired = "required"
+	// MFARequiredForClients: as MFARequired for sign-ins to the clients in
+	// MFASettings.Clients, as MFAOptional for the others.
+	MFARequiredForClients = "clients"
+)
+
+// MFASettings is a tenant's second-factor policy.
+type MFASettings struct {
+	Policy  string   `json:"policy,omitempty"`  // MFAOff, MFAOptional (""), MFARequired, MFARequiredForClients
+	Clients []string `json:"clients,omitempty"` // client IDs, for MFARequiredForClients
 }
 
 // LoginThrottleSettings tune a tenant's login throttle (docs/security.md,

@@ -74,6 +74,9 @@ func Render(w io.Writer, page any) error {
 // templateFor maps a page value to its template and the value to execute it
 // with, dereferencing pointers so templates see one shape.
 func templateFor(page any) (*template.Template, any, error) {
+	if p, ok := page.(namedPage); ok && p != nil {
+		return p.pageTemplate(), page, nil
+	}
 	switch p := page.(type) {
 	case LoginPage:
 		return loginTemplate, p, nil

@@ -20,9 +20,30 @@ func (h *Handler) continueAuthorization(w http.ResponseWriter, r *http.Request, 
 	if ar.UserID == "" {
 		sess := h.currentSession(r)
 		reuse := sess != nil && reusableSession(ar, sess, h.now())
+		var user *storage.User
 		if reuse {
-			if u, err := h.store.Users().User(ctx, ar.TenantID, sess.UserID); err != nil || u.Disabled {
+			u, err := h.store.Users().User(ctx, ar.TenantID, sess.UserID)
+			if err != nil || u.Disabled {
 				reuse = false
+			}
+			user = u
+		}
+		if reuse {
+			// Step-up (docs/mfa.md): the request needs a second factor
+			// the session has not used.
+			step, err := h.stepUp(ctx, h.p.Tenant(ctx).Tenant, c, ar, sess)
+			if err != nil {
+				slog.ErrorContext(ctx, "authorize: second factor", "error", err)
+				h.finishWithError(w, r, ar, errTryLater)
+				return
+			}
+			if step != mfaNone {
+				if slices.Contains(ar.Prompt, "none") {
+					h.finishWithError(w, r, ar, &authError{codeLoginRequired, "a second factor is required"})
+					return
+				}
+				h.askSecondFactor(w, r, ar, c, user, step)
+				return
 			}
 		}
 		switch {

@@ -170,6 +170,18 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		h.finishWithError(w, r, ar, errHintMismatch)
 		return
 	}
+	step, err := h.secondFactorStep(ctx, tenant, c, ar, user.ID)
+	if err != nil {
+		h.storagePage(w, r, "login: second factor", err, pageError{})
+		return
+	}
+	if step != mfaNone {
+		// The password was right: its throttle forgets the account; the
+		// sign-in is recorded once the second factor is done too.
+		h.loginSucceeded(ctx, tenant.Name, addr, username, known)
+		h.askSecondFactor(w, r, ar, c, user, step)
+		return
+	}
 	amr := []string{amrPassword}
 	sess, err := h.startSession(ctx, w, r, user, amr)
 	if err != nil {

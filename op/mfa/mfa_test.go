@@ -148,3 +148,32 @@ func TestRecoveryCodes(t *testing.T) {
 		t.Fatalf("HashRecoveryCodes = %v", got)
 	}
 }
+
+func TestACR(t *testing.T) {
+	for _, tc := range []struct {
+		amr  []string
+		want string
+	}{{nil, ""}, {[]string{"pwd"}, ACRPassword}, {[]string{"pwd", "otp"}, ACRMFA}} {
+		if got := ACR(tc.amr); got != tc.want {
+			t.Errorf("ACR(%v) = %q, want %q", tc.amr, got, tc.want)
+		}
+	}
+	for in, want := range map[string]string{
+		"":                         "",
+		"urn:other 1 2":            "",
+		ACRMFA:                     ACRMFA,
+		"urn:other " + ACRMFA:      ACRMFA,
+		ACRMFA + " " + ACRPassword: ACRPassword,
+		ACRPassword:                ACRPassword,
+		"  " + ACRMFA + "  ":       ACRMFA,
+		strings.ToUpper(ACRMFA):    "",
+		ACRMFA + "x":               "",
+	} {
+		if got := RequiredACR(in); got != want {
+			t.Errorf("RequiredACR(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if Satisfies([]string{"pwd"}, ACRMFA) || !Satisfies([]string{"pwd", "otp"}, ACRMFA) || !Satisfies([]string{"pwd"}, ACRPassword) || !Satisfies([]string{"pwd"}, "") {
+		t.Error("Satisfies")
+	}
+}
