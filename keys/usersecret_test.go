@@ -48,3 +48,29 @@ func TestUserSecretSealing(t *testing.T) {
 		t.Error("sealed without a tenant")
 	}
 }
+
+// What OpenUserSecret returns is the caller's to clear: clearing it leaves
+// the stored form intact, with a KEK and without one (the plain format
+// once returned a slice of the stored record, and clearing that zeroed a
+// TOTP secret held by the caller's record).
+func TestOpenedUserSecretIsACopy(t *testing.T) {
+	plain := []byte("0123456789abcdefghij")
+	for name, m := range map[string]*Manager{
+		"kek":    newTestManager(t, newFakeKeys(), testKEK(t)),
+		"no kek": newTestManager(t, newFakeKeys(), nil),
+	} {
+		stored, err := m.SealUserSecret("totp", "acme", "u1", plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opened, err := m.OpenUserSecret("totp", "acme", "u1", stored)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clear(opened)
+		again, err := m.OpenUserSecret("totp", "acme", "u1", stored)
+		if err != nil || !bytes.Equal(again, plain) {
+			t.Errorf("%s: after clearing what was opened, the stored secret opens as %q, %v", name, again, err)
+		}
+	}
+}
