@@ -219,7 +219,6 @@ func TestE2EMFALoginWithCode(t *testing.T) {
 	}
 }
 
-
 // TestE2EMFAWrongCodesThrottled: wrong codes back off like passwords (429
 // with Retry-After after the free attempts), every failure and the first
 // refusal are in the audit trail, and a right code during the wait is
