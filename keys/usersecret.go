@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -40,5 +41,7 @@ func (m *Manager) OpenUserSecret(purpose, tenant, userID string, stored []byte) 
 	if err != nil {
 		return nil, fmt.Errorf("keys: %s secret of user %q in tenant %q: %w", purpose, userID, tenant, kekError(err))
 	}
-	return v, nil
+	// A copy: the plain format's value aliases stored, and callers clear
+	// what they get.
+	return bytes.Clone(v), nil
 }

@@ -44,6 +44,13 @@ func TestUserSecretSealing(t *testing.T) {
 	if _, err := m.OpenUserSecret("totp", "acme", "u1", plainStored); !errors.Is(err, ErrPlaintextStored) {
 		t.Fatalf("plain secret with a KEK: %v", err)
 	}
+	// What Open returns is the caller's to clear: the stored value stays.
+	stored := bytes.Clone(plainStored)
+	got, _ = newTestManager(t, newFakeKeys(), nil).OpenUserSecret("totp", "acme", "u1", plainStored)
+	clear(got)
+	if !bytes.Equal(plainStored, stored) {
+		t.Fatal("clearing the opened secret changed the stored one")
+	}
 	if _, err := m.SealUserSecret("totp", "", "u1", plain); err == nil {
 		t.Error("sealed without a tenant")
 	}

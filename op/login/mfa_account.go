@@ -133,6 +133,7 @@ func (h *Handler) handleAccountMFAConfirm(w http.ResponseWriter, r *http.Request
 	if !ok {
 		return
 	}
+	h.secondFactorSucceeded(ctx, user.TenantID, h.p.ClientAddress(r), user.ID)
 	h.recoveryCodesPage(w, r, codes)
 }
 
