@@ -94,9 +94,13 @@ func TestBrowserAccountSecondFactor(t *testing.T) {
 	}
 	enterCode := func(what, code string) {
 		t.Helper()
+		// The page before the post is marked, so that the wait below
+		// cannot be answered by its own error message.
+		eval[bool](b, `(document.body.dataset.stale = '1') === '1'`)
 		b.do(what,
 			chromedp.SendKeys(chromedp.CSS(`input[name=otp]`), code),
 			chromedp.Click(chromedp.CSS(`form button[type=submit]`)),
+			chromedp.WaitNotPresent(chromedp.CSS(`body[data-stale]`)),
 			chromedp.WaitVisible(chromedp.CSS(`#rp-callback, #otp-error`)))
 	}
 	// tokenClaims redeems the callback's code and returns the ID token's
