@@ -101,7 +101,7 @@ func TestBrowserAccountSecondFactor(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS(`input[name=otp]`), code),
 			chromedp.Click(chromedp.CSS(`form button[type=submit]`)),
 			chromedp.WaitNotPresent(chromedp.CSS(`body[data-stale]`)),
-			chromedp.WaitVisible(chromedp.CSS(`#rp-callback, #otp-error`)))
+			chromedp.WaitVisible(chromedp.CSS(`#rp-callback, #otp-error, #account-username`)))
 	}
 	// tokenClaims redeems the callback's code and returns the ID token's
 	// acr and amr.
@@ -241,9 +241,24 @@ func TestBrowserAccountSecondFactor(t *testing.T) {
 	if eval[bool](b, `document.getElementById('otp-error') === null`) {
 		t.Fatalf("a used recovery code was accepted (%s)", b.location())
 	}
-	// The sign-in did not finish: there is no session.
+	// 7. The sign-in did not finish: there is no session, and signing in
+	// to the account page asks for the second factor too.
 	b.do("the account page", chromedp.Navigate(e.issuer+"/account"),
-		chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)))
+		chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "alice"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), alicePassword),
+		chromedp.Click(chromedp.CSS(`form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=otp], #account-username`)))
+	if !onCodePage() {
+		t.Fatalf("the account page signed a user with TOTP in on the password alone (%s)", b.location())
+	}
+	enterCode("a recovery code for the account page", recovery[1])
+	if loc := b.location(); loc.String() != e.issuer+"/account" {
+		t.Fatalf("after the code the browser shows %s, want the account page", loc)
+	}
+	if got := eval[string](b, `document.getElementById('mfa-status').textContent`); !strings.Contains(got, "8 recovery codes") {
+		t.Errorf("second factor shown as %q after two recovery codes were used", got)
+	}
 	for _, entry := range b.consoleEntries() {
 		// The refused codes above are answered with 400, which Chromium logs.
 		expected := strings.Contains(entry.text, "status of 400") && strings.Contains(entry.text, "/login/otp")
