@@ -482,3 +482,52 @@ func TestE2EAccountMFASignInFirst(t *testing.T) {
 		t.Fatalf("after signing in: %d at %s", p.status, p.url)
 	}
 }
+
+// TestE2EMFAConcurrentCodeUse: the same code posted at once from two
+// browsers (both past the password): exactly one sign-in succeeds.
+func TestE2EMFAConcurrentCodeUse(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t)
+	dev, _ := e.setUpTOTP(t, e.newBrowser(t), "alice", alicePassword)
+	cfg := e.config(e.web, oidc.ScopeOpenID)
+	const n = 4
+	browsers, pages := make([]*browser, n), make([]*page, n)
+	for i := range n {
+		browsers[i] = e.newBrowser(t)
+		u, _ := authURL(cfg, newPKCE().challenge())
+		pages[i] = browsers[i].login(browsers[i].get(u), "alice", alicePassword)
+		if !pages[i].isOTPPage() {
+			t.Fatalf("browser %d: want the code form, got %d", i, pages[i].status)
+		}
+	}
+	code := dev.next(t)
+	results := make(chan int, n)
+	for i := range n {
+		go func() {
+			f := findForm(pages[i].body)
+			form := cloneValues(f.hidden)
+			form.Set("otp", code)
+			req, _ := http.NewRequest(http.MethodPost, e.issuer+login.PathLoginOTP, nil)
+			setFormBody(req, form.Encode())
+			resp, err := browsers[i].client.Do(req)
+			if err != nil {
+				results <- 0
+				return
+			}
+			resp.Body.Close()
+			results <- resp.StatusCode
+		}()
+	}
+	won, refused := 0, 0
+	for range n {
+		switch <-results {
+		case http.StatusSeeOther:
+			won++
+		case http.StatusBadRequest:
+			refused++
+		}
+	}
+	if won != 1 || refused != n-1 {
+		t.Fatalf("%d sign-ins succeeded and %d were refused; want 1 and %d", won, refused, n-1)
+	}
+}
