@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 )
 
@@ -87,6 +88,14 @@ func TestE2EAccountSignIn(t *testing.T) {
 	}
 	if p.header.Get("Cache-Control") != "no-store" || !strings.Contains(p.header.Get("Content-Security-Policy"), "default-src 'none'") {
 		t.Errorf("account page headers: %v", p.header)
+	}
+	// Under the tenant policy "off" there is no second-factor section.
+	off := storage.MFASettings{Policy: storage.MFAOff}
+	if _, err := e.reg.UpdateTenant(t.Context(), tenantAcme, registry.TenantUpdate{Settings: &registry.SettingsUpdate{MFA: &off}}); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.get(e.issuer + "/account"); p.status != http.StatusOK || strings.Contains(p.body, "/account/mfa") || strings.Contains(p.body, "Two-step") {
+		t.Errorf("policy off: the page still offers a second factor (%d)", p.status)
 	}
 	// The notice is picked from a fixed list, never echoed.
 	p = b.get(e.issuer + "/account?done=%3Cscript%3Ealert(1)%3C/script%3E")

@@ -132,7 +132,8 @@ type AccountPage struct {
 	// change; empty for none.
 	PasswordError string
 	// PasswordURL, EndSessionURL, WithdrawURL and SignOutURL are where the
-	// forms post; MFAURL is the second-factor page.
+	// forms post; MFAURL is the second-factor page ("": not offered, the
+	// section is left out).
 	PasswordURL, EndSessionURL, WithdrawURL, SignOutURL, MFAURL string
 	// MFAStatus describes the second factor ("On", "Off"); empty when not
 	// known.

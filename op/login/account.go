@@ -137,8 +137,10 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, status int
 		h.storagePage(w, r, "account: list consents", err, pageError{})
 		return
 	}
-	mfaStatus := "Off"
+	mfaStatus, mfaURL := "Off", h.tenantURL(ctx, PathAccountMFA)
 	switch f, err := h.store.SecondFactors().SecondFactor(ctx, tenant.Name, st.user.ID); {
+	case mfaPolicy(tenant.Tenant).Policy == storage.MFAOff:
+		mfaStatus, mfaURL = "", "" // not offered: no section
 	case err == nil && f.Confirmed():
 		mfaStatus = "On"
 		if n := len(f.RecoveryCodes); n == 1 {
@@ -162,7 +164,7 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, status int
 		EndSessionURL:     h.tenantURL(ctx, PathAccountEndSession),
 		WithdrawURL:       h.tenantURL(ctx, PathAccountWithdraw),
 		SignOutURL:        h.tenantURL(ctx, PathAccountSignOut),
-		MFAURL:            h.tenantURL(ctx, PathAccountMFA),
+		MFAURL:            mfaURL,
 		MFAStatus:         mfaStatus,
 		PasswordMinLength: registry.PasswordPolicy(tenant.Tenant).MinLength,
 	}
