@@ -137,6 +137,17 @@ func TestE2EAccountCSRF(t *testing.T) {
 			}
 		}
 	}
+	// A cross-site post with the right token is refused too (Fetch
+	// metadata: the browser says where the form came from).
+	req, err := http.NewRequest(http.MethodPost, e.issuer+"/account/signout", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setFormBody(req, url.Values{"csrf_token": {csrfOf(t, vp)}}.Encode())
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if p := victim.do(req); p.status != http.StatusForbidden {
+		t.Errorf("cross-site sign-out with a valid token: %d, want 403", p.status)
+	}
 	// Nothing changed: the old password still signs in and both sessions live.
 	e.accountPage(t, victim)
 	e.accountPage(t, attacker)
