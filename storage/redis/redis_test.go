@@ -253,3 +253,38 @@ func TestDeleteSessionMaintainsUserIndex(t *testing.T) {
 		t.Errorf("user index still holds %v after its only session was deleted", c.SMembers(ctx, index).Val())
 	}
 }
+
+// ListUserSessions drops the IDs of sessions whose keys Redis expired from
+// the user's index, and records each touch as the last use.
+func TestListUserSessionsPrunesExpired(t *testing.T) {
+	s, prefix := newStore(t)
+	ctx := t.Context()
+	now := time.Now()
+	short := &storage.Session{TenantID: "acme", ID: "sess-short", UserID: "user-1", CreatedAt: now,
+		IdleExpiresAt: now.Add(300 * time.Millisecond), AbsoluteExpiresAt: now.Add(time.Hour)}
+	long := &storage.Session{TenantID: "acme", ID: "sess-long", UserID: "user-1", CreatedAt: now,
+		IdleExpiresAt: now.Add(time.Hour), AbsoluteExpiresAt: now.Add(2 * time.Hour), UserAgent: "Firefox on Linux"}
+	must(t, s.CreateSession(ctx, short))
+	must(t, s.CreateSession(ctx, long))
+	c, err := rawClient(testURL(t))
+	must(t, err)
+	defer c.Close()
+	index := prefix + ":{acme}:usess:user-1"
+	deadline := time.Now().Add(5 * time.Second)
+	for c.Exists(ctx, prefix+":{acme}:sess:sess-short").Val() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("Redis did not expire the short session")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	used := time.Now().Truncate(time.Millisecond)
+	must(t, s.TouchSession(ctx, "acme", "sess-long", used, used.Add(time.Hour)))
+	got, err := s.ListUserSessions(ctx, "acme", "user-1", time.Now())
+	must(t, err)
+	if len(got) != 1 || got[0].ID != "sess-long" || got[0].UserAgent != "Firefox on Linux" || !got[0].LastUsedAt.Equal(used) {
+		t.Fatalf("sessions = %+v, want sess-long used at %v", got, used)
+	}
+	if members := c.SMembers(ctx, index).Val(); len(members) != 1 || members[0] != "sess-long" {
+		t.Errorf("index after listing = %v, want only sess-long", members)
+	}
+}
