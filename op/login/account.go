@@ -23,9 +23,9 @@ import (
 // The account page ({issuer}/account): the signed-in user of the tenant
 // changes their password, sees and ends their sessions and withdraws the
 // consent they gave to apps. It belongs to the SSO session: without one,
-// the browser signs in first through the ordinary login flow (account
-// requests below), so every step the login has (throttling, the second
-// factor) applies here too.
+// the browser signs in first through the ordinary login flow (an account
+// request, signedin.go), so every step the login has (throttling, the
+// second factor) applies here too.
 
 // Paths of the account page, relative to a tenant's issuer.
 const (
