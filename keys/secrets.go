@@ -73,8 +73,8 @@ func (m *Manager) openSecret(stored, ad []byte, allowPlain bool) ([]byte, error)
 		if m.sealer.aead != nil && !allowPlain {
 			return nil, ErrPlainKeyWithKEK
 		}
-		// A copy: callers clear what they get, and stored may still be
-		// needed (the old value of a compare-and-set).
+		// A copy: callers clear what they opened (op/login clears TOTP
+		// secrets), which must not zero the stored record they hold.
 		return bytes.Clone(stored[1:]), nil
 	case formatSealed:
 		v, _, err := m.sealer.openSealed(stored, ad)
