@@ -67,6 +67,14 @@ type SecondFactors interface {
 	// DeleteSecondFactor removes the user's factor, confirmed or pending;
 	// ErrNotFound if there is none.
 	DeleteSecondFactor(ctx context.Context, tenant, userID string) error
+	// ListSecondFactors returns the tenant's factors, confirmed or pending,
+	// ordered by user ID (re-sealing the secrets under a new KEK).
+	ListSecondFactors(ctx context.Context, tenant string) ([]*SecondFactor, error)
+	// SwapSecondFactorSecret replaces the user's sealed secret with new if
+	// it is still old (compare-and-set, so that a re-seal never overwrites
+	// a set-up restarted meanwhile) and reports whether it did. No factor:
+	// ErrNotFound.
+	SwapSecondFactorSecret(ctx context.Context, tenant, userID string, old, new []byte) (bool, error)
 }
 
 // MatchHash returns the index of h in hashes, or -1. Every element is

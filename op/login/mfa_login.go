@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/herald-idp/herald/keys"
 	"github.com/herald-idp/herald/op/mfa"
 	"github.com/herald-idp/herald/storage"
 	"github.com/herald-idp/herald/templates"
@@ -37,7 +38,7 @@ const (
 	// maxCodeBytes bounds a submitted code before any work is done.
 	maxCodeBytes = 64
 	// secretPurpose names TOTP secrets for keys.Manager sealing.
-	secretPurpose = "totp"
+	secretPurpose = keys.TOTPSecretPurpose
 	qrCodeSize    = 240
 )
 

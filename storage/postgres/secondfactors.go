@@ -183,3 +183,31 @@ func (s *Store) DeleteSecondFactor(ctx context.Context, tenant, userID string) e
 		return requireAffected(tag, what)
 	})
 }
+
+// ListSecondFactors returns the tenant's factors ordered by user ID.
+func (s *Store) ListSecondFactors(ctx context.Context, tenant string) ([]*storage.SecondFactor, error) {
+	return secondFactors.list(ctx, s, fmt.Sprintf("tenant %q: list second factors", tenant),
+		secondFactors.table.selectSQL()+` WHERE tenant_id = $1 ORDER BY user_id`, tenant)
+}
+
+// SwapSecondFactorSecret replaces the sealed secret if it is still old, in
+// one conditional UPDATE.
+func (s *Store) SwapSecondFactorSecret(ctx context.Context, tenant, userID string, old, new []byte) (bool, error) {
+	what := secondFactorWhat(tenant, userID)
+	swapped := false
+	err := s.run(ctx, what, func(ctx context.Context, q querier) error {
+		var exists bool
+		err := q.QueryRow(ctx, `WITH swapped AS (
+				UPDATE second_factors SET secret = $4 WHERE tenant_id = $1 AND user_id = $2 AND secret = $3 RETURNING 1)
+			SELECT EXISTS (SELECT 1 FROM swapped), EXISTS (SELECT 1 FROM second_factors WHERE tenant_id = $1 AND user_id = $2)`,
+			tenant, userID, old, new).Scan(&swapped, &exists)
+		if err != nil {
+			return mapErr(err, what)
+		}
+		if !exists {
+			return fmt.Errorf("%s: %w", what, storage.ErrNotFound)
+		}
+		return nil
+	})
+	return swapped, err
+}

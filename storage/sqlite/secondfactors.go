@@ -160,3 +160,42 @@ func (s *Store) DeleteSecondFactor(ctx context.Context, tenant, userID string) e
 	}
 	return requireAffected(res, what)
 }
+
+// ListSecondFactors returns the tenant's factors ordered by user ID.
+func (s *Store) ListSecondFactors(ctx context.Context, tenant string) ([]*storage.SecondFactor, error) {
+	what := fmt.Sprintf("tenant %q: list second factors", tenant)
+	rows, err := s.read.QueryContext(ctx, secondFactorsTable.selectSQL()+` WHERE tenant_id = ? ORDER BY user_id`, tenant)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer rows.Close()
+	var out []*storage.SecondFactor
+	for rows.Next() {
+		var f storage.SecondFactor
+		if err := rows.Scan(&f.TenantID, &f.UserID, &f.Secret, timeCol{&f.ConfirmedAt}, &f.LastUsedStep,
+			listCol{&f.RecoveryCodes}, timeCol{&f.CreatedAt}, timeCol{&f.UpdatedAt}); err != nil {
+			return nil, mapErr(err, what)
+		}
+		out = append(out, &f)
+	}
+	return out, mapErr(rows.Err(), what)
+}
+
+// SwapSecondFactorSecret replaces the sealed secret if it is still old.
+func (s *Store) SwapSecondFactorSecret(ctx context.Context, tenant, userID string, old, new []byte) (bool, error) {
+	what := secondFactorWhat(tenant, userID)
+	swapped := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		f, err := getSecondFactor(ctx, tx, tenant, userID)
+		if err != nil || !bytes.Equal(f.Secret, old) {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE second_factors SET secret = ? WHERE tenant_id = ? AND user_id = ?`,
+			new, tenant, userID); err != nil {
+			return mapErr(err, what)
+		}
+		swapped = true
+		return nil
+	})
+	return swapped, err
+}

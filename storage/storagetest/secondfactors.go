@@ -165,3 +165,38 @@ func testSecondFactorConcurrentUse(t *testing.T, f *fixture) {
 		t.Fatalf("after the race: %+v", got)
 	}
 }
+
+// testSecondFactorSecretSwap: listing per tenant and the compare-and-set
+// re-seal of a secret.
+func testSecondFactorSecretSwap(t *testing.T, f *fixture) {
+	ctx := t.Context()
+	sf := f.s.SecondFactors()
+	confirmedFactor(t, f, tenantA, "u2", 1, nil)
+	confirmedFactor(t, f, tenantA, "u1", 1, nil)
+	confirmedFactor(t, f, tenantB, "u3", 1, nil)
+	list, err := sf.ListSecondFactors(ctx, tenantA)
+	must(t, err)
+	if len(list) != 2 || list[0].UserID != "u1" || list[1].UserID != "u2" || !bytes.Equal(list[0].Secret, []byte("sealed-u1")) {
+		t.Fatalf("ListSecondFactors = %+v", list)
+	}
+	ok, err := sf.SwapSecondFactorSecret(ctx, tenantA, "u1", []byte("stale"), []byte("new"))
+	must(t, err)
+	if ok {
+		t.Fatal("swapped although the old value did not match")
+	}
+	ok, err = sf.SwapSecondFactorSecret(ctx, tenantA, "u1", []byte("sealed-u1"), []byte("resealed"))
+	must(t, err)
+	if !ok {
+		t.Fatal("swap with the right old value refused")
+	}
+	got, err := sf.SecondFactor(ctx, tenantA, "u1")
+	must(t, err)
+	if !bytes.Equal(got.Secret, []byte("resealed")) || !got.Confirmed() || got.LastUsedStep != 1 {
+		t.Fatalf("after swap: %+v", got)
+	}
+	_, err = sf.SwapSecondFactorSecret(ctx, tenantA, "ghost", []byte("a"), []byte("b"))
+	wantNotFound(t, err)
+	if l, err := sf.ListSecondFactors(ctx, "no-such-tenant"); err != nil || len(l) != 0 {
+		t.Fatalf("unknown tenant: %v, %v", l, err)
+	}
+}

@@ -87,6 +87,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"SecondFactors", testSecondFactors},
 		{"SecondFactorsGoWithUser", testSecondFactorsGoWithUser},
 		{"SecondFactorConcurrentUse", testSecondFactorConcurrentUse},
+		{"SecondFactorSecretSwap", testSecondFactorSecretSwap},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
