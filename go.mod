@@ -13,10 +13,12 @@ require (
 	github.com/google/uuid v1.6.0 // user IDs (OIDC subjects)
 	github.com/hashicorp/golang-lru/v2 v2.0.7 // expirable LRUs of the per-tenant caches (op/tenantcache.go); already in the build through zitadel/oidc
 	github.com/jackc/pgx/v5 v5.12.0 // PostgreSQL backend (pgxpool)
+	github.com/pquerna/otp v1.5.0 // why: TOTP second factor (RFC 6238) and its otpauth:// QR code (issue 12, op/mfa)
 	github.com/pressly/goose/v3 v3.30.0 // schema migrations with an advisory lock
 	github.com/prometheus/client_golang v1.25.0 // why: Prometheus metrics on HERALD_METRICS_ADDR (internal/telemetry, issue 14)
 	github.com/redis/go-redis/v9 v9.23.0 // Redis backend for short-lived state (single, Sentinel, Cluster)
 	github.com/rs/cors v1.11.1 // per-tenant CORS allow-list for the protocol endpoints
+	github.com/trustelem/zxcvbn v1.0.1 // why: password strength estimate and its embedded list of 30,000 breached passwords (issue 10)
 	github.com/zitadel/oidc/v3 v3.52.0 // the OpenID Connect protocol engine (op package)
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0 // why: a server span per request with W3C trace context (issue 14)
 	go.opentelemetry.io/otel v1.47.0 // why: OpenTelemetry tracing API (already in the build through zitadel/oidc)
@@ -31,7 +33,6 @@ require (
 	golang.org/x/oauth2 v0.38.0 // tests only: a real OAuth 2.0 client
 	golang.org/x/text v0.44.0 // Unicode normalisation of usernames
 	google.golang.org/protobuf v1.36.12 // tests only: decoding OTLP exports (comes with otlptracehttp)
-	github.com/trustelem/zxcvbn v1.0.1 // why: password strength estimate and its embedded list of 30,000 breached passwords (issue 10)
 	modernc.org/sqlite v1.62.0 // embedded default store, pure Go (no cgo)
 )
 
@@ -39,6 +40,7 @@ require (
 	github.com/BurntSushi/toml v1.4.1-0.20240526193622-a339e1f7089c // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/bmatcuk/doublestar/v4 v4.10.4 // indirect
+	github.com/boombuler/barcode v1.0.1-0.20190219062509-6c824513bacc // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dlclark/regexp2 v1.12.0 // indirect
@@ -63,6 +65,7 @@ require (
 	github.com/prometheus/procfs v0.23.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/sethvargo/go-retry v0.5.0 // indirect
+	github.com/test-go/testify v1.1.4 // indirect
 	github.com/zitadel/schema v1.3.2 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace v1.47.0 // indirect

@@ -117,10 +117,12 @@ func (m *Manager) openCheck(stored []byte, allowPlain bool) ([]byte, error) {
 
 // RewrapResult counts what Rewrap did.
 type RewrapResult struct {
-	Resealed  int  `json:"resealed"`  // keys sealed anew under the current KEK
-	Unchanged int  `json:"unchanged"` // keys already sealed under it
-	Secrets   int  `json:"secrets_resealed"`
-	Check     bool `json:"check_value_resealed"`
+	Resealed  int `json:"resealed"`  // keys sealed anew under the current KEK
+	Unchanged int `json:"unchanged"` // keys already sealed under it
+	Secrets   int `json:"secrets_resealed"`
+	// UserSecrets counts users' TOTP secrets sealed anew (WithSecondFactors).
+	UserSecrets int  `json:"user_secrets_resealed"`
+	Check       bool `json:"check_value_resealed"`
 }
 
 // Rewrap re-encrypts every key of tenants, the SealedSecret entries called
@@ -179,6 +181,11 @@ func (m *Manager) Rewrap(ctx context.Context, tenants []string, secretNames ...s
 			}
 		}
 		m.Invalidate(tenant)
+		n, err := m.rewrapUserSecrets(ctx, tenant)
+		res.UserSecrets += n
+		if err != nil {
+			return res, err
+		}
 	}
 	for _, name := range secretNames {
 		stored, err := m.secrets.Secret(ctx, sealedSecretPrefix+name, func() ([]byte, error) { return nil, errNoLegacySecret })

@@ -47,6 +47,10 @@ type Manager struct {
 	ttl     time.Duration
 	now     func() time.Time
 
+	// secondFactors holds the users' sealed TOTP secrets that Rewrap
+	// re-seals; nil: Rewrap leaves them alone.
+	secondFactors storage.SecondFactors
+
 	mu        sync.Mutex
 	cache     map[string]cacheEntry      // tenant -> parsed keys, newest first
 	locks     [lockStripes]chan struct{} // 1-slot locks (ctx-aware), by tenant hash

@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -72,7 +73,9 @@ func (m *Manager) openSecret(stored, ad []byte, allowPlain bool) ([]byte, error)
 		if m.sealer.aead != nil && !allowPlain {
 			return nil, ErrPlainKeyWithKEK
 		}
-		return stored[1:], nil
+		// A copy: callers clear what they opened (op/login clears TOTP
+		// secrets), which must not zero the stored record they hold.
+		return bytes.Clone(stored[1:]), nil
 	case formatSealed:
 		v, _, err := m.sealer.openSealed(stored, ad)
 		return v, err

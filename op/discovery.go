@@ -17,6 +17,7 @@ import (
 	"github.com/herald-idp/herald/internal/telemetry"
 	"github.com/herald-idp/herald/keys"
 	"github.com/herald-idp/herald/op/login"
+	"github.com/herald-idp/herald/op/mfa"
 )
 
 // Endpoint paths, relative to an issuer ({public_url}/t/{tenant}).
@@ -71,6 +72,9 @@ type discoveryDocument struct {
 	ClaimsParameterSupported                   bool     `json:"claims_parameter_supported"`
 	FrontchannelLogoutSupported                bool     `json:"frontchannel_logout_supported"`
 	BackchannelLogoutSupported                 bool     `json:"backchannel_logout_supported"`
+	// ACRValuesSupported: Herald's authentication context classes
+	// (docs/mfa.md); acr_values naming the multi-factor one is a step-up.
+	ACRValuesSupported []string `json:"acr_values_supported"`
 }
 
 func newDiscoveryDocument(issuer string, algs []string) *discoveryDocument {
@@ -94,9 +98,10 @@ func newDiscoveryDocument(issuer string, algs []string) *discoveryDocument {
 		IntrospectionEndpointAuthMethodsSupported: secretMethods,
 		RevocationEndpointAuthMethodsSupported:    append(slices.Clone(secretMethods), "none"),
 		CodeChallengeMethodsSupported:             []string{"S256"},
-		ClaimsSupported: []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "azp",
+		ClaimsSupported: []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp",
 			"at_hash", "name", "given_name", "family_name", "preferred_username", "updated_at", "email", "email_verified"},
 		PromptValuesSupported:                      []string{"none", "login", "consent"},
+		ACRValuesSupported:                         mfa.ACRValuesSupported,
 		AuthorizationResponseISSParameterSupported: true,
 	}
 }

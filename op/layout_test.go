@@ -32,6 +32,8 @@ func TestImportDirection(t *testing.T) {
 		// imports nothing of ours.
 		{module + "/internal", false, []string{module + "/"}, nil},
 		{module + "/op/registry", true, []string{"net/http", "github.com/zitadel/"}, nil},
+		// The second factor's pure logic: no HTTP, no storage.
+		{module + "/op/mfa", true, []string{"net/http", "github.com/zitadel/", module + "/storage", module + "/keys"}, nil},
 		{module + "/op/password", true, []string{"net/http", "github.com/zitadel/", module + "/storage"}, nil},
 		{module + "/op/admin", true, []string{"github.com/zitadel/", module + "/storage/"}, nil},
 		// The browser flow reaches the provider only through its own

@@ -138,6 +138,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		DeviceKey:           deviceKey,
 		SecureCookies:       s.secureCookies,
 		AuthRequestLifetime: cfg.Lifetimes.AuthRequest,
+		UserSecrets:         s.keys,
 		Now:                 s.now,
 	})
 	s.handler = s.tel.Handler(s.routes()) // a span per request when tracing is on

@@ -18,6 +18,7 @@ import (
 
 	"github.com/herald-idp/herald/internal/telemetry"
 	"github.com/herald-idp/herald/keys"
+	"github.com/herald-idp/herald/op/mfa"
 	"github.com/herald-idp/herald/op/registry"
 	"github.com/herald-idp/herald/storage"
 )
@@ -286,7 +287,7 @@ func (m *minter) countTokens(g *grant, alg string, opaque bool, resp *oidc.Acces
 // the profile and email scopes.
 func (m *minter) idToken(key *keys.Key, g *grant, user *storage.User, accessToken string, now time.Time) (string, error) {
 	claims := oidc.NewIDTokenClaims(g.issuer, g.subject, []string{g.client.GetID()},
-		now.Add(g.client.IDTokenLifetime()), g.authTime, g.nonce, "", g.amr, g.client.GetID(), 0)
+		now.Add(g.client.IDTokenLifetime()), g.authTime, g.nonce, mfa.ACR(g.amr), g.amr, g.client.GetID(), 0)
 	claims.IssuedAt = oidc.FromTime(now)
 	if g.sessionID != "" {
 		claims.SessionID = publicSessionID(g.sessionID)

@@ -16,6 +16,21 @@ const (
 	EventCodeReplay      = "code.replay"
 	EventRefreshReuse    = "refresh.reuse"
 	EventPasswordChanged = "password.changed"
+	// The account page: a session ended from another one, and a consent
+	// withdrawn by the user.
+	EventSessionEnded     = "session.ended"
+	EventConsentWithdrawn = "consent.withdrawn"
+
+	// Second factor (docs/mfa.md). A sign-in with a second factor records
+	// EventMFASucceeded and then EventLoginSucceeded; Reason
+	// "recovery_code" says a recovery code was used.
+	EventMFASucceeded        = "mfa.succeeded"
+	EventMFAFailed           = "mfa.failed"
+	EventMFAThrottled        = "mfa.throttled"
+	EventMFAEnrolled         = "mfa.enrolled"
+	EventMFARemoved          = "mfa.removed"
+	EventMFARecoveryCodesNew = "mfa.recovery_codes_regenerated"
+	EventMFAReset            = "mfa.reset" // by an administrator
 )
 
 // AuthEvent is one entry of the authentication audit trail. Addresses,

@@ -63,6 +63,9 @@ func (t combinedTenants) DeleteTenant(ctx context.Context, name string) error {
 func (c *combined) AuthCodes() AuthCodes { return c.short.AuthCodes() }
 func (c *combined) Sessions() Sessions   { return c.short.Sessions() }
 
+// SecondFactors are durable: a lost TOTP secret locks its user out.
+func (c *combined) SecondFactors() SecondFactors { return c.Store.SecondFactors() }
+
 // LoginAttempts are counted where every replica sees them at once.
 func (c *combined) LoginAttempts() LoginAttempts { return c.short.LoginAttempts() }
 

@@ -81,4 +81,9 @@ type Grants interface {
 	RevokeClientGrants(ctx context.Context, tenant, clientID string, now time.Time) error
 	// RevokeSessionGrants revokes the grants bound to the session (logout).
 	RevokeSessionGrants(ctx context.Context, tenant, sessionID string, now time.Time) error
+	// RevokeUserGrantsExcept revokes every grant of the user except those
+	// bound to the session keepSessionID (a password change on the account
+	// page keeps the session it was made in); offline_access grants, bound
+	// to no session, are revoked too. keepSessionID must not be empty.
+	RevokeUserGrantsExcept(ctx context.Context, tenant, userID, keepSessionID string, now time.Time) error
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Tenant is one issuer: its own clients, users, keys and sessions.
@@ -46,6 +47,30 @@ type TenantSettings struct {
 
 	// CustomClaims map user attributes into tokens.
 	CustomClaims []ClaimMapping `json:"custom_claims,omitempty"`
+
+	// MFA is the second-factor policy (docs/mfa.md).
+	MFA MFASettings `json:"mfa,omitzero"`
+}
+
+// Second-factor policies (MFASettings.Policy).
+const (
+	// MFAOff: no second factor is asked for or can be set up.
+	MFAOff = "off"
+	// MFAOptional (the default, also ""): users who set up TOTP are asked
+	// for it; acr_values can demand it.
+	MFAOptional = "optional"
+	// MFARequired: every sign-in needs a second factor; users without one
+	// set it up at their next sign-in.
+	MFARequired = "required"
+	// MFARequiredForClients: as MFARequired for sign-ins to the clients in
+	// MFASettings.Clients, as MFAOptional for the others.
+	MFARequiredForClients = "clients"
+)
+
+// MFASettings is a tenant's second-factor policy.
+type MFASettings struct {
+	Policy  string   `json:"policy,omitempty"`  // MFAOff, MFAOptional (""), MFARequired, MFARequiredForClients
+	Clients []string `json:"clients,omitempty"` // client IDs, for MFARequiredForClients
 }
 
 // LoginThrottleSettings tune a tenant's login throttle (docs/security.md,
@@ -234,6 +259,11 @@ type AuthRequest struct {
 	LoginHint string
 	// HintSubject is the sub of a valid id_token_hint, if one was sent.
 	HintSubject string
+	// RequiredACR is the authentication context class the request asked
+	// for through acr_values, when Herald knows it ("" for none): the
+	// multi-factor class makes login ask for the second factor even within
+	// a password-only session (docs/mfa.md).
+	RequiredACR string
 
 	// Set once the user has authenticated.
 	UserID    string
@@ -279,6 +309,39 @@ type Session struct {
 	CreatedAt         time.Time
 	IdleExpiresAt     time.Time
 	AbsoluteExpiresAt time.Time
+	// UserAgent is a short label of the browser and system the session was
+	// started from ("Firefox on Linux"), shown on the account page; never
+	// the raw User-Agent header. At most MaxSessionUserAgent bytes.
+	UserAgent string
+	// LastUsedAt is when the session was last used (set by CreateSession
+	// from CreatedAt when zero, and by TouchSession).
+	LastUsedAt time.Time
+}
+
+// MaxSessionUserAgent bounds Session.UserAgent; longer labels are cut by
+// the backends (CutUserAgent).
+const MaxSessionUserAgent = 128
+
+// CutUserAgent cuts a session's user-agent label to MaxSessionUserAgent
+// bytes without splitting a UTF-8 sequence.
+func CutUserAgent(label string) string {
+	if len(label) <= MaxSessionUserAgent {
+		return label
+	}
+	cut := MaxSessionUserAgent
+	for cut > 0 && !utf8.RuneStart(label[cut]) {
+		cut--
+	}
+	return label[:cut]
+}
+
+// LastUsed is when s was last used: LastUsedAt, or its creation for a
+// session stored before uses were recorded.
+func (s *Session) LastUsed() time.Time {
+	if s.LastUsedAt.IsZero() {
+		return s.CreatedAt
+	}
+	return s.LastUsedAt
 }
 
 // AccessToken is the record of an access token. Only opaque ones are

@@ -27,6 +27,8 @@ type Store interface {
 	LoginAttempts() LoginAttempts
 	// AuthEvents is the authentication audit trail.
 	AuthEvents() AuthEvents
+	// SecondFactors are the users' TOTP second factors (durable).
+	SecondFactors() SecondFactors
 
 	// Ping reports whether the backend is reachable (used by /readyz).
 	Ping(ctx context.Context) error
@@ -159,12 +161,16 @@ type Sessions interface {
 	// Session returns ErrNotFound for unknown sessions and for sessions past
 	// their idle or absolute expiry at now.
 	Session(ctx context.Context, tenant, id string, now time.Time) (*Session, error)
-	// TouchSession slides the idle expiry to idleExpiresAt (never beyond the
-	// absolute expiry) without a read-modify-write race.
-	TouchSession(ctx context.Context, tenant, id string, idleExpiresAt time.Time) error
+	// TouchSession records a use at now (LastUsedAt) and slides the idle
+	// expiry to idleExpiresAt (never beyond the absolute expiry) without a
+	// read-modify-write race.
+	TouchSession(ctx context.Context, tenant, id string, now, idleExpiresAt time.Time) error
 	DeleteSession(ctx context.Context, tenant, id string) error
 	// DeleteUserSessions ends every session of a user in the tenant.
 	DeleteUserSessions(ctx context.Context, tenant, userID string) error
+	// ListUserSessions returns the user's sessions that are live at now,
+	// most recently created first (the account page).
+	ListUserSessions(ctx context.Context, tenant, userID string, now time.Time) ([]*Session, error)
 }
 
 // Tokens holds opaque access tokens (by the hex SHA-256 of the token; JWT
@@ -201,6 +207,9 @@ type Consents interface {
 	// RevokeConsent forgets the consent and revokes the user's grants to
 	// the client, atomically.
 	RevokeConsent(ctx context.Context, tenant, userID, clientID string) error
+	// ListUserConsents returns every consent of the user, ordered by
+	// client ID (the account page).
+	ListUserConsents(ctx context.Context, tenant, userID string) ([]*Consent, error)
 }
 
 // AuditLog is an append-only record of administrative actions. Events are

@@ -131,3 +131,52 @@ func ScopeDescription(scope string) string {
 	}
 	return scope
 }
+
+// AccountPage is the signed-in user's own page ({issuer}/account): change
+// password, the second factor (link), sessions and apps. Every form posts
+// CSRFToken as "csrf_token".
+type AccountPage struct {
+	Branding  Branding
+	CSRFToken string
+	// Username, Name and Email say who is signed in.
+	Username, Name, Email string
+	// Notice is a confirmation shown at the top ("Password changed."); empty
+	// for none.
+	Notice string
+	// PasswordError is shown above the password form after a refused
+	// change; empty for none.
+	PasswordError string
+	// PasswordURL, EndSessionURL, WithdrawURL and SignOutURL are where the
+	// forms post; MFAURL is the second-factor page ("": not offered, the
+	// section is left out).
+	PasswordURL, EndSessionURL, WithdrawURL, SignOutURL, MFAURL string
+	// MFAStatus describes the second factor ("On", "Off"); empty when not
+	// known.
+	MFAStatus string
+	// PasswordMinLength is shown as a hint on the new-password field.
+	PasswordMinLength int
+	Sessions          []AccountSession
+	Apps              []AccountApp
+}
+
+// AccountSession is one SSO session of the user on the account page.
+type AccountSession struct {
+	// Handle identifies the session in the end-session form; it is not the
+	// session's ID.
+	Handle string
+	// Device is the browser and system, e.g. "Firefox on Linux".
+	Device string
+	// SignedIn and LastUsed are approximate, human times ("3 hours ago").
+	SignedIn, LastUsed string
+	// Current marks the session of the browser showing the page.
+	Current bool
+}
+
+// AccountApp is one client the user has consented to.
+type AccountApp struct {
+	ClientID string
+	Name     string
+	Scopes   []ScopeView
+	// Since is when the consent was last given, human-readable.
+	Since string
+}

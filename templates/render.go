@@ -49,6 +49,7 @@ var (
 	errorTemplate         = mustPage("error.html")
 	logoutConfirmTemplate = mustPage("logout_confirm.html")
 	loggedOutTemplate     = mustPage("logged_out.html")
+	accountTemplate       = mustPage("account.html")
 )
 
 // Render executes the page's template into w. It returns an error for an
@@ -74,6 +75,9 @@ func Render(w io.Writer, page any) error {
 // templateFor maps a page value to its template and the value to execute it
 // with, dereferencing pointers so templates see one shape.
 func templateFor(page any) (*template.Template, any, error) {
+	if p, ok := page.(namedPage); ok && p != nil {
+		return p.pageTemplate(), page, nil
+	}
 	switch p := page.(type) {
 	case LoginPage:
 		return loginTemplate, p, nil
@@ -104,6 +108,12 @@ func templateFor(page any) (*template.Template, any, error) {
 	case *LoggedOutPage:
 		if p != nil {
 			return loggedOutTemplate, *p, nil
+		}
+	case AccountPage:
+		return accountTemplate, p, nil
+	case *AccountPage:
+		if p != nil {
+			return accountTemplate, *p, nil
 		}
 	}
 	return nil, nil, fmt.Errorf("%w %T", ErrUnknownPage, page)

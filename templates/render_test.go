@@ -33,6 +33,14 @@ func everyPage() []struct {
 		{"error", ErrorPage{Branding: testBranding, Title: "Invalid request", Message: "The link you followed is not valid.", RequestID: "req-42"}, "Invalid request"},
 		{"logout_confirm", LogoutConfirmPage{Branding: testBranding, ActionURL: "/acme/logout", CSRFToken: "csrf-1", ClientName: "Photos", ClientID: "photos"}, "Sign out of Acme Corp?"},
 		{"logged_out", LoggedOutPage{Branding: testBranding}, "You have been signed out."},
+		{"account", AccountPage{Branding: testBranding, CSRFToken: "csrf-1", Username: "alice", Name: "Alice", Email: "alice@example.com",
+			Notice: "Your password was changed.", PasswordError: "Too short.", PasswordURL: "/acme/account/password",
+			EndSessionURL: "/acme/account/sessions/end", WithdrawURL: "/acme/account/apps/withdraw", SignOutURL: "/acme/account/signout",
+			MFAURL: "/acme/account/mfa", PasswordMinLength: 12,
+			Sessions: []AccountSession{{Handle: "h1", Device: "Firefox on Linux", SignedIn: "just now", LastUsed: "just now", Current: true},
+				{Handle: "h2", Device: "Safari on iOS", SignedIn: "2 days ago", LastUsed: "yesterday"}},
+			Apps: []AccountApp{{ClientID: "photos", Name: "Photos", Since: "yesterday", Scopes: []ScopeView{{Name: "email", Description: ScopeDescription("email")}}}},
+		}, "Your account"},
 	}
 }
 

@@ -87,7 +87,7 @@ func newKeyManager(ctx context.Context, cfg *Config, store storage.Store, kek []
 	if err != nil {
 		return nil, err
 	}
-	opts := []keys.Option{keys.WithSecrets(store.Secrets()), keys.WithPreviousKEK(prev), keys.WithPolicy(policy)}
+	opts := []keys.Option{keys.WithSecrets(store.Secrets()), keys.WithSecondFactors(store.SecondFactors()), keys.WithPreviousKEK(prev), keys.WithPolicy(policy)}
 	if _, notified := store.(storage.Notifier); !notified {
 		// No change notifications (SQLite, where the CLI writes from another
 		// process): see a rotation within a second, like the other caches.

@@ -104,7 +104,7 @@ func runKeysRewrap(ctx context.Context, c *cli, args []string) error {
 			if err != nil {
 				return nil, err
 			}
-			km, err = keys.NewManager(a.store.Keys(), newKEK, keys.WithSecrets(a.store.Secrets()),
+			km, err = keys.NewManager(a.store.Keys(), newKEK, keys.WithSecrets(a.store.Secrets()), keys.WithSecondFactors(a.store.SecondFactors()),
 				keys.WithPreviousKEK(current), keys.WithPreviousKEK(prev))
 			if err != nil {
 				return nil, err

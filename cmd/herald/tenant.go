@@ -43,6 +43,8 @@ type tenantFlags struct {
 	displayName, signingAlg, logoURL, accentColor string
 	accessTL, idTL, refreshTL, idle, absolute     time.Duration
 	passwordMinLength                             int
+	mfaPolicy                                     string
+	mfaClients                                    *replaceableList
 	hostnames, allowedAlgs                        *replaceableList
 	claims                                        claimList
 	clearClaims                                   bool
@@ -76,6 +78,9 @@ func registerTenantFlags(fs *flag.FlagSet, update bool) *tenantFlags {
 		"`alg` the tenant may switch to: RS256, ES256, EdDSA (repeatable; must include --signing-alg; default all)",
 		"allow every signing algorithm again")
 	fs.IntVar(&f.passwordMinLength, "password-min-length", 0, "minimum password `length`, 8-128 (0: 12)")
+	fs.StringVar(&f.mfaPolicy, "mfa-policy", "", "second-factor `policy`: off, optional, required, clients (docs/mfa.md)")
+	f.mfaClients = newReplaceableList(fs, "mfa-client", "",
+		"client `ID` that requires a second factor under --mfa-policy clients (repeatable; replaces the list)", "")
 	fs.Var(&f.claims, "custom-claim", "custom claim `CLAIM=ATTRIBUTE[:SCOPE[:TARGETS]]` mapping a user attribute into tokens (repeatable; see above)")
 	if update {
 		fs.BoolVar(&f.clearClaims, "clear-custom-claims", false, "remove every custom claim")
@@ -109,6 +114,13 @@ func (f *tenantFlags) settings(given map[string]bool) *registry.SettingsUpdate {
 		SessionAbsoluteLifetime:  ptrIf(given, "session-absolute-lifetime", f.absolute),
 		AllowedSigningAlgorithms: f.allowedAlgs.update(),
 		PasswordMinLength:        ptrIf(given, "password-min-length", f.passwordMinLength),
+	}
+	if given["mfa-policy"] || given["mfa-client"] {
+		m := storage.MFASettings{Policy: f.mfaPolicy}
+		if l := f.mfaClients.update(); l != nil {
+			m.Clients = *l
+		}
+		u.MFA = &m
 	}
 	switch {
 	case f.clearClaims:

@@ -28,6 +28,7 @@ func userCommands() map[string]command {
 		"enable":       {"let a disabled user sign in again", userSwitch(false)},
 		"delete":       {"delete a user (ends their sessions)", runUserDelete},
 		"set-password": {"set a user's password (ends their sessions)", runUserSetPassword},
+		"mfa":          {"show or reset a user's second factor (status | reset)", group("user mfa", userMFACommands())},
 	}
 }
 

@@ -86,6 +86,8 @@ func newRouter(reg *registry.Registry, auth func(*http.Request) (Principal, erro
 	r.Patch("/tenants/{tenant}/users/{user}", h.updateUser)
 	r.Delete("/tenants/{tenant}/users/{user}", h.deleteUser)
 	r.Put("/tenants/{tenant}/users/{user}/password", h.setPassword)
+	r.Get("/tenants/{tenant}/users/{user}/mfa", h.getUserMFA)
+	r.Delete("/tenants/{tenant}/users/{user}/mfa", h.resetUserMFA)
 
 	r.Get("/audit", h.listAudit)
 	return r

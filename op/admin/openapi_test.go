@@ -179,6 +179,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"UserCreate":          reflect.TypeFor[createUserRequest](),
 		"UserUpdate":          reflect.TypeFor[updateUserRequest](),
 		"PasswordSet":         reflect.TypeFor[setPasswordRequest](),
+		"MFASettings":         reflect.TypeFor[MFASettingsJSON](),
+		"UserMFA":             reflect.TypeFor[UserMFAJSON](),
 		"Key":                 reflect.TypeFor[KeyJSON](),
 		"KeyRotation":         reflect.TypeFor[RotateKeysJSON](),
 		"KeyRevocation":       reflect.TypeFor[RevokeKeyJSON](),

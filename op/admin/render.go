@@ -44,6 +44,14 @@ type SettingsJSON struct {
 	PasswordMinScore         int               `json:"password_min_score"`
 	LoginThrottle            LoginThrottleJSON `json:"login_throttle"`
 	CustomClaims             []ClaimJSON       `json:"custom_claims"`
+	MFA                      MFASettingsJSON   `json:"mfa"`
+}
+
+// MFASettingsJSON is a tenant's second-factor policy (docs/mfa.md):
+// policy is off, optional (the default), required or clients.
+type MFASettingsJSON struct {
+	Policy  string   `json:"policy"`
+	Clients []string `json:"clients"`
 }
 
 // LoginThrottleJSON is storage.LoginThrottleSettings on the wire; delays
@@ -106,6 +114,7 @@ func RenderTenant(publicURL string, t *storage.Tenant) TenantJSON {
 			PasswordMinScore:         s.PasswordMinScore,
 			LoginThrottle:            renderLoginThrottle(s.LoginThrottle),
 			CustomClaims:             claims,
+			MFA:                      MFASettingsJSON{Policy: orOptional(s.MFA.Policy), Clients: nonNil(s.MFA.Clients)},
 		},
 	}
 }
@@ -248,4 +257,12 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// orOptional shows the default second-factor policy by its name.
+func orOptional(policy string) string {
+	if policy == "" {
+		return storage.MFAOptional
+	}
+	return policy
 }

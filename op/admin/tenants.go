@@ -26,6 +26,7 @@ type settingsPatch struct {
 	PasswordMinScore         *int               `json:"password_min_score"`
 	LoginThrottle            *LoginThrottleJSON `json:"login_throttle"`
 	CustomClaims             *[]ClaimJSON       `json:"custom_claims"`
+	MFA                      *MFASettingsJSON   `json:"mfa"`
 }
 
 func (p *settingsPatch) update() *registry.SettingsUpdate {
@@ -46,6 +47,9 @@ func (p *settingsPatch) update() *registry.SettingsUpdate {
 	if p.LoginThrottle != nil {
 		lt := p.LoginThrottle.settings()
 		u.LoginThrottle = &lt
+	}
+	if p.MFA != nil {
+		u.MFA = &storage.MFASettings{Policy: p.MFA.Policy, Clients: p.MFA.Clients}
 	}
 	if p.CustomClaims != nil {
 		claims := make([]storage.ClaimMapping, 0, len(*p.CustomClaims))

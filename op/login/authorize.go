@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/herald-idp/herald/op/mfa"
 	"github.com/herald-idp/herald/storage"
 )
 
@@ -213,6 +214,7 @@ func (h *Handler) parseAuthRequest(ctx context.Context, f url.Values, c *storage
 		Prompt:              prompt,
 		MaxAge:              maxAge,
 		LoginHint:           f.Get("login_hint"),
+		RequiredACR:         mfa.RequiredACR(f.Get("acr_values")),
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(h.arLifetime),
 	}

@@ -20,9 +20,30 @@ func (h *Handler) continueAuthorization(w http.ResponseWriter, r *http.Request, 
 	if ar.UserID == "" {
 		sess := h.currentSession(r)
 		reuse := sess != nil && reusableSession(ar, sess, h.now())
+		var user *storage.User
 		if reuse {
-			if u, err := h.store.Users().User(ctx, ar.TenantID, sess.UserID); err != nil || u.Disabled {
+			u, err := h.store.Users().User(ctx, ar.TenantID, sess.UserID)
+			if err != nil || u.Disabled {
 				reuse = false
+			}
+			user = u
+		}
+		if reuse {
+			// Step-up (docs/mfa.md): the request needs a second factor
+			// the session has not used.
+			step, err := h.stepUp(ctx, h.p.Tenant(ctx).Tenant, c, ar, sess)
+			if err != nil {
+				slog.ErrorContext(ctx, "authorize: second factor", "error", err)
+				h.finishWithError(w, r, ar, errTryLater)
+				return
+			}
+			if step != mfaNone {
+				if slices.Contains(ar.Prompt, "none") {
+					h.finishWithError(w, r, ar, &authError{codeLoginRequired, "a second factor is required"})
+					return
+				}
+				h.askSecondFactor(w, r, ar, c, user, step)
+				return
 			}
 		}
 		switch {
@@ -118,6 +139,10 @@ func (h *Handler) needsConsent(ctx context.Context, ar *storage.AuthRequest, c *
 // stores a single-use code and the browser goes back to the client with it.
 func (h *Handler) issueCode(w http.ResponseWriter, r *http.Request, ar *storage.AuthRequest) {
 	ctx := r.Context()
+	if isAccountRequest(ar) {
+		h.finishAccountSignIn(w, r, ar)
+		return
+	}
 	if !hintMatches(ar, ar.UserID) {
 		// Login and SSO already refuse this; the one place codes are
 		// issued checks again, whatever path led here.
@@ -156,6 +181,11 @@ func (h *Handler) deleteAuthRequest(ctx context.Context, ar *storage.AuthRequest
 // client.
 func (h *Handler) finishWithError(w http.ResponseWriter, r *http.Request, ar *storage.AuthRequest, e *authError) {
 	h.deleteAuthRequest(r.Context(), ar)
+	if isAccountRequest(ar) {
+		// No client to tell: the user sees it.
+		h.errorPage(w, r, accountSignInFailed(e))
+		return
+	}
 	h.redirectError(w, r, ar.RedirectURI, ar.State, e)
 }
 

@@ -59,6 +59,8 @@ var (
 		"Sign in before granting access. Return to the application and start again."}
 	errSessionEnded = pageError{http.StatusForbidden, "Sign-in required",
 		"Your session ended. Return to the application and start again."}
+	errAccountFormExpired = pageError{http.StatusForbidden, "Form expired",
+		"The form expired. Please try again."}
 	errLogoutCancelled = pageError{http.StatusOK, "Still signed in", "You cancelled signing out."}
 	// errInternal: a failure that is neither an outage nor a missing
 	// record; the cause is only in the log, under the request ID.
@@ -114,6 +116,23 @@ func retryable(ctx context.Context, what string, err error) bool {
 		slog.ErrorContext(ctx, "internal error", "op", what, "error", err)
 		return false
 	}
+}
+
+// Page errors of the account page (account.go).
+var (
+	errAccountSessionGone = pageError{http.StatusBadRequest, "Session not found",
+		"That session has already ended."}
+	errAccountSignInAgain = pageError{http.StatusForbidden, "Sign-in required",
+		"Your session ended. Open your account page again to sign in."}
+	errAccountNoConsent = pageError{http.StatusBadRequest, "App not found",
+		"That app has no access to your account."}
+)
+
+// accountSignInFailed: the account page's sign-in ended with an error a
+// client would have been sent; there is no client, so the user sees it.
+func accountSignInFailed(e *authError) pageError {
+	return pageError{http.StatusBadRequest, "Sign-in failed",
+		"Signing in to your account failed (" + e.description + "). Open your account page to try again."}
 }
 
 func invalidRequest(message string) pageError {

@@ -82,6 +82,13 @@ const (
 	ReasonDisabled      = "disabled"
 	ReasonThrottled     = "throttled"
 	ReasonBusy          = "busy"
+
+	// Second-factor reasons (storage.EventMFA*).
+	ReasonWrongCode        = "wrong_code"
+	ReasonReplayedCode     = "replayed_code"
+	ReasonRecoveryCode     = "recovery_code"
+	ReasonNoSecondFactor   = "no_second_factor"
+	ReasonWrongCredentials = "wrong_code_or_password"
 )
 
 // Tenant is a resolved tenant and where it was reached.
@@ -136,7 +143,16 @@ type Config struct {
 	// AuthRequestLifetime is how long a request may take from /authorize
 	// to the end of login and consent.
 	AuthRequestLifetime time.Duration
-	Now                 func() time.Time
+	// UserSecrets seals and opens users' TOTP secrets (keys.Manager).
+	UserSecrets UserSecrets
+	Now         func() time.Time
+}
+
+// UserSecrets seals users' secrets under the key-encryption key, bound to
+// their purpose, tenant and user (keys.Manager implements it).
+type UserSecrets interface {
+	SealUserSecret(purpose, tenant, userID string, plain []byte) ([]byte, error)
+	OpenUserSecret(purpose, tenant, userID string, stored []byte) ([]byte, error)
 }
 
 // Handler serves the browser endpoints of every tenant.
@@ -150,6 +166,7 @@ type Handler struct {
 	arLifetime    time.Duration
 	now           func() time.Time
 	refusals      *refusalMemory // defence.go firstRefusal
+	userSecrets   UserSecrets
 }
 
 // New builds the browser flow.
@@ -167,6 +184,7 @@ func New(cfg Config) *Handler {
 		secureCookies: cfg.SecureCookies,
 		arLifetime:    cfg.AuthRequestLifetime,
 		refusals:      &refusalMemory{seen: map[string]time.Time{}},
+		userSecrets:   cfg.UserSecrets,
 		now:           now,
 	}
 }
@@ -182,16 +200,24 @@ func (h *Handler) Routes(r chi.Router) {
 	r.With(forms.Handler).Post(PathLogin, h.handleLogin)
 	r.Get(PathConsent, h.handleConsentForm)
 	r.With(forms.Handler).Post(PathConsent, h.handleConsent)
+	h.mfaRoutes(r, forms)
 	r.Get(PathEndSession, h.handleEndSession)
 	r.Post(PathEndSession, h.handleEndSession)
 	r.Get(PathBrandingCSS, h.handleBrandingCSS)
 	r.Head(PathBrandingCSS, h.handleBrandingCSS)
+	// The account page (account.go).
+	r.Get(PathAccount, h.handleAccount)
+	r.With(forms.Handler).Post(PathAccountPassword, h.handleAccountPassword)
+	r.With(forms.Handler).Post(PathAccountEndSession, h.handleAccountEndSession)
+	r.With(forms.Handler).Post(PathAccountWithdraw, h.handleAccountWithdraw)
+	r.With(forms.Handler).Post(PathAccountSignOut, h.handleAccountSignOut)
 	// No CORS on pages, not even a preflight (RFC 9700 §2.6): without these
 	// routes an OPTIONS would fall through to the protocol routes mounted
 	// at the tenant's root. 405 rather than a 204 without CORS headers:
 	// browsers fail the preflight either way, and 405 with Allow is the
 	// honest answer for any other client and in the access log.
-	for _, path := range []string{PathAuthorize, PathLogin, PathConsent, PathEndSession} {
+	for _, path := range []string{PathAuthorize, PathLogin, PathConsent, PathEndSession,
+		PathAccount, PathAccountPassword, PathAccountEndSession, PathAccountWithdraw, PathAccountSignOut} {
 		r.Options(path, methodNotAllowed)
 	}
 }

@@ -23,6 +23,9 @@ const amrPassword = "pwd"
 func (h *Handler) pendingAuthRequest(w http.ResponseWriter, r *http.Request, id string) (*storage.AuthRequest, *storage.Client, bool) {
 	ctx := r.Context()
 	ar, err := h.store.AuthRequests().AuthRequest(ctx, h.p.Tenant(ctx).Name, id)
+	if err == nil && isAccountRequest(ar) {
+		return ar, accountClient(), true
+	}
 	if err == nil {
 		var c *storage.Client
 		if c, err = h.p.Client(ctx, ar.ClientID); err == nil {
@@ -165,6 +168,18 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		// hears login_required instead of getting a code.
 		slog.InfoContext(ctx, "login as another user than the id_token_hint names", "tenant", ar.TenantID)
 		h.finishWithError(w, r, ar, errHintMismatch)
+		return
+	}
+	step, err := h.secondFactorStep(ctx, tenant, c, ar, user.ID)
+	if err != nil {
+		h.storagePage(w, r, "login: second factor", err, pageError{})
+		return
+	}
+	if step != mfaNone {
+		// The password was right: its throttle forgets the account; the
+		// sign-in is recorded once the second factor is done too.
+		h.loginSucceeded(ctx, tenant.Name, addr, username, known)
+		h.askSecondFactor(w, r, ar, c, user, step)
 		return
 	}
 	amr := []string{amrPassword}

@@ -223,6 +223,9 @@ func (h *Handler) csrfToken(w http.ResponseWriter, r *http.Request, purpose stri
 	if len(value) < 32 {
 		value = randomToken(32)
 		h.setCookie(w, r, csrfCookie, value, 0)
+		// Later tokens of this response (and the pending sign-in's MAC)
+		// must use the same cookie value.
+		r.AddCookie(&http.Cookie{Name: h.cookieName(r.Context(), csrfCookie), Value: value})
 	}
 	return h.csrfMAC(value, purpose)
 }

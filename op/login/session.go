@@ -34,7 +34,7 @@ func (h *Handler) currentSession(r *http.Request) *storage.Session {
 		return nil
 	}
 	idle, _ := h.p.SessionLifetimes(ctx)
-	if err := h.store.Sessions().TouchSession(ctx, tenant, id, now.Add(idle)); err != nil {
+	if err := h.store.Sessions().TouchSession(ctx, tenant, id, now, now.Add(idle)); err != nil {
 		slog.ErrorContext(ctx, "touch session", "error", err)
 	}
 	return sess
@@ -57,6 +57,8 @@ func (h *Handler) startSession(ctx context.Context, w http.ResponseWriter, r *ht
 		CreatedAt:         now,
 		IdleExpiresAt:     now.Add(idle),
 		AbsoluteExpiresAt: now.Add(absolute),
+		UserAgent:         userAgentLabel(r.UserAgent()),
+		LastUsedAt:        now,
 	}
 	if err := h.store.Sessions().CreateSession(ctx, sess); err != nil {
 		return nil, err

@@ -47,6 +47,7 @@ type SettingsUpdate struct {
 	PasswordMinScore         *int
 	LoginThrottle            *storage.LoginThrottleSettings
 	CustomClaims             *[]storage.ClaimMapping
+	MFA                      *storage.MFASettings
 }
 
 // Apply sets the settings u names in s.
@@ -61,6 +62,9 @@ func (u *SettingsUpdate) Apply(s *storage.TenantSettings) {
 	setIf(&s.PasswordMinLength, u.PasswordMinLength)
 	setIf(&s.PasswordMinScore, u.PasswordMinScore)
 	setIf(&s.LoginThrottle, u.LoginThrottle)
+	if u.MFA != nil {
+		s.MFA = storage.MFASettings{Policy: u.MFA.Policy, Clients: slices.Clone(u.MFA.Clients)}
+	}
 	if u.AllowedSigningAlgorithms != nil {
 		s.AllowedSigningAlgorithms = slices.Clone(*u.AllowedSigningAlgorithms)
 	}
@@ -83,6 +87,7 @@ func (u *SettingsUpdate) changed() []string {
 		{"allowed_signing_algorithms", u.AllowedSigningAlgorithms != nil},
 		{"password_min_length", u.PasswordMinLength != nil}, {"custom_claims", u.CustomClaims != nil},
 		{"password_min_score", u.PasswordMinScore != nil}, {"login_throttle", u.LoginThrottle != nil},
+		{"mfa", u.MFA != nil},
 	} {
 		if f.set {
 			out = append(out, "settings."+f.name)
@@ -170,6 +175,7 @@ func checkSettings(p *problems, s storage.TenantSettings, alg string) storage.Te
 			MaxPasswordMinScore, DefaultPasswordMinScore)
 	}
 	checkLoginThrottle(p, s.LoginThrottle)
+	s.MFA = checkMFA(p, s.MFA)
 	s.CustomClaims = checkClaimMappings(p, s.CustomClaims)
 	return s
 }

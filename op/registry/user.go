@@ -23,6 +23,10 @@ import (
 const MinPasswordLength = 12
 
 // passwordPolicy is tenant t's password policy.
+// PasswordPolicy is the tenant's policy for new passwords (the account
+// page checks a user's own change against it).
+func PasswordPolicy(t *storage.Tenant) password.Policy { return passwordPolicy(t) }
+
 func passwordPolicy(t *storage.Tenant) password.Policy {
 	p := password.Policy{MinLength: MinPasswordLength, MinScore: t.Settings.PasswordMinScore}
 	if n := t.Settings.PasswordMinLength; n > 0 {

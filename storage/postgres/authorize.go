@@ -16,14 +16,14 @@ var authRequests = record[storage.AuthRequest]{
 		"tenant_id", "id", "client_id", "redirect_uri", "scopes", "state", "nonce",
 		"response_type", "response_mode", "code_challenge", "code_challenge_method", "prompt",
 		"max_age", "login_hint", "hint_subject", "user_id", "session_id", "auth_time", "amr",
-		"created_at", "expires_at"}},
+		"created_at", "expires_at", "required_acr"}},
 	scan: func(sc scanner) (*storage.AuthRequest, error) {
 		var r storage.AuthRequest
 		err := sc.Scan(&r.TenantID, &r.ID, &r.ClientID, &r.RedirectURI, &r.Scopes,
 			&r.State, &r.Nonce, &r.ResponseType, &r.ResponseMode, &r.CodeChallenge,
 			&r.CodeChallengeMethod, &r.Prompt, &r.MaxAge, &r.LoginHint, &r.HintSubject,
 			&r.UserID, &r.SessionID, timeCol{&r.AuthTime}, &r.AMR,
-			timeCol{&r.CreatedAt}, timeCol{&r.ExpiresAt})
+			timeCol{&r.CreatedAt}, timeCol{&r.ExpiresAt}, &r.RequiredACR)
 		if err != nil {
 			return nil, err
 		}
@@ -35,7 +35,7 @@ var authRequests = record[storage.AuthRequest]{
 			r.State, r.Nonce, r.ResponseType, r.ResponseMode, r.CodeChallenge,
 			r.CodeChallengeMethod, list(r.Prompt), r.MaxAge, r.LoginHint, r.HintSubject,
 			r.UserID, r.SessionID, optTime(r.AuthTime), list(r.AMR),
-			r.CreatedAt, r.ExpiresAt}
+			r.CreatedAt, r.ExpiresAt, r.RequiredACR}
 	},
 }
 

@@ -107,6 +107,21 @@ func (s *Store) RevokeSessionGrants(ctx context.Context, tenant, sessionID strin
 	return s.revokeWhere(ctx, tenant, "session_id", sessionID, now)
 }
 
+// RevokeUserGrantsExcept revokes every grant of the user not bound to
+// keepSessionID in one statement.
+func (s *Store) RevokeUserGrantsExcept(ctx context.Context, tenant, userID, keepSessionID string, now time.Time) error {
+	what := fmt.Sprintf("%s: revoke by user_id except a session", grantWhat(tenant))
+	if userID == "" || keepSessionID == "" {
+		return fmt.Errorf("%s: empty user or session ID", what)
+	}
+	return s.run(ctx, what, func(ctx context.Context, q querier) error {
+		_, err := q.Exec(ctx, `UPDATE grants SET revoked_at = $1
+			WHERE tenant_id = $2 AND user_id = $3 AND session_id <> $4 AND revoked_at IS NULL`,
+			now, tenant, userID, keepSessionID)
+		return mapErr(err, what)
+	})
+}
+
 // requireLiveGrant fails with ErrRevoked unless the grant is live at now.
 // FOR SHARE holds the row until the transaction ends: a concurrent
 // RevokeGrant waits for the commit (and the token it made dies with the

@@ -12,11 +12,12 @@ import (
 var sessions = record[storage.Session]{
 	table: table{name: "sessions", keys: 2, cols: []string{
 		"tenant_id", "id", "user_id", "auth_time", "amr", "created_at",
-		"idle_expires_at", "absolute_expires_at"}},
+		"idle_expires_at", "absolute_expires_at", "user_agent", "last_used_at"}},
 	scan: func(sc scanner) (*storage.Session, error) {
 		var s storage.Session
 		err := sc.Scan(&s.TenantID, &s.ID, &s.UserID, timeCol{&s.AuthTime}, &s.AMR,
-			timeCol{&s.CreatedAt}, timeCol{&s.IdleExpiresAt}, timeCol{&s.AbsoluteExpiresAt})
+			timeCol{&s.CreatedAt}, timeCol{&s.IdleExpiresAt}, timeCol{&s.AbsoluteExpiresAt},
+			&s.UserAgent, timeCol{&s.LastUsedAt})
 		if err != nil {
 			return nil, err
 		}
@@ -25,7 +26,8 @@ var sessions = record[storage.Session]{
 	},
 	args: func(s *storage.Session) []any {
 		return []any{s.TenantID, s.ID, s.UserID, optTime(s.AuthTime), list(s.AMR),
-			s.CreatedAt, s.IdleExpiresAt, s.AbsoluteExpiresAt}
+			s.CreatedAt, s.IdleExpiresAt, s.AbsoluteExpiresAt,
+			storage.CutUserAgent(s.UserAgent), optTime(s.LastUsed())}
 	},
 }
 
@@ -56,11 +58,11 @@ func (s *Store) Session(ctx context.Context, tenant, id string, now time.Time) (
 // TouchSession slides the idle expiry in one UPDATE, capped at the absolute
 // expiry, so concurrent requests cannot lose each other's update or extend
 // a session past its absolute lifetime.
-func (s *Store) TouchSession(ctx context.Context, tenant, id string, idleExpiresAt time.Time) error {
+func (s *Store) TouchSession(ctx context.Context, tenant, id string, now, idleExpiresAt time.Time) error {
 	what := sessionWhat(tenant)
 	return s.run(ctx, what, func(ctx context.Context, q querier) error {
-		tag, err := q.Exec(ctx, `UPDATE sessions SET idle_expires_at = LEAST($1, absolute_expires_at)
-			WHERE tenant_id = $2 AND id = $3`, idleExpiresAt, tenant, id)
+		tag, err := q.Exec(ctx, `UPDATE sessions SET idle_expires_at = LEAST($1, absolute_expires_at),
+			last_used_at = $4 WHERE tenant_id = $2 AND id = $3`, idleExpiresAt, tenant, id, now)
 		if err != nil {
 			return mapErr(err, what)
 		}
@@ -85,4 +87,12 @@ func (s *Store) DeleteUserSessions(ctx context.Context, tenant, userID string) e
 		_, err := q.Exec(ctx, `DELETE FROM sessions WHERE tenant_id = $1 AND user_id = $2`, tenant, userID)
 		return mapErr(err, what)
 	})
+}
+
+// ListUserSessions returns the user's live sessions, newest first.
+func (s *Store) ListUserSessions(ctx context.Context, tenant, userID string, now time.Time) ([]*storage.Session, error) {
+	return sessions.list(ctx, s, fmt.Sprintf("tenant %q: sessions of user %q", tenant, userID),
+		sessions.table.selectSQL()+` WHERE tenant_id = $1 AND user_id = $2
+		AND idle_expires_at > $3 AND absolute_expires_at > $3 ORDER BY created_at DESC, id`,
+		tenant, userID, now)
 }

@@ -177,3 +177,31 @@ func (s *Store) RevokeConsent(ctx context.Context, tenant, userID, clientID stri
 		return mapErr(err, what)
 	})
 }
+
+// ListUserConsents returns every consent of the user, ordered by client ID.
+func (s *Store) ListUserConsents(ctx context.Context, tenant, userID string) ([]*storage.Consent, error) {
+	what := fmt.Sprintf("tenant %q: consents of user %q", tenant, userID)
+	var out []*storage.Consent
+	err := s.run(ctx, what, func(ctx context.Context, q querier) error {
+		out = nil
+		rows, err := q.Query(ctx, `SELECT client_id, scopes, updated_at FROM consents
+			WHERE tenant_id = $1 AND user_id = $2 ORDER BY client_id`, tenant, userID)
+		if err != nil {
+			return mapErr(err, what)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			c := storage.Consent{TenantID: tenant, UserID: userID}
+			if err := rows.Scan(&c.ClientID, &c.Scopes, timeCol{&c.UpdatedAt}); err != nil {
+				return mapErr(err, what)
+			}
+			lists(&c.Scopes)
+			out = append(out, &c)
+		}
+		return mapErr(rows.Err(), what)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -56,6 +56,7 @@ type authRequestJSON struct {
 	MaxAge              *int64   `json:"max_age,omitempty"` // nil (absent) differs from 0
 	LoginHint           string   `json:"login_hint,omitempty"`
 	HintSubject         string   `json:"hint_subject,omitempty"`
+	RequiredACR         string   `json:"required_acr,omitempty"`
 	UserID              string   `json:"user_id,omitempty"`
 	SessionID           string   `json:"session_id,omitempty"`
 	AuthTime            int64    `json:"auth_time,omitempty"`
@@ -70,7 +71,7 @@ func encodeAuthRequest(r *storage.AuthRequest) ([]byte, error) {
 		State: r.State, Nonce: r.Nonce, ResponseType: r.ResponseType,
 		ResponseMode: r.ResponseMode, CodeChallenge: r.CodeChallenge,
 		CodeChallengeMethod: r.CodeChallengeMethod, Prompt: r.Prompt, MaxAge: r.MaxAge,
-		LoginHint: r.LoginHint, HintSubject: r.HintSubject, UserID: r.UserID,
+		LoginHint: r.LoginHint, HintSubject: r.HintSubject, RequiredACR: r.RequiredACR, UserID: r.UserID,
 		SessionID: r.SessionID, AuthTime: ms(r.AuthTime), AMR: r.AMR,
 		CreatedAt: ms(r.CreatedAt), ExpiresAt: ms(r.ExpiresAt),
 	})
@@ -86,7 +87,7 @@ func decodeAuthRequest(tenant, id string, data []byte) (*storage.AuthRequest, er
 		Scopes: j.Scopes, State: j.State, Nonce: j.Nonce, ResponseType: j.ResponseType,
 		ResponseMode: j.ResponseMode, CodeChallenge: j.CodeChallenge,
 		CodeChallengeMethod: j.CodeChallengeMethod, Prompt: j.Prompt, MaxAge: j.MaxAge,
-		LoginHint: j.LoginHint, HintSubject: j.HintSubject, UserID: j.UserID,
+		LoginHint: j.LoginHint, HintSubject: j.HintSubject, RequiredACR: j.RequiredACR, UserID: j.UserID,
 		SessionID: j.SessionID, AuthTime: fromMS(j.AuthTime), AMR: j.AMR,
 		CreatedAt: fromMS(j.CreatedAt), ExpiresAt: fromMS(j.ExpiresAt),
 	}, nil
@@ -134,17 +135,18 @@ func decodeAuthCode(tenant, codeHash string, data []byte, expiresAt int64) (*sto
 }
 
 // sessionJSON is the "d" field of a session's hash; "idle" and "abs" hold
-// the expiries, which TouchSession changes.
+// the expiries and "used" the last use, which TouchSession changes.
 type sessionJSON struct {
 	UserID    string   `json:"user_id"`
 	AuthTime  int64    `json:"auth_time,omitempty"`
 	AMR       []string `json:"amr,omitempty"`
 	CreatedAt int64    `json:"created_at,omitempty"`
+	UserAgent string   `json:"ua,omitempty"`
 }
 
 func encodeSession(s *storage.Session) ([]byte, error) {
 	return json.Marshal(sessionJSON{UserID: s.UserID, AuthTime: ms(s.AuthTime),
-		AMR: s.AMR, CreatedAt: ms(s.CreatedAt)})
+		AMR: s.AMR, CreatedAt: ms(s.CreatedAt), UserAgent: storage.CutUserAgent(s.UserAgent)})
 }
 
 func decodeSession(tenant, id string, data []byte, idle, abs int64) (*storage.Session, error) {
@@ -154,5 +156,5 @@ func decodeSession(tenant, id string, data []byte, idle, abs int64) (*storage.Se
 	}
 	return &storage.Session{TenantID: tenant, ID: id, UserID: j.UserID,
 		AuthTime: fromMS(j.AuthTime), AMR: j.AMR, CreatedAt: fromMS(j.CreatedAt),
-		IdleExpiresAt: fromMS(idle), AbsoluteExpiresAt: fromMS(abs)}, nil
+		IdleExpiresAt: fromMS(idle), AbsoluteExpiresAt: fromMS(abs), UserAgent: j.UserAgent}, nil
 }

@@ -51,7 +51,7 @@ func survivesFailover(t *testing.T, url string, kill func()) {
 	t.Logf("session readable again %s after the master was killed (%d reads failed with ErrUnavailable)",
 		time.Since(start).Round(10*time.Millisecond), failures)
 	// Writes work on the new master.
-	must(t, s.TouchSession(ctx, "acme", sess.ID, time.Now().Add(time.Hour)))
+	must(t, s.TouchSession(ctx, "acme", sess.ID, time.Now(), time.Now().Add(time.Hour)))
 	must(t, s.CreateAuthRequest(ctx, &storage.AuthRequest{TenantID: "acme", ID: "after-failover",
 		CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Minute)}))
 }

@@ -221,12 +221,12 @@ func TestTTLs(t *testing.T) {
 	_, err = s.ConsumeAuthCode(ctx, "acme", "hash-1", now)
 	must(t, err)
 	check("consumed", key("code", "hash-1"), time.Minute)
-	must(t, s.TouchSession(ctx, "acme", "sess-1", now.Add(time.Hour)))
+	must(t, s.TouchSession(ctx, "acme", "sess-1", now, now.Add(time.Hour)))
 	check("touched", key("sess", "sess-1"), time.Hour)
 	if ttl := c.PTTL(ctx, key("sess", "sess-1")).Val(); ttl <= 30*time.Minute {
 		t.Errorf("touch did not extend the TTL: %v", ttl)
 	}
-	must(t, s.TouchSession(ctx, "acme", "sess-1", now.Add(100*time.Hour)))
+	must(t, s.TouchSession(ctx, "acme", "sess-1", now, now.Add(100*time.Hour)))
 	check("touched past absolute", key("sess", "sess-1"), 8*time.Hour)
 
 	// A record created already expired leaves no key behind.
@@ -251,5 +251,40 @@ func TestDeleteSessionMaintainsUserIndex(t *testing.T) {
 	must(t, s.DeleteSession(ctx, "acme", "sess-1"))
 	if n := c.Exists(ctx, index).Val(); n != 0 {
 		t.Errorf("user index still holds %v after its only session was deleted", c.SMembers(ctx, index).Val())
+	}
+}
+
+// ListUserSessions drops the IDs of sessions whose keys Redis expired from
+// the user's index, and records each touch as the last use.
+func TestListUserSessionsPrunesExpired(t *testing.T) {
+	s, prefix := newStore(t)
+	ctx := t.Context()
+	now := time.Now()
+	short := &storage.Session{TenantID: "acme", ID: "sess-short", UserID: "user-1", CreatedAt: now,
+		IdleExpiresAt: now.Add(300 * time.Millisecond), AbsoluteExpiresAt: now.Add(time.Hour)}
+	long := &storage.Session{TenantID: "acme", ID: "sess-long", UserID: "user-1", CreatedAt: now,
+		IdleExpiresAt: now.Add(time.Hour), AbsoluteExpiresAt: now.Add(2 * time.Hour), UserAgent: "Firefox on Linux"}
+	must(t, s.CreateSession(ctx, short))
+	must(t, s.CreateSession(ctx, long))
+	c, err := rawClient(testURL(t))
+	must(t, err)
+	defer c.Close()
+	index := prefix + ":{acme}:usess:user-1"
+	deadline := time.Now().Add(5 * time.Second)
+	for c.Exists(ctx, prefix+":{acme}:sess:sess-short").Val() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("Redis did not expire the short session")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	used := time.Now().Truncate(time.Millisecond)
+	must(t, s.TouchSession(ctx, "acme", "sess-long", used, used.Add(time.Hour)))
+	got, err := s.ListUserSessions(ctx, "acme", "user-1", time.Now())
+	must(t, err)
+	if len(got) != 1 || got[0].ID != "sess-long" || got[0].UserAgent != "Firefox on Linux" || !got[0].LastUsedAt.Equal(used) {
+		t.Fatalf("sessions = %+v, want sess-long used at %v", got, used)
+	}
+	if members := c.SMembers(ctx, index).Val(); len(members) != 1 || members[0] != "sess-long" {
+		t.Errorf("index after listing = %v, want only sess-long", members)
 	}
 }

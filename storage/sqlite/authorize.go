@@ -14,7 +14,7 @@ var authRequestsTable = table{name: "auth_requests", keys: 2, cols: []string{
 	"tenant_id", "id", "client_id", "redirect_uri", "scopes", "state", "nonce",
 	"response_type", "response_mode", "code_challenge", "code_challenge_method", "prompt",
 	"max_age", "login_hint", "hint_subject", "user_id", "session_id", "auth_time", "amr",
-	"created_at", "expires_at"}}
+	"created_at", "expires_at", "required_acr"}}
 
 func scanAuthRequest(sc scanner) (*storage.AuthRequest, error) {
 	var r storage.AuthRequest
@@ -23,7 +23,7 @@ func scanAuthRequest(sc scanner) (*storage.AuthRequest, error) {
 		&r.State, &r.Nonce, &r.ResponseType, &r.ResponseMode, &r.CodeChallenge,
 		&r.CodeChallengeMethod, listCol{&r.Prompt}, &maxAge, &r.LoginHint, &r.HintSubject,
 		&r.UserID, &r.SessionID, timeCol{&r.AuthTime}, listCol{&r.AMR},
-		timeCol{&r.CreatedAt}, timeCol{&r.ExpiresAt})
+		timeCol{&r.CreatedAt}, timeCol{&r.ExpiresAt}, &r.RequiredACR)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +43,7 @@ func authRequestArgs(r *storage.AuthRequest) []any {
 		r.State, r.Nonce, r.ResponseType, r.ResponseMode, r.CodeChallenge,
 		r.CodeChallengeMethod, list(r.Prompt), maxAge, r.LoginHint, r.HintSubject,
 		r.UserID, r.SessionID, encTime(r.AuthTime), list(r.AMR),
-		encTime(r.CreatedAt), encTime(r.ExpiresAt)}
+		encTime(r.CreatedAt), encTime(r.ExpiresAt), r.RequiredACR}
 }
 
 func authRequestWhat(tenant, id string) string {

@@ -107,6 +107,19 @@ func (s *Store) RevokeSessionGrants(ctx context.Context, tenant, sessionID strin
 	return s.revokeWhere(ctx, tenant, "session_id", sessionID, now)
 }
 
+// RevokeUserGrantsExcept revokes every grant of the user not bound to
+// keepSessionID in one statement.
+func (s *Store) RevokeUserGrantsExcept(ctx context.Context, tenant, userID, keepSessionID string, now time.Time) error {
+	what := fmt.Sprintf("%s: revoke by user_id except a session", grantWhat(tenant))
+	if userID == "" || keepSessionID == "" {
+		return fmt.Errorf("%s: empty user or session ID", what)
+	}
+	_, err := s.write.ExecContext(ctx, `UPDATE grants SET revoked_at = ?
+		WHERE tenant_id = ? AND user_id = ? AND session_id <> ? AND revoked_at IS NULL`,
+		encTime(now), tenant, userID, keepSessionID)
+	return mapErr(err, what)
+}
+
 // requireLiveGrant fails with ErrRevoked unless the grant is live at now.
 // Inside a write transaction on the single writer connection, nothing can
 // revoke it before the transaction commits.

@@ -11,12 +11,13 @@ import (
 
 var sessionsTable = table{name: "sessions", keys: 2, cols: []string{
 	"tenant_id", "id", "user_id", "auth_time", "amr", "created_at",
-	"idle_expires_at", "absolute_expires_at"}}
+	"idle_expires_at", "absolute_expires_at", "user_agent", "last_used_at"}}
 
 func scanSession(sc scanner) (*storage.Session, error) {
 	var s storage.Session
 	err := sc.Scan(&s.TenantID, &s.ID, &s.UserID, timeCol{&s.AuthTime}, listCol{&s.AMR},
-		timeCol{&s.CreatedAt}, timeCol{&s.IdleExpiresAt}, timeCol{&s.AbsoluteExpiresAt})
+		timeCol{&s.CreatedAt}, timeCol{&s.IdleExpiresAt}, timeCol{&s.AbsoluteExpiresAt},
+		&s.UserAgent, timeCol{&s.LastUsedAt})
 	if err != nil {
 		return nil, err
 	}
@@ -26,7 +27,8 @@ func scanSession(sc scanner) (*storage.Session, error) {
 // sessionArgs lists s's column values in sessionsTable order.
 func sessionArgs(s *storage.Session) []any {
 	return []any{s.TenantID, s.ID, s.UserID, encTime(s.AuthTime), list(s.AMR),
-		encTime(s.CreatedAt), encTime(s.IdleExpiresAt), encTime(s.AbsoluteExpiresAt)}
+		encTime(s.CreatedAt), encTime(s.IdleExpiresAt), encTime(s.AbsoluteExpiresAt),
+		storage.CutUserAgent(s.UserAgent), encTime(s.LastUsed())}
 }
 
 // sessionWhat names a session without its ID, which is the hash of a cookie.
@@ -62,11 +64,11 @@ func (s *Store) Session(ctx context.Context, tenant, id string, now time.Time) (
 // TouchSession slides the idle expiry in one UPDATE, capped at the absolute
 // expiry, so concurrent requests cannot lose each other's update or extend
 // a session past its absolute lifetime.
-func (s *Store) TouchSession(ctx context.Context, tenant, id string, idleExpiresAt time.Time) error {
+func (s *Store) TouchSession(ctx context.Context, tenant, id string, now, idleExpiresAt time.Time) error {
 	what := sessionWhat(tenant)
 	res, err := s.write.ExecContext(ctx, `UPDATE sessions
-		SET idle_expires_at = MIN(?, absolute_expires_at) WHERE tenant_id = ? AND id = ?`,
-		encTime(idleExpiresAt), tenant, id)
+		SET idle_expires_at = MIN(?, absolute_expires_at), last_used_at = ? WHERE tenant_id = ? AND id = ?`,
+		encTime(idleExpiresAt), encTime(now), tenant, id)
 	if err != nil {
 		return mapErr(err, what)
 	}
@@ -85,4 +87,26 @@ func (s *Store) DeleteUserSessions(ctx context.Context, tenant, userID string) e
 	_, err := s.write.ExecContext(ctx,
 		`DELETE FROM sessions WHERE tenant_id = ? AND user_id = ?`, tenant, userID)
 	return mapErr(err, fmt.Sprintf("tenant %q: sessions of user %q", tenant, userID))
+}
+
+// ListUserSessions returns the user's live sessions, newest first.
+func (s *Store) ListUserSessions(ctx context.Context, tenant, userID string, now time.Time) ([]*storage.Session, error) {
+	what := fmt.Sprintf("tenant %q: sessions of user %q", tenant, userID)
+	n := encTime(now)
+	rows, err := s.read.QueryContext(ctx, sessionsTable.selectSQL()+
+		` WHERE tenant_id = ? AND user_id = ? AND idle_expires_at > ? AND absolute_expires_at > ?
+		ORDER BY created_at DESC, id`, tenant, userID, n, n)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer rows.Close()
+	var out []*storage.Session
+	for rows.Next() {
+		sess, err := scanSession(rows)
+		if err != nil {
+			return nil, mapErr(err, what)
+		}
+		out = append(out, sess)
+	}
+	return out, mapErr(rows.Err(), what)
 }

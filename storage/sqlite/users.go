@@ -238,3 +238,23 @@ func (s *Store) RevokeConsent(ctx context.Context, tenant, userID, clientID stri
 		return mapErr(err, what)
 	})
 }
+
+// ListUserConsents returns every consent of the user, ordered by client ID.
+func (s *Store) ListUserConsents(ctx context.Context, tenant, userID string) ([]*storage.Consent, error) {
+	what := fmt.Sprintf("tenant %q: consents of user %q", tenant, userID)
+	rows, err := s.read.QueryContext(ctx, `SELECT client_id, scopes, updated_at FROM consents
+		WHERE tenant_id = ? AND user_id = ? ORDER BY client_id`, tenant, userID)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer rows.Close()
+	var out []*storage.Consent
+	for rows.Next() {
+		c := storage.Consent{TenantID: tenant, UserID: userID}
+		if err := rows.Scan(&c.ClientID, listCol{&c.Scopes}, timeCol{&c.UpdatedAt}); err != nil {
+			return nil, mapErr(err, what)
+		}
+		out = append(out, &c)
+	}
+	return out, mapErr(rows.Err(), what)
+}

@@ -167,14 +167,14 @@ func testSessions(t *testing.T, f *fixture) {
 	wantNotFound(t, err)
 
 	// Touching slides the idle expiry ...
-	must(t, ss.TouchSession(ctx, tenantA, "sess-1", now.Add(time.Hour)))
+	must(t, ss.TouchSession(ctx, tenantA, "sess-1", now, now.Add(time.Hour)))
 	got, err = ss.Session(ctx, tenantA, "sess-1", now.Add(59*time.Minute))
 	must(t, err)
 	if !got.IdleExpiresAt.Equal(now.Add(time.Hour)) {
 		t.Fatalf("IdleExpiresAt = %v, want %v", got.IdleExpiresAt, now.Add(time.Hour))
 	}
 	// ... but never beyond the absolute expiry.
-	must(t, ss.TouchSession(ctx, tenantA, "sess-1", now.Add(100*time.Hour)))
+	must(t, ss.TouchSession(ctx, tenantA, "sess-1", now, now.Add(100*time.Hour)))
 	got, err = ss.Session(ctx, tenantA, "sess-1", now.Add(7*time.Hour))
 	must(t, err)
 	if !got.IdleExpiresAt.Equal(want.AbsoluteExpiresAt) {
@@ -184,7 +184,7 @@ func testSessions(t *testing.T, f *fixture) {
 	wantNotFound(t, err)
 	_, err = ss.Session(ctx, tenantA, "sess-1", now.Add(9*time.Hour))
 	wantNotFound(t, err)
-	wantNotFound(t, ss.TouchSession(ctx, tenantA, "nope", now.Add(time.Hour)))
+	wantNotFound(t, ss.TouchSession(ctx, tenantA, "nope", now, now.Add(time.Hour)))
 
 	// The absolute expiry holds even for a record whose idle expiry lies
 	// beyond it.

@@ -111,6 +111,7 @@ func newAuthRequest(tenant, id string, now time.Time) *storage.AuthRequest {
 		MaxAge:              &maxAge,
 		LoginHint:           "ada",
 		HintSubject:         "user-1",
+		RequiredACR:         "urn:herald:acr:mfa",
 		CreatedAt:           now,
 		ExpiresAt:           now.Add(10 * time.Minute),
 	}
@@ -147,6 +148,8 @@ func newSession(tenant, id, userID string, now time.Time) *storage.Session {
 		CreatedAt:         now,
 		IdleExpiresAt:     now.Add(30 * time.Minute),
 		AbsoluteExpiresAt: now.Add(8 * time.Hour),
+		UserAgent:         "Firefox on Linux",
+		LastUsedAt:        now,
 	}
 }
 

@@ -92,7 +92,7 @@ func testTenantIsolation(t *testing.T, f *fixture) {
 	wantNotFound(t, err)
 	err = s.Tokens().RotateRefreshToken(ctx, tenantB, "rt-1", now, newAccessToken(tenantB, "at-2", "grant-1", now), nil)
 	wantNotFound(t, err)
-	wantNotFound(t, s.Sessions().TouchSession(ctx, tenantB, "sess-1", now.Add(time.Hour)))
+	wantNotFound(t, s.Sessions().TouchSession(ctx, tenantB, "sess-1", now, now.Add(time.Hour)))
 	wantNotFound(t, s.Clients().DeleteClient(ctx, tenantB, "web"))
 	wantNotFound(t, s.Users().DeleteUser(ctx, tenantB, "user-1"))
 	_, err = s.Clients().UpdateClient(ctx, tenantB, "web", func(*storage.Client) error { return nil })

@@ -59,6 +59,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"AuthCodes", testAuthCodes},
 		{"AuthCodeConcurrentConsume", testAuthCodeConcurrentConsume},
 		{"Sessions", testSessions},
+		{"UserSessions", testUserSessions},
+		{"UserConsents", testUserConsents},
+		{"RevokeUserGrantsExcept", testRevokeUserGrantsExcept},
 		{"AccessTokens", testAccessTokens},
 		{"IssueTokensAtomic", testIssueTokensAtomic},
 		{"RefreshRotation", testRefreshRotation},
@@ -81,6 +84,10 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"LoginAttemptsExpire", testLoginAttemptsExpire},
 		{"LoginAttemptsConcurrent", testLoginAttemptsConcurrent},
 		{"AuthEvents", testAuthEvents},
+		{"SecondFactors", testSecondFactors},
+		{"SecondFactorsGoWithUser", testSecondFactorsGoWithUser},
+		{"SecondFactorConcurrentUse", testSecondFactorConcurrentUse},
+		{"SecondFactorSecretSwap", testSecondFactorSecretSwap},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,12 @@
+-- The account page: what a user sees of their SSO sessions. Additive only.
+--
+--   * sessions.user_agent is a short label of the browser and system
+--     ("Firefox on Linux"), never the raw User-Agent header;
+--   * sessions.last_used_at (unix nanoseconds) is set by every touch; 0 for
+--     sessions created before this migration (shown as their creation).
+--   * consents are listed per user through their primary key
+--     (tenant_id, user_id, client_id): no index needed.
+
+-- +goose Up
+ALTER TABLE sessions ADD COLUMN user_agent TEXT NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN last_used_at INTEGER NOT NULL DEFAULT 0;
