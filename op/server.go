@@ -185,7 +185,7 @@ func (s *Server) routes() http.Handler {
 		r.With(metadataCORS).Get(pathDiscovery, serveMetadata(ps.discoveryBody))
 		r.With(metadataCORS).Get(pathJWKS, serveMetadata(ps.jwksBody))
 		s.login.Routes(r)
-		r.With(s.apiCORS, authChallenge, requireClientCredentials, postOnly, checkFormParams).Mount("/", protocol)
+		r.With(s.apiCORS, authChallenge, requireClientCredentials, postOnly, checkFormParams).Mount("/", ps.fastPaths(protocol))
 	}
 	notFound := func(w http.ResponseWriter, _ *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", "no such endpoint")
