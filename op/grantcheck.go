@@ -7,14 +7,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/herald-idp/herald/storage"
 )
 
 // This file decides whether a token is valid at use: signature and expiry
-// (JWT) or a stored hash (opaque), then its grant, read from storage on
+// (JWT, checked by jwtverify.go) or a stored hash (opaque), then its grant, read from storage on
 // every use. There is no per-replica cache of grant status, so a
 // revocation takes effect at once on every replica (docs/tokens.md).
 
@@ -36,7 +35,7 @@ type tokenInfo struct {
 const opaqueTokenLength = 43
 
 // checkAccessToken validates an access token of tenant t. JWT: a signature
-// of the tenant's keys, its issuer, exp, the at+jwt type, and a jti naming
+// of the tenant's keys (kid and alg of one of them), its issuer, exp, and a jti naming
 // a grant. Opaque: the hash of exactly 43 random characters on record. The
 // library's encrypted (AES-CFB) format is neither: it is refused.
 func (s *Server) checkAccessToken(ctx context.Context, t *storage.Tenant, token string) (*tokenInfo, error) {
@@ -44,9 +43,9 @@ func (s *Server) checkAccessToken(ctx context.Context, t *storage.Tenant, token 
 	var at *storage.AccessToken
 	switch {
 	case strings.Count(token, ".") == 2:
-		claims, err := zop.VerifyAccessToken[*oidc.AccessTokenClaims](ctx, token, s.provider.AccessTokenVerifier(ctx))
+		claims, err := s.verifyJWTAccessToken(ctx, t, zop.IssuerFromContext(ctx), token)
 		if err != nil {
-			return nil, errInactive
+			return nil, err
 		}
 		// ID tokens are signed by the same keys; only access tokens carry
 		// a jti naming a grant and a client_id (RFC 9068 §2.2).

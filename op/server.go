@@ -197,7 +197,7 @@ func (s *Server) routes() http.Handler {
 		r.With(metadataCORS).Get(pathASMetadata, serveMetadata(ps.discoveryBody))
 		r.With(metadataCORS).Get(pathJWKS, serveMetadata(ps.jwksBody))
 		s.login.Routes(r)
-		r.With(s.apiCORS, authChallenge, requireClientCredentials, postOnly, checkFormParams).Mount("/", protocol)
+		r.With(s.apiCORS, authChallenge, requireClientCredentials, postOnly, checkFormParams).Mount("/", ps.fastPaths(protocol))
 	}
 	main := chi.NewRouter()
 	main.Mount("/admin/v1", admin.NewHandler(s.registry, s.authenticateAdmin))

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
 	"github.com/hashicorp/golang-lru/v2/expirable"
 
 	"github.com/herald-idp/herald/internal/telemetry"
@@ -61,7 +60,7 @@ const (
 //     client_credentials after the signature);
 //   - the CORS origins a tenant's clients registered (cors.go);
 //   - the serialised discovery document (by issuer) and JWKS (by tenant);
-//   - jose.Signers built from the tenant's keys (tokens.go);
+//   - JWS signers built from the tenant's keys (jws.go, tokens.go);
 //   - the key manager's parsed keys (keys.Manager keeps them; Forget
 //     invalidates them).
 //
@@ -105,7 +104,7 @@ type tenantEntries[V any] struct {
 type tenantClients = tenantEntries[*storage.Client]
 
 // tenantSigners is one tenant's signers, by kid + "|" + typ.
-type tenantSigners = tenantEntries[jose.Signer]
+type tenantSigners = tenantEntries[*jwsSigner]
 
 func (e *tenantEntries[V]) get(id string) (V, bool) {
 	e.mu.Lock()
@@ -304,9 +303,9 @@ func (c *tenantCaches) corsOrigins(ctx context.Context, tenant string) ([]string
 	return origins, nil
 }
 
-// signer returns the jose.Signer for key k of tenant and token type typ,
+// signer returns the signer for key k of tenant and token type typ,
 // building it once: a token then costs one signature and no key parsing.
-func (c *tenantCaches) signer(tenant string, k *keys.Key, typ string) (jose.Signer, error) {
+func (c *tenantCaches) signer(tenant string, k *keys.Key, typ string) (*jwsSigner, error) {
 	id := k.ID + "|" + typ
 	ts, ok := c.signers.Get(tenant)
 	if ok {
@@ -321,10 +320,7 @@ func (c *tenantCaches) signer(tenant string, k *keys.Key, typ string) (jose.Sign
 		c.signers.Add(tenant, ts)
 	}
 	c.tel.CacheLookup(telemetry.CacheSigner, false)
-	s, err := jose.NewSigner(jose.SigningKey{
-		Algorithm: jose.SignatureAlgorithm(k.Algorithm),
-		Key:       jose.JSONWebKey{Key: k.Private, KeyID: k.ID},
-	}, (&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
+	s, err := newJWSSigner(k, typ)
 	if err != nil {
 		return nil, err
 	}

@@ -47,8 +47,8 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// minter signs tokens with the keys of the request's tenant. jose.Signer
-// values are built once per key and kept with the tenant's other caches
+// minter signs tokens with the keys of the request's tenant. Signers
+// (jws.go) are built once per key and kept with the tenant's other caches
 // (tenantcache.go), so a token costs one signature and no key parsing.
 type minter struct {
 	keys   *keys.Manager
@@ -98,11 +98,7 @@ func (m *minter) sign(tenant string, k *keys.Key, typ string, claims any) (strin
 	if err != nil {
 		return "", err
 	}
-	jws, err := s.Sign(payload)
-	if err != nil {
-		return "", err
-	}
-	return jws.CompactSerialize()
+	return s.sign(payload)
 }
 
 // grant is what a token response is minted from: a redeemed code, a

@@ -60,14 +60,19 @@ func refreshTokenWhat(tenant string) string { return fmt.Sprintf("tenant %q: ref
 
 // insertTokens stores at and rt (either may be nil) inside tx, after
 // checking (and share-locking) their grant.
-func insertTokens(ctx context.Context, tx pgx.Tx, at *storage.AccessToken, rt *storage.RefreshToken) error {
+//
+// liveGrant names a grant the transaction has already found live and
+// locked (the rotated token's), whose check is not repeated.
+func insertTokens(ctx context.Context, tx pgx.Tx, at *storage.AccessToken, rt *storage.RefreshToken, liveGrant string) error {
 	if at != nil {
 		what := accessTokenWhat(at.TenantID)
 		if err := requireKeys(what, at.TenantID, at.ID, at.GrantID); err != nil {
 			return err
 		}
-		if err := requireLiveGrant(ctx, tx, at.TenantID, at.GrantID, at.CreatedAt); err != nil {
-			return err
+		if at.GrantID != liveGrant {
+			if err := requireLiveGrant(ctx, tx, at.TenantID, at.GrantID, at.CreatedAt); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, accessTokens.table.insertSQL(), accessTokens.args(at)...); err != nil {
 			return mapErr(err, what)
@@ -78,7 +83,7 @@ func insertTokens(ctx context.Context, tx pgx.Tx, at *storage.AccessToken, rt *s
 		if err := requireKeys(what, rt.TenantID, rt.ID, rt.GrantID); err != nil {
 			return err
 		}
-		if at == nil || at.GrantID != rt.GrantID {
+		if (at == nil || at.GrantID != rt.GrantID) && rt.GrantID != liveGrant {
 			if err := requireLiveGrant(ctx, tx, rt.TenantID, rt.GrantID, rt.CreatedAt); err != nil {
 				return err
 			}
@@ -103,7 +108,7 @@ func (s *Store) IssueTokens(ctx context.Context, at *storage.AccessToken, rt *st
 		what = refreshTokenWhat(rt.TenantID)
 	}
 	return s.inTx(ctx, what, func(ctx context.Context, tx pgx.Tx) error {
-		return insertTokens(ctx, tx, at, rt)
+		return insertTokens(ctx, tx, at, rt, "")
 	})
 }
 
@@ -151,6 +156,6 @@ func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, no
 		if at == nil && rt == nil {
 			return nil
 		}
-		return insertTokens(ctx, tx, at, rt)
+		return insertTokens(ctx, tx, at, rt, grantID)
 	})
 }

@@ -119,15 +119,16 @@ func (s *Store) RevokeUserGrantsExcept(ctx context.Context, tenant, userID, keep
 		encTime(now), tenant, userID, keepSessionID)
 	return mapErr(err, what)
 }
+const liveGrantCheckSQL = `SELECT 1 FROM grants WHERE tenant_id = ? AND id = ?
+		AND revoked_at IS NULL AND expires_at > ?`
 
 // requireLiveGrant fails with ErrRevoked unless the grant is live at now.
 // Inside a write transaction on the single writer connection, nothing can
 // revoke it before the transaction commits.
-func requireLiveGrant(ctx context.Context, tx *sql.Tx, tenant, id string, now time.Time) error {
+func requireLiveGrant(ctx context.Context, tx rowExecer, tenant, id string, now time.Time) error {
 	what := grantWhat(tenant)
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM grants WHERE tenant_id = ? AND id = ?
-		AND revoked_at IS NULL AND expires_at > ?`, tenant, id, encTime(now)).Scan(&one)
+	err := tx.QueryRowContext(ctx, liveGrantCheckSQL, tenant, id, encTime(now)).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%s: %w", what, storage.ErrRevoked)
 	}

@@ -39,6 +39,7 @@ type Store struct {
 	write *sql.DB
 	read  *sql.DB
 	hot   *hotReads // prepared statements on read (stmts.go)
+	hotW  *hotReads // prepared statements of hot write transactions (stmts.go)
 }
 
 // Open opens (creating if needed) the database file at path dsn and applies
@@ -84,8 +85,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	readers := max(4, runtime.NumCPU())
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
-	s := &Store{write: write, read: read, hot: &hotReads{db: read}}
+	s := &Store{write: write, read: read, hot: &hotReads{db: read}, hotW: &hotReads{db: write}}
 	if err := s.Ping(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	if err := s.hotW.prepareAll(ctx, hotWriteSQL()); err != nil {
 		_ = s.Close()
 		return nil, err
 	}
@@ -107,7 +112,12 @@ func openMemory(ctx context.Context) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Store{write: db, read: db, hot: &hotReads{db: db}}, nil
+	s := &Store{write: db, read: db, hot: &hotReads{db: db}, hotW: &hotReads{db: db}}
+	if err := s.hotW.prepareAll(ctx, hotWriteSQL()); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // prepareFile creates the parent directory (0700) and an empty database file
@@ -193,6 +203,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) error {
 // Close closes both pools.
 func (s *Store) Close() error {
 	s.hot.close()
+	s.hotW.close()
 	var errRead error
 	if s.read != s.write {
 		errRead = s.read.Close()

@@ -57,14 +57,19 @@ func refreshTokenWhat(tenant string) string { return fmt.Sprintf("tenant %q: ref
 
 // insertTokens stores at and rt (either may be nil) inside tx, after
 // checking that their grants are live.
-func insertTokens(ctx context.Context, tx *sql.Tx, at *storage.AccessToken, rt *storage.RefreshToken) error {
+//
+// liveGrant names a grant the transaction has already found live (the
+// rotated token's), whose check is not repeated.
+func insertTokens(ctx context.Context, tx rowExecer, at *storage.AccessToken, rt *storage.RefreshToken, liveGrant string) error {
 	if at != nil {
 		what := accessTokenWhat(at.TenantID)
 		if err := requireKeys(what, at.TenantID, at.ID, at.GrantID); err != nil {
 			return err
 		}
-		if err := requireLiveGrant(ctx, tx, at.TenantID, at.GrantID, at.CreatedAt); err != nil {
-			return err
+		if at.GrantID != liveGrant {
+			if err := requireLiveGrant(ctx, tx, at.TenantID, at.GrantID, at.CreatedAt); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, accessTokensTable.insertSQL(), accessTokenArgs(at)...); err != nil {
 			return mapErr(err, what)
@@ -75,7 +80,7 @@ func insertTokens(ctx context.Context, tx *sql.Tx, at *storage.AccessToken, rt *
 		if err := requireKeys(what, rt.TenantID, rt.ID, rt.GrantID); err != nil {
 			return err
 		}
-		if at == nil || at.GrantID != rt.GrantID {
+		if (at == nil || at.GrantID != rt.GrantID) && rt.GrantID != liveGrant {
 			if err := requireLiveGrant(ctx, tx, rt.TenantID, rt.GrantID, rt.CreatedAt); err != nil {
 				return err
 			}
@@ -93,7 +98,7 @@ func (s *Store) IssueTokens(ctx context.Context, at *storage.AccessToken, rt *st
 	if at == nil && rt == nil {
 		return errors.New("issue tokens: no token given")
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error { return insertTokens(ctx, tx, at, rt) })
+	return s.inTx(ctx, func(tx *sql.Tx) error { return insertTokens(ctx, hotTx{tx, s.hotW}, at, rt, "") })
 }
 
 // AccessToken returns an opaque access token that is not expired at now and
@@ -120,6 +125,14 @@ func (s *Store) RefreshToken(ctx context.Context, tenant, id string, now time.Ti
 	return t, nil
 }
 
+// The statements of RotateRefreshToken (prepared once, stmts.go).
+const (
+	rotateSelectSQL = `SELECT grant_id, used_at FROM refresh_tokens
+			WHERE tenant_id = ? AND id = ? AND expires_at > ?`
+	rotateUpdateSQL = `UPDATE refresh_tokens SET used_at = ?
+			WHERE tenant_id = ? AND id = ? AND used_at IS NULL`
+)
+
 // RotateRefreshToken marks oldID used and stores its successors in one
 // transaction. The conditional UPDATE (used_at IS NULL) runs on the single
 // writer connection, so of concurrent rotations exactly one matches a row;
@@ -128,11 +141,11 @@ func (s *Store) RefreshToken(ctx context.Context, tenant, id string, now time.Ti
 func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, at *storage.AccessToken, rt *storage.RefreshToken) error {
 	what := refreshTokenWhat(tenant)
 	n := encTime(now)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(sqlTx *sql.Tx) error {
+		tx := hotTx{sqlTx, s.hotW}
 		var grantID string
 		var used sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT grant_id, used_at FROM refresh_tokens
-			WHERE tenant_id = ? AND id = ? AND expires_at > ?`, tenant, oldID, n).Scan(&grantID, &used)
+		err := tx.QueryRowContext(ctx, rotateSelectSQL, tenant, oldID, n).Scan(&grantID, &used)
 		if err != nil {
 			return mapErr(err, what)
 		}
@@ -142,8 +155,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, no
 		if used.Valid {
 			return fmt.Errorf("%s: %w", what, storage.ErrAlreadyUsed)
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET used_at = ?
-			WHERE tenant_id = ? AND id = ? AND used_at IS NULL`, n, tenant, oldID)
+		res, err := tx.ExecContext(ctx, rotateUpdateSQL, n, tenant, oldID)
 		if err != nil {
 			return mapErr(err, what)
 		}
@@ -153,6 +165,6 @@ func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, no
 		if at == nil && rt == nil {
 			return nil
 		}
-		return insertTokens(ctx, tx, at, rt)
+		return insertTokens(ctx, tx, at, rt, grantID)
 	})
 }

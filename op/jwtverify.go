@@ -1,0 +1,129 @@
+package op
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"math/big"
+	"strings"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/herald-idp/herald/keys"
+	"github.com/herald-idp/herald/storage"
+)
+
+// Herald checks its own JWT access tokens at userinfo and introspection
+// (issue 9's W7: one verification and little else). The library's verifier
+// parses the token twice, decodes its claims twice (into the struct and
+// into a map) and rebuilds the key set per call, which cost about as much
+// CPU as the RS256 verification itself. This verifier accepts exactly what
+// Herald mints (tokens.go): a compact JWS whose header names, by kid, one
+// of the tenant's published keys and that key's own algorithm, with no
+// crit header; payload iss = the request's issuer and exp in the future.
+// Anything else is errInactive.
+
+// jwsHeader is the part of a JWS header the verifier reads.
+type jwsHeader struct {
+	Alg  string          `json:"alg"`
+	Kid  string          `json:"kid"`
+	Crit json.RawMessage `json:"crit"`
+}
+
+// accessTokenPayload is what checkAccessToken needs of the claims of an
+// at+jwt (RFC 9068 §2.2), decoded with the library's types so that the
+// claims read the same as the library would read them.
+type accessTokenPayload struct {
+	Issuer     string                   `json:"iss"`
+	Subject    string                   `json:"sub"`
+	Audience   oidc.Audience            `json:"aud"`
+	Expiration oidc.Time                `json:"exp"`
+	IssuedAt   oidc.Time                `json:"iat"`
+	ClientID   string                   `json:"client_id"`
+	JWTID      string                   `json:"jti"`
+	Scopes     oidc.SpaceDelimitedArray `json:"scope"`
+}
+
+// verifyJWTAccessToken verifies token as an access token of tenant t
+// issued at issuer. A store error (the tenant's keys unreadable) is
+// returned as such; every other failure is errInactive.
+func (s *Server) verifyJWTAccessToken(ctx context.Context, t *storage.Tenant, issuer, token string) (*accessTokenPayload, error) {
+	h64, rest, ok := strings.Cut(token, ".")
+	if !ok {
+		return nil, errInactive
+	}
+	p64, sig64, ok := strings.Cut(rest, ".")
+	if !ok || strings.Contains(sig64, ".") {
+		return nil, errInactive
+	}
+	hb, err := base64.RawURLEncoding.DecodeString(h64)
+	if err != nil {
+		return nil, errInactive
+	}
+	var hdr jwsHeader
+	if err := json.Unmarshal(hb, &hdr); err != nil || hdr.Kid == "" || len(hdr.Crit) > 0 {
+		return nil, errInactive
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(sig64)
+	if err != nil {
+		return nil, errInactive
+	}
+	published, err := s.keys.PublicKeys(ctx, t.Name)
+	if err != nil {
+		return nil, err
+	}
+	var key *keys.Key
+	for _, k := range published {
+		if k.ID == hdr.Kid {
+			key = k
+			break
+		}
+	}
+	// The header's alg must be the key's own: no algorithm confusion.
+	if key == nil || hdr.Alg != key.Algorithm || !verifyJWS(key, []byte(token[:len(h64)+1+len(p64)]), sig) {
+		return nil, errInactive
+	}
+	pb, err := base64.RawURLEncoding.DecodeString(p64)
+	if err != nil {
+		return nil, errInactive
+	}
+	var claims accessTokenPayload
+	if err := json.Unmarshal(pb, &claims); err != nil {
+		return nil, errInactive
+	}
+	if claims.Issuer != issuer || !s.now().Before(claims.Expiration.AsTime()) {
+		return nil, errInactive
+	}
+	return &claims, nil
+}
+
+// verifyJWS checks sig over signingInput with k's key and algorithm.
+func verifyJWS(k *keys.Key, signingInput, sig []byte) bool {
+	switch k.Algorithm {
+	case keys.RS256:
+		pub, ok := k.Public.(*rsa.PublicKey)
+		if !ok {
+			return false
+		}
+		sum := sha256.Sum256(signingInput)
+		return rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig) == nil
+	case keys.ES256:
+		pub, ok := k.Public.(*ecdsa.PublicKey)
+		// RFC 7518 §3.4: R and S as 32-byte big-endian integers.
+		if !ok || len(sig) != 64 {
+			return false
+		}
+		sum := sha256.Sum256(signingInput)
+		r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+		return ecdsa.Verify(pub, sum[:], r, s)
+	case keys.EdDSA:
+		pub, ok := k.Public.(ed25519.PublicKey)
+		return ok && len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, signingInput, sig)
+	}
+	return false
+}
