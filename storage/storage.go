@@ -27,6 +27,8 @@ type Store interface {
 	LoginAttempts() LoginAttempts
 	// AuthEvents is the authentication audit trail.
 	AuthEvents() AuthEvents
+	// Connectors are the upstream identity providers and account links.
+	Connectors() Connectors
 
 	// Ping reports whether the backend is reachable (used by /readyz).
 	Ping(ctx context.Context) error

@@ -81,6 +81,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"LoginAttemptsExpire", testLoginAttemptsExpire},
 		{"LoginAttemptsConcurrent", testLoginAttemptsConcurrent},
 		{"AuthEvents", testAuthEvents},
+		{"Connectors", testConnectors},
+		{"UserLinks", testUserLinks},
+		{"UpstreamStates", testUpstreamStates},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
