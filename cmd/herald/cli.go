@@ -45,8 +45,10 @@ func topCommands() map[string]command {
 		"client":  {"register and manage clients (relying parties)", group("client", clientCommands())},
 		"user":    {"create and manage users, set passwords", group("user", userCommands())},
 		"keys":    {"list a tenant's signing keys", group("keys", keysCommands())},
-		"audit":   {"read the audit log", group("audit", auditCommands())},
-		"admin":   {"set up the admin API", group("admin", adminCommands())},
+		"connector": {"add and manage upstream identity providers (sign in with Google, GitHub, ...)",
+			group("connector", connectorCommands())},
+		"audit": {"read the audit log", group("audit", auditCommands())},
+		"admin": {"set up the admin API", group("admin", adminCommands())},
 	}
 }
 

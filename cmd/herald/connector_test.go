@@ -1,0 +1,44 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// The connector commands: the secret goes in through stdin, is never
+// printed back, and every command's output is the admin API's JSON.
+func TestConnectorCommands(t *testing.T) {
+	testEnv(t)
+	mustJSON(t, "", "tenant", "create", "--name", "acme")
+	const secret = "upstream-secret-from-stdin"
+	r := herald(t, secret+"\n", "connector", "create", "--tenant", "acme", "--id", "google", "--type", "oidc",
+		"--issuer", "https://accounts.google.com", "--client-id", "123.apps.googleusercontent.com",
+		"--client-secret-stdin", "--jit", "--claim", "username=email", "--display-name", "Google")
+	if r.code != 0 || strings.Contains(r.stdout, secret) || !strings.Contains(r.stdout, `"client_secret_set": true`) &&
+		!strings.Contains(r.stdout, `"client_secret_set":true`) {
+		t.Fatalf("create: exit %d, stdout %s, stderr %s", r.code, r.stdout, r.stderr)
+	}
+	got := mustJSON(t, "", "connector", "get", "--tenant", "acme", "--id", "google")
+	if got["display_name"] != "Google" || got["jit_create"] != true || got["link_by_email"] != false ||
+		got["claim_mapping"].(map[string]any)["username"] != "email" {
+		t.Fatalf("get: %v", got)
+	}
+	mustJSON(t, "gh-secret\n", "connector", "create", "--tenant", "acme", "--id", "gh", "--type", "github",
+		"--client-id", "Iv1.x", "--client-secret-stdin")
+	list := mustJSON(t, "", "connector", "list", "--tenant", "acme")["connectors"].([]any)
+	if len(list) != 2 || list[0].(map[string]any)["issuer"] != "https://api.github.com" {
+		t.Fatalf("list: %v", list)
+	}
+	up := mustJSON(t, "", "connector", "update", "--tenant", "acme", "--id", "google", "--link-by-email", "--jit=false", "--clear-claims")
+	if up["link_by_email"] != true || up["jit_create"] != false || up["claim_mapping"] != nil {
+		t.Fatalf("update: %v", up)
+	}
+	if r := herald(t, "", "connector", "create", "--tenant", "acme", "--id", "bad", "--type", "saml", "--client-id", "x"); r.code == 0 ||
+		!strings.Contains(r.stderr, "type") {
+		t.Fatalf("bad type: exit %d, stderr %s", r.code, r.stderr)
+	}
+	mustJSON(t, "", "connector", "delete", "--tenant", "acme", "--id", "google")
+	if r := herald(t, "", "connector", "get", "--tenant", "acme", "--id", "google"); r.code == 0 {
+		t.Fatal("deleted connector still there")
+	}
+}
