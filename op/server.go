@@ -132,6 +132,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		SecureCookies:       s.secureCookies,
 		AuthRequestLifetime: cfg.Lifetimes.AuthRequest,
 		Now:                 s.now,
+		Upstream:            s.upstreamConfig(),
 	})
 	s.handler = s.routes()
 	go s.runKeyMaintenance(ctx)

@@ -89,6 +89,11 @@ type Connectors interface {
 	// DeleteUserLink: ErrNotFound if there is no such link.
 	DeleteUserLink(ctx context.Context, tenant, connectorID, subject string) error
 
+	// UsersByEmail returns the tenant's users whose e-mail equals email,
+	// compared case-insensitively (ASCII), ordered by ID: the candidates
+	// for linking a first upstream sign-in by verified e-mail.
+	UsersByEmail(ctx context.Context, tenant, email string) ([]*User, error)
+
 	CreateUpstreamState(ctx context.Context, s *UpstreamState) error
 	// ConsumeUpstreamState deletes the state and returns it, atomically: of
 	// concurrent calls exactly one gets it. Unknown or expired at now:

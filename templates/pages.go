@@ -39,6 +39,16 @@ type LoginPage struct {
 	Username string
 	// Error is a user-facing message shown above the form; empty for none.
 	Error string
+	// Connectors are the tenant's upstream identity providers, one button
+	// each beside the password form.
+	Connectors []ConnectorButton
+}
+
+// ConnectorButton signs in at an upstream identity provider: a form POSTing
+// csrf_token and auth_request_id to ActionURL.
+type ConnectorButton struct {
+	ActionURL string
+	Label     string
 }
 
 // ScopeView is one requested scope on the consent page.
@@ -78,6 +88,9 @@ type ErrorPage struct {
 	// shortened and its unprintable characters escaped before html/template
 	// escapes it.
 	RejectedName, RejectedValue string
+	// ReturnURL, when set, is a link back to the application (carrying the
+	// error it is told), e.g. after a failed upstream sign-in.
+	ReturnURL string
 }
 
 // LogoutConfirmPage asks the user to confirm an RP-initiated logout

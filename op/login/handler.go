@@ -137,6 +137,8 @@ type Config struct {
 	// to the end of login and consent.
 	AuthRequestLifetime time.Duration
 	Now                 func() time.Time
+	// Upstream turns on sign-in at the tenants' connectors; nil: off.
+	Upstream *UpstreamConfig
 }
 
 // Handler serves the browser endpoints of every tenant.
@@ -150,6 +152,7 @@ type Handler struct {
 	arLifetime    time.Duration
 	now           func() time.Time
 	refusals      *refusalMemory // defence.go firstRefusal
+	upstream      *UpstreamConfig
 }
 
 // New builds the browser flow.
@@ -167,6 +170,7 @@ func New(cfg Config) *Handler {
 		secureCookies: cfg.SecureCookies,
 		arLifetime:    cfg.AuthRequestLifetime,
 		refusals:      &refusalMemory{seen: map[string]time.Time{}},
+		upstream:      cfg.Upstream,
 		now:           now,
 	}
 }
@@ -186,6 +190,7 @@ func (h *Handler) Routes(r chi.Router) {
 	r.Post(PathEndSession, h.handleEndSession)
 	r.Get(PathBrandingCSS, h.handleBrandingCSS)
 	r.Head(PathBrandingCSS, h.handleBrandingCSS)
+	h.upstreamRoutes(r, forms)
 	// No CORS on pages, not even a preflight (RFC 9700 §2.6): without these
 	// routes an OPTIONS would fall through to the protocol routes mounted
 	// at the tenant's root. 405 rather than a 204 without CORS headers:

@@ -42,6 +42,7 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request, status int, 
 		ClientName:    clientName(c),
 		Username:      username,
 		Error:         msg,
+		Connectors:    h.connectorButtons(r.Context()),
 	})
 }
 

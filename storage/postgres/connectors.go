@@ -200,3 +200,9 @@ func (s *Store) ConsumeUpstreamState(ctx context.Context, tenant, stateHash stri
 	}
 	return st, nil
 }
+
+// UsersByEmail returns the users whose e-mail matches, case-insensitively.
+func (s *Store) UsersByEmail(ctx context.Context, tenant, email string) ([]*storage.User, error) {
+	return users.list(ctx, s, fmt.Sprintf("tenant %q: users by e-mail", tenant), users.table.selectSQL()+
+		` WHERE tenant_id = $1 AND email <> '' AND lower(email) = lower($2) ORDER BY id`, tenant, email)
+}

@@ -253,3 +253,23 @@ func (s *Store) ConsumeUpstreamState(ctx context.Context, tenant, stateHash stri
 	}
 	return &st, nil
 }
+
+// UsersByEmail returns the users whose e-mail matches, case-insensitively.
+func (s *Store) UsersByEmail(ctx context.Context, tenant, email string) ([]*storage.User, error) {
+	what := fmt.Sprintf("tenant %q: users by e-mail", tenant)
+	rows, err := s.read.QueryContext(ctx, usersTable.selectSQL()+
+		` WHERE tenant_id = ? AND email <> '' AND lower(email) = lower(?) ORDER BY id`, tenant, email)
+	if err != nil {
+		return nil, mapErr(err, what)
+	}
+	defer rows.Close()
+	var out []*storage.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, mapErr(err, what)
+		}
+		out = append(out, u)
+	}
+	return out, mapErr(rows.Err(), what)
+}

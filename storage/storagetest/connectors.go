@@ -136,6 +136,18 @@ func testUserLinks(t *testing.T, f *fixture) {
 		t.Fatalf("ListUserLinks = %+v", links)
 	}
 
+	// Users by e-mail: case-insensitive, tenant-scoped.
+	byMail, err := cs.UsersByEmail(ctx, tenantA, "ADA@example.com")
+	must(t, err)
+	if len(byMail) != 1 || byMail[0].ID != "user-1" {
+		t.Fatalf("UsersByEmail = %+v", byMail)
+	}
+	byMail, err = cs.UsersByEmail(ctx, tenantB, "ada@example.com")
+	must(t, err)
+	if len(byMail) != 0 {
+		t.Fatalf("UsersByEmail crossed tenants: %+v", byMail)
+	}
+
 	// Deleting the connector removes its links.
 	must(t, cs.DeleteConnector(ctx, tenantA, "corp"))
 	_, err = cs.UserLink(ctx, tenantA, "corp", "up-1")
