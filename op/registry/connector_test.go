@@ -115,3 +115,61 @@ func TestConnectorSecretNeverLeaves(t *testing.T) {
 		t.Fatalf("second delete: %v", err)
 	}
 }
+
+// A just-in-time user keeps at least one way to sign in: the last link of a
+// user without a password cannot be removed.
+func TestUnlinkKeepsASignInMethod(t *testing.T) {
+	r := newTenant(t)
+	ctx := t.Context()
+	for _, id := range []string{"corp", "gh"} {
+		typ, secret := "oidc", ""
+		if id == "gh" {
+			typ, secret = "github", "s"
+		}
+		if _, err := r.CreateConnector(ctx, "acme", ConnectorSpec{ID: id, Type: typ, Issuer: map[string]string{"corp": "https://sso.example.com", "gh": ""}[id], ClientID: "x", ClientSecret: secret}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := r.CreateFederatedUser(ctx, "acme", FederatedUserSpec{Connector: "corp", Username: "Bad Name!", Email: "not-an-email"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(u.Username, "corp-") || u.Email != "" || u.PasswordHash != "" {
+		t.Fatalf("federated user %+v", u)
+	}
+	if err := r.LinkUser(ctx, "acme", "corp", "sub-1", u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.LinkUser(ctx, "acme", "corp", "sub-1", u.ID); !errors.Is(err, storage.ErrAlreadyExists) {
+		t.Fatalf("second link: %v", err)
+	}
+	wantFieldError(t, r.UnlinkUser(ctx, "acme", u.ID, "corp", "sub-1"), "connector")
+	if err := r.LinkUser(ctx, "acme", "gh", "42", u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.UnlinkUser(ctx, "acme", u.ID, "corp", "sub-1"); err != nil {
+		t.Fatal(err)
+	}
+	links, err := r.UserLinks(ctx, "acme", u.ID)
+	if err != nil || len(links) != 1 || links[0].ConnectorID != "gh" {
+		t.Fatalf("links %+v, %v", links, err)
+	}
+	if err := r.UnlinkUser(ctx, "acme", u.ID, "corp", "sub-1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("unlink twice: %v", err)
+	}
+	// With a password, the last link can go.
+	if err := r.SetPassword(ctx, "acme", u.ID, "a long enough passphrase 9"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.UnlinkUser(ctx, "acme", u.ID, "gh", "42"); err != nil {
+		t.Fatal(err)
+	}
+	// A taken username falls back to connector-random.
+	if _, err := r.CreateUser(ctx, "acme", UserSpec{Username: "octocat", Password: goodPassword}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := r.CreateFederatedUser(ctx, "acme", FederatedUserSpec{Connector: "gh", Username: "octocat", Email: "o@example.com", EmailVerified: true})
+	if err != nil || !strings.HasPrefix(v.Username, "gh-") || v.Email != "o@example.com" || !v.EmailVerified {
+		t.Fatalf("fallback username: %+v, %v", v, err)
+	}
+}

@@ -108,3 +108,52 @@ func (r *Registry) LinkUser(ctx context.Context, tenant, connector, subject, use
 	}
 	return r.audit(ctx, ActionUserLink, tenant, TargetUser, userID, map[string]any{"connector": connector})
 }
+
+// ActionUserUnlink is the audit action of removing a link.
+const ActionUserUnlink = "user.unlink"
+
+// ErrLastSignInMethod refuses to remove a user's only way to sign in.
+var ErrLastSignInMethod = errors.New("this is the only way to sign in to the account: set a password or link another account first")
+
+// UserLinks returns the upstream accounts linked to the user.
+func (r *Registry) UserLinks(ctx context.Context, tenant, userID string) ([]*storage.UserLink, error) {
+	if _, err := r.Store.Users().User(ctx, tenant, userID); err != nil {
+		return nil, storeError(err, userRecord(tenant, userID))
+	}
+	links, err := r.Store.Connectors().ListUserLinks(ctx, tenant, userID)
+	if err != nil {
+		return nil, storeError(err, userRecord(tenant, userID))
+	}
+	return links, nil
+}
+
+// UnlinkUser removes one of the user's links, but only while another way
+// to sign in remains (a password or another link): otherwise
+// ErrLastSignInMethod as a *ValidationError on "connector". For the account
+// page (the person unlinks) and administrators.
+func (r *Registry) UnlinkUser(ctx context.Context, tenant, userID, connector, subject string) error {
+	u, err := r.Store.Users().User(ctx, tenant, userID)
+	if err != nil {
+		return storeError(err, userRecord(tenant, userID))
+	}
+	links, err := r.Store.Connectors().ListUserLinks(ctx, tenant, userID)
+	if err != nil {
+		return storeError(err, userRecord(tenant, userID))
+	}
+	found := false
+	for _, l := range links {
+		if l.ConnectorID == connector && l.Subject == subject {
+			found = true
+		}
+	}
+	if !found {
+		return &storage.NotFoundError{Record: connectorRecord(tenant, connector)}
+	}
+	if u.PasswordHash == "" && len(links) < 2 {
+		return &ValidationError{Field: "connector", Message: ErrLastSignInMethod.Error()}
+	}
+	if err := r.Store.Connectors().DeleteUserLink(ctx, tenant, connector, subject); err != nil {
+		return storeError(err, connectorRecord(tenant, connector))
+	}
+	return r.audit(ctx, ActionUserUnlink, tenant, TargetUser, userID, map[string]any{"connector": connector})
+}
