@@ -335,3 +335,40 @@ func TestE2EFederationReplayAndUnreachable(t *testing.T) {
 	}
 	requireFailedEvent(t, f, "upstream_start:down")
 }
+
+// TestE2EFederationConnectorsOnly: with the tenant setting connectors_only
+// the login page has no password form and a posted password is refused;
+// with every connector disabled the password form is back (nobody is
+// locked out).
+func TestE2EFederationConnectorsOnly(t *testing.T) {
+	f := newFedEnv(t)
+	on := true
+	if _, err := f.reg.UpdateTenant(t.Context(), tenantAcme, registry.TenantUpdate{
+		Settings: &registry.SettingsUpdate{ConnectorsOnly: &on}}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.config(f.web, oidc.ScopeOpenID)
+	b := f.newBrowser(t)
+	u, _ := authURL(cfg, newPKCE().challenge())
+	p := b.get(u)
+	if p.status != http.StatusOK || strings.Contains(p.body, `name="password"`) || !strings.Contains(p.body, "Sign in with corp") {
+		t.Fatalf("connectors-only login page (%d):\n%s", p.status, p.body)
+	}
+	_, form := formByAction(t, p, "/upstream/corp/start")
+	form.Set("username", "alice")
+	form.Set("password", alicePassword)
+	if got := b.post(f.issuer+"/login", form); got.status != http.StatusForbidden || got.location() != nil {
+		t.Fatalf("password login with connectors_only: %d %v", got.status, got.header)
+	}
+
+	for _, id := range []string{"corp", "corp3p"} {
+		off := true
+		if _, err := f.reg.UpdateConnector(t.Context(), tenantAcme, id, registry.ConnectorUpdate{Disabled: &off}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p = f.newBrowser(t).get(u)
+	if !p.isLoginPage() || strings.Contains(p.body, "Sign in with corp") {
+		t.Fatalf("without enabled connectors the password form must show (%d):\n%s", p.status, p.body)
+	}
+}

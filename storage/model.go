@@ -46,6 +46,11 @@ type TenantSettings struct {
 
 	// CustomClaims map user attributes into tokens.
 	CustomClaims []ClaimMapping `json:"custom_claims,omitempty"`
+
+	// ConnectorsOnly shows only the connector buttons on the login page
+	// and refuses password logins, while the tenant has an enabled
+	// connector (docs/federation.md).
+	ConnectorsOnly bool `json:"connectors_only,omitempty"`
 }
 
 // LoginThrottleSettings tune a tenant's login throttle (docs/security.md,

@@ -42,6 +42,9 @@ type LoginPage struct {
 	// Connectors are the tenant's upstream identity providers, one button
 	// each beside the password form.
 	Connectors []ConnectorButton
+	// PasswordHidden leaves the username/password form out (the tenant
+	// signs in through its connectors only).
+	PasswordHidden bool
 }
 
 // ConnectorButton signs in at an upstream identity provider: a form POSTing

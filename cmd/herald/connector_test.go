@@ -37,6 +37,10 @@ func TestConnectorCommands(t *testing.T) {
 		!strings.Contains(r.stderr, "type") {
 		t.Fatalf("bad type: exit %d, stderr %s", r.code, r.stderr)
 	}
+	tn := mustJSON(t, "", "tenant", "update", "--name", "acme", "--connectors-only")
+	if tn["settings"].(map[string]any)["connectors_only"] != true {
+		t.Fatalf("tenant update --connectors-only: %v", tn["settings"])
+	}
 	mustJSON(t, "", "connector", "delete", "--tenant", "acme", "--id", "google")
 	if r := herald(t, "", "connector", "get", "--tenant", "acme", "--id", "google"); r.code == 0 {
 		t.Fatal("deleted connector still there")

@@ -43,6 +43,7 @@ type tenantFlags struct {
 	displayName, signingAlg, logoURL, accentColor string
 	accessTL, idTL, refreshTL, idle, absolute     time.Duration
 	passwordMinLength                             int
+	connectorsOnly                                bool
 	hostnames, allowedAlgs                        *replaceableList
 	claims                                        claimList
 	clearClaims                                   bool
@@ -76,6 +77,7 @@ func registerTenantFlags(fs *flag.FlagSet, update bool) *tenantFlags {
 		"`alg` the tenant may switch to: RS256, ES256, EdDSA (repeatable; must include --signing-alg; default all)",
 		"allow every signing algorithm again")
 	fs.IntVar(&f.passwordMinLength, "password-min-length", 0, "minimum password `length`, 8-128 (0: 12)")
+	fs.BoolVar(&f.connectorsOnly, "connectors-only", false, "sign in through the tenant's connectors only: no password form (docs/federation.md)")
 	fs.Var(&f.claims, "custom-claim", "custom claim `CLAIM=ATTRIBUTE[:SCOPE[:TARGETS]]` mapping a user attribute into tokens (repeatable; see above)")
 	if update {
 		fs.BoolVar(&f.clearClaims, "clear-custom-claims", false, "remove every custom claim")
@@ -109,6 +111,7 @@ func (f *tenantFlags) settings(given map[string]bool) *registry.SettingsUpdate {
 		SessionAbsoluteLifetime:  ptrIf(given, "session-absolute-lifetime", f.absolute),
 		AllowedSigningAlgorithms: f.allowedAlgs.update(),
 		PasswordMinLength:        ptrIf(given, "password-min-length", f.passwordMinLength),
+		ConnectorsOnly:           ptrIf(given, "connectors-only", f.connectorsOnly),
 	}
 	switch {
 	case f.clearClaims:

@@ -26,6 +26,7 @@ type settingsPatch struct {
 	PasswordMinScore         *int               `json:"password_min_score"`
 	LoginThrottle            *LoginThrottleJSON `json:"login_throttle"`
 	CustomClaims             *[]ClaimJSON       `json:"custom_claims"`
+	ConnectorsOnly           *bool              `json:"connectors_only"`
 }
 
 func (p *settingsPatch) update() *registry.SettingsUpdate {
@@ -42,6 +43,7 @@ func (p *settingsPatch) update() *registry.SettingsUpdate {
 		AllowedSigningAlgorithms: p.AllowedSigningAlgorithms,
 		PasswordMinLength:        p.PasswordMinLength,
 		PasswordMinScore:         p.PasswordMinScore,
+		ConnectorsOnly:           p.ConnectorsOnly,
 	}
 	if p.LoginThrottle != nil {
 		lt := p.LoginThrottle.settings()

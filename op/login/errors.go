@@ -224,6 +224,8 @@ var errHintMismatch = &authError{codeLoginRequired, "the signed-in user is not t
 // Pages of upstream sign-in (upstream.go). {provider} is replaced by the
 // connector's display name.
 var (
+	errPasswordLoginOff = pageError{http.StatusForbidden, "Password sign-in is off",
+		"This service signs you in through the providers shown on the sign-in page only. Return to the application and choose one."}
 	errUnknownConnector = pageError{http.StatusNotFound, "Unknown sign-in option",
 		"This way of signing in is not offered here. Return to the application and try again."}
 	errUpstreamState = pageError{http.StatusBadRequest, "Sign-in expired",

@@ -88,6 +88,14 @@ func (h *Handler) connectorButtons(ctx context.Context) []templates.ConnectorBut
 	return out
 }
 
+// passwordHidden: the tenant signs in through its connectors only, and
+// has an enabled one (without any, the password form stays so that nobody
+// is locked out).
+func (h *Handler) passwordHidden(ctx context.Context, buttons []templates.ConnectorButton) bool {
+	t := h.p.Tenant(ctx).Tenant
+	return t != nil && t.Settings.ConnectorsOnly && len(buttons) > 0
+}
+
 // enabledConnector loads a connector of the request's tenant; nil if there
 // is none or it is disabled.
 func (h *Handler) enabledConnector(ctx context.Context, id string) (*storage.Connector, error) {

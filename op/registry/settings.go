@@ -47,6 +47,7 @@ type SettingsUpdate struct {
 	PasswordMinScore         *int
 	LoginThrottle            *storage.LoginThrottleSettings
 	CustomClaims             *[]storage.ClaimMapping
+	ConnectorsOnly           *bool
 }
 
 // Apply sets the settings u names in s.
@@ -61,6 +62,7 @@ func (u *SettingsUpdate) Apply(s *storage.TenantSettings) {
 	setIf(&s.PasswordMinLength, u.PasswordMinLength)
 	setIf(&s.PasswordMinScore, u.PasswordMinScore)
 	setIf(&s.LoginThrottle, u.LoginThrottle)
+	setIf(&s.ConnectorsOnly, u.ConnectorsOnly)
 	if u.AllowedSigningAlgorithms != nil {
 		s.AllowedSigningAlgorithms = slices.Clone(*u.AllowedSigningAlgorithms)
 	}
@@ -83,6 +85,7 @@ func (u *SettingsUpdate) changed() []string {
 		{"allowed_signing_algorithms", u.AllowedSigningAlgorithms != nil},
 		{"password_min_length", u.PasswordMinLength != nil}, {"custom_claims", u.CustomClaims != nil},
 		{"password_min_score", u.PasswordMinScore != nil}, {"login_throttle", u.LoginThrottle != nil},
+		{"connectors_only", u.ConnectorsOnly != nil},
 	} {
 		if f.set {
 			out = append(out, "settings."+f.name)
