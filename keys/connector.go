@@ -28,3 +28,24 @@ func (m *Manager) OpenConnectorSecret(tenant, id string, stored []byte) ([]byte,
 	}
 	return v, nil
 }
+
+// RewrapConnectorSecret re-seals a stored connector secret under the
+// current KEK (opening it with the current or a previous KEK, or reading it
+// unencrypted) and reports whether it changed; one sealed under the current
+// KEK already is returned as it is. For herald keys rewrap.
+func (m *Manager) RewrapConnectorSecret(tenant, id string, stored []byte) ([]byte, bool, error) {
+	ad := connectorAD(tenant, id)
+	if len(stored) == 0 || m.sealer.sealedUnderCurrent(stored, ad) {
+		return stored, false, nil
+	}
+	v, err := m.openSecret(stored, ad, true)
+	if err != nil {
+		return nil, false, fmt.Errorf("keys: connector %q secret: %w", id, kekError(err))
+	}
+	sealed, err := m.sealSecret(v, ad)
+	clear(v)
+	if err != nil {
+		return nil, false, err
+	}
+	return sealed, true, nil
+}

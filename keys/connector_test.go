@@ -32,3 +32,30 @@ func TestConnectorSecretSealed(t *testing.T) {
 		t.Fatal("sealed secret opened without the KEK")
 	}
 }
+
+// A KEK change re-seals connector secrets: sealed under the old KEK, they
+// open with the new manager (old KEK as previous) and come out sealed
+// under the new one only.
+func TestRewrapConnectorSecret(t *testing.T) {
+	oldKEK, newKEK := bytes.Repeat([]byte{1}, KEKSize), bytes.Repeat([]byte{2}, KEKSize)
+	old := newTestManager(t, newFakeKeys(), oldKEK)
+	stored, err := old.SealConnectorSecret("acme", "gh", []byte("s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := newTestManager(t, newFakeKeys(), newKEK, WithPreviousKEK(oldKEK))
+	resealed, changed, err := next.RewrapConnectorSecret("acme", "gh", stored)
+	if err != nil || !changed {
+		t.Fatalf("rewrap: changed %v, %v", changed, err)
+	}
+	if _, changed, _ := next.RewrapConnectorSecret("acme", "gh", resealed); changed {
+		t.Fatal("a second rewrap changed it again")
+	}
+	only := newTestManager(t, newFakeKeys(), newKEK)
+	if got, err := only.OpenConnectorSecret("acme", "gh", resealed); err != nil || string(got) != "s3cret" {
+		t.Fatalf("open under the new KEK only: %q, %v", got, err)
+	}
+	if _, err := old.OpenConnectorSecret("acme", "gh", resealed); err == nil {
+		t.Fatal("the old KEK still opens the resealed secret")
+	}
+}

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"strings"
 
+	"github.com/herald-idp/herald/keys"
 	"github.com/herald-idp/herald/op/admin"
 	"github.com/herald-idp/herald/op/registry"
+	"github.com/herald-idp/herald/storage"
 )
 
 func connectorCommands() map[string]command {
@@ -179,4 +182,34 @@ func runConnectorDelete(ctx context.Context, c *cli, args []string) error {
 		}
 		return connectorDeletedJSON{Deleted: true, Tenant: tenant, ID: id}, nil
 	})
+}
+
+// rewrapConnectorSecrets re-seals every connector's client secret under
+// km's KEK (herald keys rewrap), each in its own update; safe to repeat.
+func rewrapConnectorSecrets(ctx context.Context, store storage.Store, km *keys.Manager, tenants []string) (int, error) {
+	n := 0
+	for _, tenant := range tenants {
+		cs, err := store.Connectors().ListConnectors(ctx, tenant)
+		if err != nil {
+			return n, err
+		}
+		for _, c := range cs {
+			changed := false
+			_, err := store.Connectors().UpdateConnector(ctx, tenant, c.ID, func(c *storage.Connector) error {
+				sealed, ch, err := km.RewrapConnectorSecret(tenant, c.ID, c.ClientSecret)
+				if err != nil {
+					return err
+				}
+				c.ClientSecret, changed = sealed, ch
+				return nil
+			})
+			if err != nil {
+				return n, fmt.Errorf("connector %q of tenant %q: %w", c.ID, tenant, err)
+			}
+			if changed {
+				n++
+			}
+		}
+	}
+	return n, nil
 }

@@ -1,8 +1,15 @@
 package main
 
 import (
+	"context"
+	"encoding/base64"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/herald-idp/herald/keys"
+	"github.com/herald-idp/herald/storage/sqlite"
 )
 
 // The connector commands: the secret goes in through stdin, is never
@@ -44,5 +51,44 @@ func TestConnectorCommands(t *testing.T) {
 	mustJSON(t, "", "connector", "delete", "--tenant", "acme", "--id", "google")
 	if r := herald(t, "", "connector", "get", "--tenant", "acme", "--id", "google"); r.code == 0 {
 		t.Fatal("deleted connector still there")
+	}
+}
+
+// herald keys rewrap re-seals connector secrets under the new KEK.
+func TestKeysRewrapConnectorSecrets(t *testing.T) {
+	dir := testEnv(t)
+	oldKEK, newKEK := newKEKString(t), newKEKString(t)
+	t.Setenv("HERALD_KEY_ENCRYPTION_KEY", oldKEK)
+	mustJSON(t, "", "tenant", "create", "--name", "acme")
+	mustJSON(t, "gh-secret\n", "connector", "create", "--tenant", "acme", "--id", "gh", "--type", "github",
+		"--client-id", "Iv1.x", "--client-secret-stdin")
+	file := filepath.Join(t.TempDir(), "new.kek")
+	if err := os.WriteFile(file, []byte(newKEK+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := mustJSON(t, "", "keys", "rewrap", "--new-key-file", file)
+	if out["connector_secrets_resealed"] != 1.0 {
+		t.Fatalf("rewrap: %v", out)
+	}
+	s, err := sqlite.Open(context.Background(), filepath.Join(dir, "herald.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, err := s.Connectors().Connector(context.Background(), "acme", "gh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(newKEK)
+	km, err := keys.NewManager(s.Keys(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := km.OpenConnectorSecret("acme", "gh", c.ClientSecret); err != nil || string(got) != "gh-secret" {
+		t.Fatalf("open under the new KEK: %q, %v", got, err)
+	}
+	t.Setenv("HERALD_KEY_ENCRYPTION_KEY", newKEK)
+	if out := mustJSON(t, "", "keys", "rewrap"); out["connector_secrets_resealed"] != 0.0 {
+		t.Fatalf("second rewrap: %v", out)
 	}
 }
