@@ -133,3 +133,52 @@ func connectorResult(w http.ResponseWriter, r *http.Request, c *storage.Connecto
 	}
 	writeJSON(w, http.StatusOK, RenderConnector(c))
 }
+
+// UserLinkJSON is an upstream account linked to a user.
+type UserLinkJSON struct {
+	Connector string    `json:"connector"`
+	Subject   string    `json:"subject"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// RenderUserLink renders a link.
+func RenderUserLink(l *storage.UserLink) UserLinkJSON {
+	return UserLinkJSON{Connector: l.ConnectorID, Subject: l.Subject, CreatedAt: l.CreatedAt}
+}
+
+func (h *handler) listUserLinks(w http.ResponseWriter, r *http.Request) {
+	links, err := h.reg.UserLinks(r.Context(), chi.URLParam(r, "tenant"), chi.URLParam(r, "user"))
+	if err != nil {
+		fail(w, r, err, connectorFieldNames)
+		return
+	}
+	writeJSON(w, http.StatusOK, RenderList("links", links, RenderUserLink))
+}
+
+// deleteUserLinks removes the user's links to one connector, refused
+// (400 on "connector") when it would leave no way to sign in.
+func (h *handler) deleteUserLinks(w http.ResponseWriter, r *http.Request) {
+	tenant, user, connector := chi.URLParam(r, "tenant"), chi.URLParam(r, "user"), chi.URLParam(r, "connector")
+	reg := h.registryFor(r)
+	links, err := reg.UserLinks(r.Context(), tenant, user)
+	if err != nil {
+		fail(w, r, err, connectorFieldNames)
+		return
+	}
+	found := false
+	for _, l := range links {
+		if l.ConnectorID != connector {
+			continue
+		}
+		found = true
+		if err := reg.UnlinkUser(r.Context(), tenant, user, l.ConnectorID, l.Subject); err != nil {
+			fail(w, r, err, connectorFieldNames)
+			return
+		}
+	}
+	if !found {
+		fail(w, r, &storage.NotFoundError{Record: storage.Record{Kind: "link to connector", Tenant: tenant, ID: connector}}, connectorFieldNames)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

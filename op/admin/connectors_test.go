@@ -50,3 +50,30 @@ func TestConnectorRoutes(t *testing.T) {
 	a.wantAudit(t, "acme", registry.ActionConnectorDelete, "corp")
 	a.call(t, http.MethodDelete, "/tenants/acme/connectors/corp", nil).want(t, http.StatusNotFound)
 }
+
+func TestUserLinkRoutes(t *testing.T) {
+	a := newAPI(t)
+	a.call(t, http.MethodPost, "/tenants/acme/connectors", map[string]any{
+		"id": "corp", "type": "oidc", "issuer": "https://sso.corp.test", "client_id": "herald",
+	}).want(t, http.StatusCreated)
+	u, err := a.reg.CreateFederatedUser(t.Context(), "acme", registry.FederatedUserSpec{Connector: "corp", Username: "fed-user"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.reg.LinkUser(t.Context(), "acme", "corp", "sub-9", u.ID); err != nil {
+		t.Fatal(err)
+	}
+	links := a.call(t, http.MethodGet, "/tenants/acme/users/"+u.ID+"/links", nil).want(t, 200).json(t)["links"].([]any)
+	if len(links) != 1 || links[0].(map[string]any)["subject"] != "sub-9" {
+		t.Fatalf("links %v", links)
+	}
+	// The only way to sign in: refused.
+	a.call(t, http.MethodDelete, "/tenants/acme/users/"+u.ID+"/links/corp", nil).wantField(t, "connector")
+	if err := a.reg.SetPassword(t.Context(), "acme", u.ID, "a long enough passphrase 9"); err != nil {
+		t.Fatal(err)
+	}
+	a.call(t, http.MethodDelete, "/tenants/acme/users/"+u.ID+"/links/corp", nil).want(t, http.StatusNoContent)
+	a.wantAudit(t, "acme", registry.ActionUserUnlink, u.ID)
+	a.call(t, http.MethodDelete, "/tenants/acme/users/"+u.ID+"/links/corp", nil).want(t, http.StatusNotFound)
+	a.call(t, http.MethodGet, "/tenants/acme/users/nobody/links", nil).want(t, http.StatusNotFound)
+}

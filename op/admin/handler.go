@@ -84,6 +84,8 @@ func newRouter(reg *registry.Registry, auth func(*http.Request) (Principal, erro
 	r.Get("/tenants/{tenant}/connectors/{connector}", h.getConnector)
 	r.Patch("/tenants/{tenant}/connectors/{connector}", h.updateConnector)
 	r.Delete("/tenants/{tenant}/connectors/{connector}", h.deleteConnector)
+	r.Get("/tenants/{tenant}/users/{user}/links", h.listUserLinks)
+	r.Delete("/tenants/{tenant}/users/{user}/links/{connector}", h.deleteUserLinks)
 
 	r.Post("/tenants/{tenant}/users", h.createUser)
 	r.Get("/tenants/{tenant}/users", h.listUsers)

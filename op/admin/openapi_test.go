@@ -186,6 +186,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Connector":           reflect.TypeFor[ConnectorJSON](),
 		"ConnectorCreate":     reflect.TypeFor[createConnectorRequest](),
 		"ConnectorUpdate":     reflect.TypeFor[updateConnectorRequest](),
+		"UserLink":            reflect.TypeFor[UserLinkJSON](),
 	} {
 		schema, _ := schemas[name].(map[string]any)
 		if schema == nil {
