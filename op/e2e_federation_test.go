@@ -372,3 +372,64 @@ func TestE2EFederationConnectorsOnly(t *testing.T) {
 		t.Fatalf("without enabled connectors the password form must show (%d):\n%s", p.status, p.body)
 	}
 }
+
+// TestE2EFederationLinkByEmail: without just-in-time creation, an upstream
+// account with a verified e-mail joins the one local user with that
+// verified e-mail; when two local users share it, nobody is linked.
+func TestE2EFederationLinkByEmail(t *testing.T) {
+	f := newFedEnv(t)
+	ctx := t.Context()
+	carol, err := f.reg.CreateUser(ctx, tenantUp, registry.UserSpec{Username: "carol", Email: "ALICE@example.com",
+		EmailVerified: true, Password: bobPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, on := false, true
+	if _, err := f.reg.UpdateConnector(ctx, tenantAcme, "corp", registry.ConnectorUpdate{JITCreate: &off, LinkByEmail: &on}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.config(f.web, oidc.ScopeOpenID, "email")
+	hint := oauth2.SetAuthURLParam("idp_hint", "corp")
+
+	// A second local user with alice's verified address: ambiguous.
+	twin, err := f.reg.CreateUser(ctx, tenantAcme, registry.UserSpec{Username: "alice-twin", Email: "alice@example.com",
+		EmailVerified: true, Password: alicePassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := authURL(cfg, newPKCE().challenge(), hint)
+	b := f.newBrowser(t)
+	p := b.login(b.get(u), "carol", bobPassword)
+	if p.status != http.StatusForbidden || !strings.Contains(p.body, "No account") {
+		t.Fatalf("ambiguous e-mail: %d\n%s", p.status, p.body)
+	}
+	requireFailedEvent(t, f, "upstream_email_ambiguous:corp")
+
+	// One match: linked to alice.
+	if err := f.reg.DeleteUser(ctx, tenantAcme, twin.ID); err != nil {
+		t.Fatal(err)
+	}
+	v, nonce := newPKCE(), oauth2.GenerateVerifier()
+	u, _ = authURL(cfg, v.challenge(), oidc.Nonce(nonce), hint)
+	b = f.newBrowser(t)
+	q := b.login(b.get(u), "carol", bobPassword).requireRedirectTo(t, cfg.RedirectURL)
+	tok, err := cfg.Exchange(f.ctx(t), q.Get("code"), v.verify())
+	if err != nil {
+		t.Fatal(err)
+	}
+	provider, _ := f.provider(t)
+	idt, err := provider.Verifier(&oidc.Config{ClientID: cfg.ClientID}).Verify(f.ctx(t), tok.Extra("id_token").(string))
+	if err != nil || idt.Subject != f.alice.ID {
+		t.Fatalf("linked by e-mail: sub %v, %v; want alice", idt, err)
+	}
+	if link, err := f.store.Connectors().UserLink(ctx, tenantAcme, "corp", carol.ID); err != nil || link.UserID != f.alice.ID {
+		t.Fatalf("link %+v, %v", link, err)
+	}
+	// bob's address matches nobody and JIT is off: no account.
+	b = f.newBrowser(t)
+	u, _ = authURL(cfg, newPKCE().challenge(), hint)
+	if p := b.login(b.get(u), "bob", bobPassword); p.status != http.StatusForbidden {
+		t.Fatalf("no account: %d", p.status)
+	}
+	requireFailedEvent(t, f, "upstream_no_account:corp")
+}
