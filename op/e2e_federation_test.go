@@ -334,6 +334,16 @@ func TestE2EFederationReplayAndUnreachable(t *testing.T) {
 		t.Fatalf("return link %v", rq)
 	}
 	requireFailedEvent(t, f, "upstream_start:down")
+
+	// A native app's private-use scheme survives in the link.
+	native := f.createClient(t, tenantAcme, registry.ClientSpec{ID: "native-app", Native: true, FirstParty: true,
+		RedirectURIs: []string{"com.example.app:/cb"}})
+	u, _ = authURL(oauthConfig(f.issuer, native, oidc.ScopeOpenID), newPKCE().challenge(),
+		oauth2.SetAuthURLParam("idp_hint", "down"))
+	p = f.newBrowser(t).get(u)
+	if !strings.Contains(p.body, `href="com.example.app:/cb?error=temporarily_unavailable`) {
+		t.Fatalf("native return link:\n%s", p.body)
+	}
 }
 
 // TestE2EFederationConnectorsOnly: with the tenant setting connectors_only

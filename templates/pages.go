@@ -1,5 +1,7 @@
 package templates
 
+import "html/template"
+
 // Branding is the per-tenant look of every page.
 type Branding struct {
 	// TenantName is the tenant's identifier; shown when DisplayName is empty.
@@ -92,8 +94,10 @@ type ErrorPage struct {
 	// escapes it.
 	RejectedName, RejectedValue string
 	// ReturnURL, when set, is a link back to the application (carrying the
-	// error it is told), e.g. after a failed upstream sign-in.
-	ReturnURL string
+	// error it is told), e.g. after a failed upstream sign-in. It must be a
+	// registered (verified) redirect URI: its scheme is trusted as it is,
+	// so that a native app's private-use scheme survives.
+	ReturnURL template.URL
 }
 
 // LogoutConfirmPage asks the user to confirm an RP-initiated logout

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -416,7 +417,9 @@ func (h *Handler) upstreamFailed(w http.ResponseWriter, r *http.Request, ar *sto
 	h.p.RecordAuthEvent(r, AuthEvent{Event: storage.EventLoginFailed, ClientID: c.ID, Outcome: outcome,
 		Reason: "upstream_" + reason + ":" + conn.ID})
 	h.deleteAuthRequest(ctx, ar)
-	ret := ""
+	// The redirect URI was matched against the client's registration,
+	// which refuses javascript:, data: and the like: trusted as a URL.
+	var ret template.URL
 	if u, err := url.Parse(ar.RedirectURI); err == nil {
 		q := u.Query()
 		q.Set("error", code)
@@ -426,7 +429,8 @@ func (h *Handler) upstreamFailed(w http.ResponseWriter, r *http.Request, ar *sto
 		}
 		q.Set("iss", h.p.Tenant(ctx).Issuer)
 		u.RawQuery = q.Encode()
-		ret = u.String()
+		ret = template.URL(u.String()) //nolint:gosec // a verified redirect URI
+
 	}
 	h.render(w, r, page.status, templates.ErrorPage{
 		Branding:  h.branding(ctx),
