@@ -285,6 +285,19 @@ func TestE2EFederationWrongState(t *testing.T) {
 	if got := other.get(callback.String()); got.status != http.StatusBadRequest {
 		t.Fatalf("callback in another browser: %d", got.status)
 	}
+
+	// The real state, but the answer names another issuer (RFC 9207
+	// mix-up): refused, the client is told access_denied.
+	b.client.Jar.SetCookies(callback, []*http.Cookie{{Name: "herald_upstream", Value: callback.Query().Get("state"), Path: "/t/" + tenantAcme + "/"}})
+	mixed := *callback
+	mq := mixed.Query()
+	mq.Set("iss", "https://evil.example")
+	mixed.RawQuery = mq.Encode()
+	got = b.get(mixed.String())
+	if got.status != http.StatusBadGateway || returnLink(t, got).Get("error") != "access_denied" {
+		t.Fatalf("mix-up: %d\n%s", got.status, got.body)
+	}
+	requireFailedEvent(t, f, "upstream_issuer:corp")
 }
 
 // TestE2EFederationReplayAndUnreachable: a callback used once cannot be

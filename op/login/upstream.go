@@ -227,6 +227,12 @@ func (h *Handler) handleUpstreamCallback(w http.ResponseWriter, r *http.Request)
 		h.upstreamFailed(w, r, ar, c, &storage.Connector{ID: connID, DisplayName: connID}, upstream.Unavailable, "connector")
 		return
 	}
+	// RFC 9207: a provider that names itself must be this connector's
+	// (a mix-up: the answer of another provider replayed here).
+	if iss := q.Get("iss"); iss != "" && conn.Type == storage.ConnectorOIDC && iss != conn.Issuer {
+		h.upstreamFailed(w, r, ar, c, conn, upstream.Invalid, "issuer")
+		return
+	}
 	if e := q.Get("error"); e != "" {
 		kind, reason := upstream.Invalid, "error"
 		if e == codeAccessDenied {
