@@ -6,6 +6,7 @@ package op_test
 // hops; Herald is the relying party of "up" through op/upstream.
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -455,4 +456,77 @@ func TestE2EFederationLinkByEmail(t *testing.T) {
 		t.Fatalf("no account: %d", p.status)
 	}
 	requireFailedEvent(t, f, "upstream_no_account:corp")
+}
+
+// TestE2EFederationConcurrentFirstSignIn: two browsers finish bob's very
+// first upstream sign-in at the same moment; both are signed in, as one
+// and the same just-in-time user (the loser of the link race removes the
+// user it created).
+func TestE2EFederationConcurrentFirstSignIn(t *testing.T) {
+	f := newFedEnv(t)
+	cfg := f.config(f.web, oidc.ScopeOpenID, "email")
+	const n = 4
+	type flow struct {
+		b        *browser
+		callback string
+		v        pkce
+		nonce    string
+	}
+	flows := make([]flow, n)
+	for i := range flows {
+		b := f.newBrowser(t)
+		follow := b.client.CheckRedirect
+		b.client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if strings.HasSuffix(req.URL.Path, "/callback") {
+				return http.ErrUseLastResponse
+			}
+			return follow(req, via)
+		}
+		v, nonce := newPKCE(), oauth2.GenerateVerifier()
+		u, _ := authURL(cfg, v.challenge(), oidc.Nonce(nonce), oauth2.SetAuthURLParam("idp_hint", "corp"))
+		loc := b.login(b.get(u), "bob", bobPassword).location()
+		if loc == nil {
+			t.Fatal("no callback redirect")
+		}
+		flows[i] = flow{b, loc.String(), v, nonce}
+	}
+	codes := make([]string, n)
+	errs := make(chan string, n)
+	start := make(chan struct{})
+	done := make(chan int, n)
+	for i := range flows {
+		go func() {
+			<-start
+			p := flows[i].b.get(flows[i].callback)
+			loc := p.location()
+			if loc == nil || loc.Query().Get("code") == "" {
+				errs <- fmt.Sprintf("flow %d: %d %s", i, p.status, truncate(p.body))
+			} else {
+				codes[i] = loc.Query().Get("code")
+			}
+			done <- i
+		}()
+	}
+	close(start)
+	for range n {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if t.Failed() {
+		return
+	}
+	subjects := map[string]bool{}
+	for i, code := range codes {
+		subjects[f.verifyFederatedToken(t, cfg, code, flows[i].v, flows[i].nonce).Subject] = true
+	}
+	users, err := f.store.Users().ListUsers(t.Context(), tenantAcme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(subjects) != 1 || len(users) != 2 { // alice and the one JIT user
+		t.Fatalf("subjects %v, %d users in acme; want one federated user", subjects, len(users))
+	}
 }
