@@ -197,13 +197,6 @@ func (c *Client) provider(ctx context.Context, issuer string) (*oidc.Provider, e
 	return p, nil
 }
 
-// Forget drops the cached discovery of issuer (after a connector changed).
-func (c *Client) Forget(issuer string) {
-	c.mu.Lock()
-	delete(c.providers, issuer)
-	c.mu.Unlock()
-}
-
 func (c *Client) oidcIdentity(ctx context.Context, req Request, p *oidc.Provider, tok *oauth2.Token) (*Identity, error) {
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
