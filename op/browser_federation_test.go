@@ -15,7 +15,9 @@ import (
 // provider, same Herald, loopback) and lands at the relying party with a
 // code; the ID token says amr fed, idp corp. The pages of both hops load
 // without a CSP violation or console error. Then idp_hint skips acme's
-// login page, and up's own SSO session answers without any form.
+// login page, and up's own SSO session answers without any form. Last,
+// refusing consent upstream shows acme's page whose link tells the
+// relying party access_denied.
 func TestBrowserFederation(t *testing.T) {
 	f := newFedEnv(t)
 	rp := newRelyingParty(t)
@@ -67,7 +69,28 @@ func TestBrowserFederation(t *testing.T) {
 		t.Fatalf("second sign-in is %s, want %s", second.Subject, first.Subject)
 	}
 
-	if i := slices.IndexFunc(b.consoleEntries(), consoleEntry.serious); i >= 0 {
+	// Refusing consent upstream: acme's page says so, and its link tells
+	// the relying party access_denied.
+	authorize, state = authURL(cfg, newPKCE().challenge(),
+		oauth2.SetAuthURLParam("idp_hint", "corp3p"), oauth2.SetAuthURLParam("prompt", "login"))
+	b.do("authorize with idp_hint=corp3p", chromedp.Navigate(authorize),
+		chromedp.WaitVisible(chromedp.CSS(`button[name=decision][value=deny]`)))
+	b.do("deny upstream consent", chromedp.Click(chromedp.CSS(`button[name=decision][value=deny]`)),
+		chromedp.WaitVisible(chromedp.ID("return-link")))
+	if loc := b.location(); !strings.HasPrefix(loc.Path, "/t/"+tenantAcme+"/upstream/corp3p/callback") {
+		t.Fatalf("after the refusal the browser is at %s", loc)
+	}
+	b.do("return to the application", chromedp.Click(chromedp.ID("return-link")), chromedp.WaitVisible(chromedp.ID("rp-callback")))
+	q = rp.lastCallback(t)
+	if q.Get("error") != "access_denied" || q.Get("state") != state || q.Get("iss") != f.issuer {
+		t.Fatalf("the relying party heard %v", q)
+	}
+
+	// Chromium logs the refusal page's 403 status; nothing else may appear.
+	expected := func(e consoleEntry) bool {
+		return strings.Contains(e.text, "status of 403") && strings.Contains(e.text, "/upstream/corp3p/callback")
+	}
+	if i := slices.IndexFunc(b.consoleEntries(), func(e consoleEntry) bool { return e.serious() && !expected(e) }); i >= 0 {
 		t.Errorf("console: %v", b.consoleEntries())
 	}
 }
