@@ -19,6 +19,8 @@ func connectorCommands() map[string]command {
 		"get":    {"show a connector", runConnectorGet},
 		"update": {"change a connector", runConnectorUpdate},
 		"delete": {"delete a connector and its account links", runConnectorDelete},
+		"links":  {"list the upstream accounts linked to a user", runConnectorLinks},
+		"unlink": {"unlink a user's account at a connector", runConnectorUnlink},
 	}
 }
 
@@ -212,4 +214,53 @@ func rewrapConnectorSecrets(ctx context.Context, store storage.Store, km *keys.M
 		}
 	}
 	return n, nil
+}
+
+func runConnectorLinks(ctx context.Context, c *cli, args []string) error {
+	d := newAppCommand(c, "connector links", userTargetSynopsis,
+		"Lists the upstream accounts linked to a user as {\"links\":[{\"connector\",\"subject\",\"created_at\"}]}.")
+	u := newUserTarget(d)
+	return d.run(ctx, args, func(a *app) (any, error) {
+		id, err := u.resolve(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		links, err := a.registry.UserLinks(ctx, u.tenant, id)
+		return renderedList("links", links, err, admin.RenderUserLink)
+	})
+}
+
+func runConnectorUnlink(ctx context.Context, c *cli, args []string) error {
+	d := newAppCommand(c, "connector unlink", "--tenant TENANT (--id ID | --username NAME) --connector ID [flags]",
+		"Removes the user's links to the connector; refused when it would leave the user no\n"+
+			"way to sign in (no password and no other link). Prints {\"unlinked\":N}.")
+	u := newUserTarget(d)
+	var connector string
+	d.requiredString(&connector, "connector", "connector `ID` (required)")
+	return d.run(ctx, args, func(a *app) (any, error) {
+		id, err := u.resolve(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		links, err := a.registry.UserLinks(ctx, u.tenant, id)
+		if err != nil {
+			return nil, err
+		}
+		n := 0
+		for _, l := range links {
+			if l.ConnectorID != connector {
+				continue
+			}
+			if err := a.registry.UnlinkUser(ctx, u.tenant, id, l.ConnectorID, l.Subject); err != nil {
+				return nil, err
+			}
+			n++
+		}
+		if n == 0 {
+			return nil, &storage.NotFoundError{Record: storage.Record{Kind: "link to connector", Tenant: u.tenant, ID: connector}}
+		}
+		return struct {
+			Unlinked int `json:"unlinked"`
+		}{n}, nil
+	})
 }

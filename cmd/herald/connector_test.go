@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/herald-idp/herald/keys"
+	"github.com/herald-idp/herald/storage"
 	"github.com/herald-idp/herald/storage/sqlite"
 )
 
@@ -47,6 +49,19 @@ func TestConnectorCommands(t *testing.T) {
 	tn := mustJSON(t, "", "tenant", "update", "--name", "acme", "--connectors-only")
 	if tn["settings"].(map[string]any)["connectors_only"] != true {
 		t.Fatalf("tenant update --connectors-only: %v", tn["settings"])
+	}
+	// Links: a password user linked to google can be unlinked.
+	mustJSON(t, "a long and unusual passphrase\n", "user", "create", "--tenant", "acme", "--username", "alice", "--password-stdin")
+	linkAlice(t, "acme", "google", "alice")
+	links := mustJSON(t, "", "connector", "links", "--tenant", "acme", "--username", "alice")["links"].([]any)
+	if len(links) != 1 || links[0].(map[string]any)["connector"] != "google" {
+		t.Fatalf("links: %v", links)
+	}
+	if out := mustJSON(t, "", "connector", "unlink", "--tenant", "acme", "--username", "alice", "--connector", "google"); out["unlinked"] != 1.0 {
+		t.Fatalf("unlink: %v", out)
+	}
+	if r := herald(t, "", "connector", "unlink", "--tenant", "acme", "--username", "alice", "--connector", "google"); r.code == 0 {
+		t.Fatal("second unlink succeeded")
 	}
 	mustJSON(t, "", "connector", "delete", "--tenant", "acme", "--id", "google")
 	if r := herald(t, "", "connector", "get", "--tenant", "acme", "--id", "google"); r.code == 0 {
@@ -90,5 +105,24 @@ func TestKeysRewrapConnectorSecrets(t *testing.T) {
 	t.Setenv("HERALD_KEY_ENCRYPTION_KEY", newKEK)
 	if out := mustJSON(t, "", "keys", "rewrap"); out["connector_secrets_resealed"] != 0.0 {
 		t.Fatalf("second rewrap: %v", out)
+	}
+}
+
+// linkAlice links username to connector in the database directly (links
+// are made by signing in, which the CLI cannot do).
+func linkAlice(t *testing.T, tenant, connector, username string) {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), strings.TrimPrefix(os.Getenv("HERALD_DATABASE_URL"), "sqlite:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	u, err := s.Users().UserByUsername(context.Background(), tenant, username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Connectors().CreateUserLink(context.Background(), &storage.UserLink{TenantID: tenant,
+		ConnectorID: connector, Subject: "up-" + username, UserID: u.ID, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
 	}
 }
