@@ -7,7 +7,7 @@ require (
 	github.com/caarlos0/env/v11 v11.4.2 // HERALD_* environment configuration
 	github.com/chromedp/cdproto v0.159.0 // tests only: DevTools protocol types for chromedp
 	github.com/chromedp/chromedp v0.23.0 // tests only: drives a real headless Chromium
-	github.com/coreos/go-oidc/v3 v3.21.0 // tests only: a real relying party verifying Herald
+	github.com/coreos/go-oidc/v3 v3.21.0 // op/upstream: Herald as relying party of upstream providers; tests: a real relying party
 	github.com/go-chi/chi/v5 v5.5.0 // HTTP routing (also what zitadel/oidc routes with)
 	github.com/go-jose/go-jose/v4 v4.1.9 // JWS signing of ID and access tokens, JWKS
 	github.com/google/uuid v1.6.0 // user IDs (OIDC subjects)
@@ -30,7 +30,7 @@ require (
 	go.yaml.in/yaml/v3 v3.0.6 // tests only: loading docs/openapi.yaml
 	golang.org/x/crypto v0.59.0 // bcrypt verification of imported password hashes
 	golang.org/x/net v0.62.0 // tests only: HTML parsing of the login pages
-	golang.org/x/oauth2 v0.38.0 // tests only: a real OAuth 2.0 client
+	golang.org/x/oauth2 v0.38.0 // op/upstream: OAuth 2.0 client towards upstream providers (PKCE); tests: a real client
 	golang.org/x/text v0.44.0 // Unicode normalisation of usernames
 	google.golang.org/protobuf v1.36.12 // tests only: decoding OTLP exports (comes with otlptracehttp)
 	modernc.org/sqlite v1.62.0 // embedded default store, pure Go (no cgo)

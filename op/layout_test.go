@@ -41,6 +41,9 @@ func TestImportDirection(t *testing.T) {
 		// through the contract.
 		{module + "/op/login", true, []string{module + "/storage/", module + "/cmd", module + "/op/admin"},
 			[]string{module + "/op"}},
+		// Upstream sign-in is a relying party only: no pages, no backends.
+		{module + "/op/upstream", true, []string{module + "/storage/", module + "/cmd", module + "/op/admin",
+			module + "/op/login", module + "/templates", module + "/keys"}, []string{module + "/op"}},
 		{module + "/op", false, []string{module + "/storage/", module + "/cmd"}, nil},
 	}
 	checked := 0

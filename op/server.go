@@ -140,6 +140,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		AuthRequestLifetime: cfg.Lifetimes.AuthRequest,
 		UserSecrets:         s.keys,
 		Now:                 s.now,
+		Upstream:            s.upstreamConfig(),
 	})
 	s.handler = s.tel.Handler(s.routes()) // a span per request when tracing is on
 	go s.runKeyMaintenance(ctx)

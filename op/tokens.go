@@ -235,7 +235,7 @@ func (m *minter) tokenResponse(ctx context.Context, g *grant, access *accessToke
 		}
 		if g.isUser() {
 			claims.AuthTime = oidc.FromTime(g.authTime)
-			claims.AuthenticationMethodsReferences = g.amr
+			claims.AuthenticationMethodsReferences, _ = splitAMR(g.amr)
 			claims.Claims = customClaims(g.tenant, user, g.scopes, registry.ClaimTargetAccessToken)
 		}
 		accessToken, err = m.sign(g.tenant.Name, key, typAccessToken, claims)
@@ -282,8 +282,9 @@ func (m *minter) countTokens(g *grant, alg string, opaque bool, resp *oidc.Acces
 // idToken mints an ID token (OIDC Core §2, §3.1.3.6) carrying the claims of
 // the profile and email scopes.
 func (m *minter) idToken(key *keys.Key, g *grant, user *storage.User, accessToken string, now time.Time) (string, error) {
+	amr, idp := splitAMR(g.amr) // federation.go
 	claims := oidc.NewIDTokenClaims(g.issuer, g.subject, []string{g.client.GetID()},
-		now.Add(g.client.IDTokenLifetime()), g.authTime, g.nonce, mfa.ACR(g.amr), g.amr, g.client.GetID(), 0)
+		now.Add(g.client.IDTokenLifetime()), g.authTime, g.nonce, mfa.ACR(amr), amr, g.client.GetID(), 0)
 	claims.IssuedAt = oidc.FromTime(now)
 	if g.sessionID != "" {
 		claims.SessionID = publicSessionID(g.sessionID)
@@ -298,6 +299,12 @@ func (m *minter) idToken(key *keys.Key, g *grant, user *storage.User, accessToke
 	claims.UserInfoProfile = info.UserInfoProfile
 	claims.UserInfoEmail = info.UserInfoEmail
 	claims.Claims = withEmailVerified(customClaims(g.tenant, user, g.scopes, registry.ClaimTargetIDToken), user, g.scopes)
+	if idp != "" {
+		if claims.Claims == nil {
+			claims.Claims = map[string]any{}
+		}
+		claims.Claims["idp"] = idp
+	}
 	return m.sign(g.tenant.Name, key, typIDToken, claims)
 }
 

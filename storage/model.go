@@ -48,6 +48,10 @@ type TenantSettings struct {
 	// CustomClaims map user attributes into tokens.
 	CustomClaims []ClaimMapping `json:"custom_claims,omitempty"`
 
+	// ConnectorsOnly shows only the connector buttons on the login page
+	// and refuses password logins, while the tenant has an enabled
+	// connector (docs/federation.md).
+	ConnectorsOnly bool `json:"connectors_only,omitempty"`
 	// MFA is the second-factor policy (docs/mfa.md).
 	MFA MFASettings `json:"mfa,omitzero"`
 }

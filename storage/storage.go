@@ -29,6 +29,8 @@ type Store interface {
 	AuthEvents() AuthEvents
 	// SecondFactors are the users' TOTP second factors (durable).
 	SecondFactors() SecondFactors
+	// Connectors are the upstream identity providers and account links.
+	Connectors() Connectors
 
 	// Ping reports whether the backend is reachable (used by /readyz).
 	Ping(ctx context.Context) error

@@ -1,5 +1,7 @@
 package templates
 
+import "html/template"
+
 // Branding is the per-tenant look of every page.
 type Branding struct {
 	// TenantName is the tenant's identifier; shown when DisplayName is empty.
@@ -39,6 +41,19 @@ type LoginPage struct {
 	Username string
 	// Error is a user-facing message shown above the form; empty for none.
 	Error string
+	// Connectors are the tenant's upstream identity providers, one button
+	// each beside the password form.
+	Connectors []ConnectorButton
+	// PasswordHidden leaves the username/password form out (the tenant
+	// signs in through its connectors only).
+	PasswordHidden bool
+}
+
+// ConnectorButton signs in at an upstream identity provider: a form POSTing
+// csrf_token and auth_request_id to ActionURL.
+type ConnectorButton struct {
+	ActionURL string
+	Label     string
 }
 
 // ScopeView is one requested scope on the consent page.
@@ -78,6 +93,11 @@ type ErrorPage struct {
 	// shortened and its unprintable characters escaped before html/template
 	// escapes it.
 	RejectedName, RejectedValue string
+	// ReturnURL, when set, is a link back to the application (carrying the
+	// error it is told), e.g. after a failed upstream sign-in. It must be a
+	// registered (verified) redirect URI: its scheme is trusted as it is,
+	// so that a native app's private-use scheme survives.
+	ReturnURL template.URL
 }
 
 // LogoutConfirmPage asks the user to confirm an RP-initiated logout

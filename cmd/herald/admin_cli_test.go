@@ -18,6 +18,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	groups := map[string]map[string]command{
 		"tenant": tenantCommands(), "client": clientCommands(), "user": userCommands(),
 		"keys": keysCommands(), "audit": auditCommands(), "admin": adminCommands(),
+		"connector": connectorCommands(),
 	}
 	for top := range topCommands() {
 		sub, isGroup := groups[top]

@@ -48,6 +48,8 @@ func topCommands() map[string]command {
 		"audit":   {"read the audit log", group("audit", auditCommands())},
 		"admin":   {"set up the admin API", group("admin", adminCommands())},
 		"version": {"print the version, commit and Go version", runVersion},
+		"connector": {"add and manage upstream identity providers (sign in with Google, GitHub, ...)",
+			group("connector", connectorCommands())},
 	}
 }
 

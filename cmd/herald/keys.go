@@ -83,7 +83,9 @@ func runKeysRewrap(ctx context.Context, c *cli, args []string) error {
 			"  KEK (as HERALD_KEY_ENCRYPTION_KEY_PREVIOUS) before you run it.\n"+
 			"  Without: seal under the configured KEK, opening with HERALD_KEY_ENCRYPTION_KEY_PREVIOUS\n"+
 			"  (or reading unencrypted keys: how an installation without a KEK gets one).\n"+
-			"Prints {\"tenants\",\"resealed\",\"unchanged\",\"secrets_resealed\",\"check_value_resealed\"}.\n"+
+			"Connectors' client secrets are re-sealed too.\n"+
+			"Prints {\"tenants\",\"resealed\",\"unchanged\",\"secrets_resealed\",\"check_value_resealed\",\n"+
+			"\"connector_secrets_resealed\"}.\n"+
 			"Safe to run again.\n"+
 			"See the KEK runbook in docs/keys.md.")
 	var newKeyFile string
@@ -114,6 +116,12 @@ func runKeysRewrap(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return nil, err
 		}
+		// Connector client secrets first: the check value, resealed last by
+		// Rewrap, marks the change as complete.
+		connectors, err := rewrapConnectorSecrets(ctx, a.store, km, tenants) // connector.go
+		if err != nil {
+			return nil, kekStartupError(err)
+		}
 		res, err := km.Rewrap(ctx, tenants, op.SealedSecrets...)
 		if err != nil {
 			return nil, kekStartupError(err)
@@ -121,7 +129,8 @@ func runKeysRewrap(ctx context.Context, c *cli, args []string) error {
 		return struct {
 			Tenants int `json:"tenants"`
 			*keys.RewrapResult
-		}{len(tenants), res}, nil
+			Connectors int `json:"connector_secrets_resealed"`
+		}{len(tenants), res, connectors}, nil
 	})
 }
 

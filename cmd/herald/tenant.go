@@ -45,6 +45,7 @@ type tenantFlags struct {
 	passwordMinLength                             int
 	mfaPolicy                                     string
 	mfaClients                                    *replaceableList
+	connectorsOnly                                bool
 	hostnames, allowedAlgs                        *replaceableList
 	claims                                        claimList
 	clearClaims                                   bool
@@ -81,6 +82,7 @@ func registerTenantFlags(fs *flag.FlagSet, update bool) *tenantFlags {
 	fs.StringVar(&f.mfaPolicy, "mfa-policy", "", "second-factor `policy`: off, optional, required, clients (docs/mfa.md)")
 	f.mfaClients = newReplaceableList(fs, "mfa-client", "",
 		"client `ID` that requires a second factor under --mfa-policy clients (repeatable; replaces the list)", "")
+	fs.BoolVar(&f.connectorsOnly, "connectors-only", false, "sign in through the tenant's connectors only: no password form (docs/federation.md)")
 	fs.Var(&f.claims, "custom-claim", "custom claim `CLAIM=ATTRIBUTE[:SCOPE[:TARGETS]]` mapping a user attribute into tokens (repeatable; see above)")
 	if update {
 		fs.BoolVar(&f.clearClaims, "clear-custom-claims", false, "remove every custom claim")
@@ -114,6 +116,7 @@ func (f *tenantFlags) settings(given map[string]bool) *registry.SettingsUpdate {
 		SessionAbsoluteLifetime:  ptrIf(given, "session-absolute-lifetime", f.absolute),
 		AllowedSigningAlgorithms: f.allowedAlgs.update(),
 		PasswordMinLength:        ptrIf(given, "password-min-length", f.passwordMinLength),
+		ConnectorsOnly:           ptrIf(given, "connectors-only", f.connectorsOnly),
 	}
 	if given["mfa-policy"] || given["mfa-client"] {
 		m := storage.MFASettings{Policy: f.mfaPolicy}

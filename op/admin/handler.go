@@ -79,6 +79,13 @@ func newRouter(reg *registry.Registry, auth func(*http.Request) (Principal, erro
 	r.Patch("/tenants/{tenant}/clients/{client}", h.updateClient)
 	r.Delete("/tenants/{tenant}/clients/{client}", h.deleteClient)
 	r.Post("/tenants/{tenant}/clients/{client}/secret", h.rotateSecret)
+	r.Post("/tenants/{tenant}/connectors", h.createConnector)
+	r.Get("/tenants/{tenant}/connectors", h.listConnectors)
+	r.Get("/tenants/{tenant}/connectors/{connector}", h.getConnector)
+	r.Patch("/tenants/{tenant}/connectors/{connector}", h.updateConnector)
+	r.Delete("/tenants/{tenant}/connectors/{connector}", h.deleteConnector)
+	r.Get("/tenants/{tenant}/users/{user}/links", h.listUserLinks)
+	r.Delete("/tenants/{tenant}/users/{user}/links/{connector}", h.deleteUserLinks)
 
 	r.Post("/tenants/{tenant}/users", h.createUser)
 	r.Get("/tenants/{tenant}/users", h.listUsers)

@@ -80,7 +80,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	// And through the mounted handler: no documented operation meets the
 	// router's own 404 or 405.
 	a := newAPI(t)
-	fill := strings.NewReplacer("{tenant}", "nope", "{client}", "nope", "{user}", "nope")
+	fill := strings.NewReplacer("{tenant}", "nope", "{client}", "nope", "{user}", "nope", "{connector}", "nope")
 	for r := range documented {
 		method, path, _ := strings.Cut(r, " ")
 		res := a.send(t, method, fill.Replace(path), "{}", "application/json", tokenAdmin)
@@ -185,6 +185,10 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"KeyRotation":         reflect.TypeFor[RotateKeysJSON](),
 		"KeyRevocation":       reflect.TypeFor[RevokeKeyJSON](),
 		"AuditEvent":          reflect.TypeFor[AuditEventJSON](),
+		"Connector":           reflect.TypeFor[ConnectorJSON](),
+		"ConnectorCreate":     reflect.TypeFor[createConnectorRequest](),
+		"ConnectorUpdate":     reflect.TypeFor[updateConnectorRequest](),
+		"UserLink":            reflect.TypeFor[UserLinkJSON](),
 	} {
 		schema, _ := schemas[name].(map[string]any)
 		if schema == nil {

@@ -44,6 +44,7 @@ type SettingsJSON struct {
 	PasswordMinScore         int               `json:"password_min_score"`
 	LoginThrottle            LoginThrottleJSON `json:"login_throttle"`
 	CustomClaims             []ClaimJSON       `json:"custom_claims"`
+	ConnectorsOnly           bool              `json:"connectors_only"`
 	MFA                      MFASettingsJSON   `json:"mfa"`
 }
 
@@ -114,6 +115,7 @@ func RenderTenant(publicURL string, t *storage.Tenant) TenantJSON {
 			PasswordMinScore:         s.PasswordMinScore,
 			LoginThrottle:            renderLoginThrottle(s.LoginThrottle),
 			CustomClaims:             claims,
+			ConnectorsOnly:           s.ConnectorsOnly,
 			MFA:                      MFASettingsJSON{Policy: orOptional(s.MFA.Policy), Clients: nonNil(s.MFA.Clients)},
 		},
 	}

@@ -27,6 +27,7 @@ type settingsPatch struct {
 	LoginThrottle            *LoginThrottleJSON `json:"login_throttle"`
 	CustomClaims             *[]ClaimJSON       `json:"custom_claims"`
 	MFA                      *MFASettingsJSON   `json:"mfa"`
+	ConnectorsOnly           *bool              `json:"connectors_only"`
 }
 
 func (p *settingsPatch) update() *registry.SettingsUpdate {
@@ -43,6 +44,7 @@ func (p *settingsPatch) update() *registry.SettingsUpdate {
 		AllowedSigningAlgorithms: p.AllowedSigningAlgorithms,
 		PasswordMinLength:        p.PasswordMinLength,
 		PasswordMinScore:         p.PasswordMinScore,
+		ConnectorsOnly:           p.ConnectorsOnly,
 	}
 	if p.LoginThrottle != nil {
 		lt := p.LoginThrottle.settings()

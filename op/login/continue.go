@@ -53,6 +53,8 @@ func (h *Handler) continueAuthorization(w http.ResponseWriter, r *http.Request, 
 			// OIDC Core §3.1.2.6: no UI, tell the client.
 			h.finishWithError(w, r, ar, &authError{codeLoginRequired, "the user is not signed in"})
 			return
+		case h.upstreamHint(w, r, ar, c): // upstream.go: idp_hint
+			return
 		default:
 			http.Redirect(w, r, h.tenantURL(ctx, PathLogin)+"?auth_request_id="+url.QueryEscape(ar.ID), http.StatusSeeOther)
 			return

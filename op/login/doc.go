@@ -19,5 +19,6 @@
 //	session.go   the SSO session cookie and max_age
 //	pages.go     rendering, security headers, cookies, CSRF, HTML-or-JSON (WantsHTML)
 //	branding.go  the tenant's stylesheet ({issuer}/branding.css)
+//	upstream.go  sign-in at a connector (/upstream/{id}/start, /callback, idp_hint)
 //	errors.go    every HTML error page and OAuth error code the flow uses
 package login

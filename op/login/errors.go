@@ -239,3 +239,24 @@ func storageAuthError(ctx context.Context, what string, err error) *authError {
 // errHintMismatch: the user who signed in is not the one the id_token_hint
 // names (OIDC Core §3.1.2.1).
 var errHintMismatch = &authError{codeLoginRequired, "the signed-in user is not the user the id_token_hint names"}
+
+// Pages of upstream sign-in (upstream.go). {provider} is replaced by the
+// connector's display name.
+var (
+	errPasswordLoginOff = pageError{http.StatusForbidden, "Password sign-in is off",
+		"This service signs you in through the providers shown on the sign-in page only. Return to the application and choose one."}
+	errUnknownConnector = pageError{http.StatusNotFound, "Unknown sign-in option",
+		"This way of signing in is not offered here. Return to the application and try again."}
+	errUpstreamState = pageError{http.StatusBadRequest, "Sign-in expired",
+		"This sign-in could not be matched to one started in this browser: it was already used, has expired, or was started elsewhere. Return to the application and start again."}
+	errUpstreamCancelled = pageError{http.StatusForbidden, "Sign-in cancelled",
+		"Signing in with {provider} was cancelled or not allowed."}
+	errUpstreamUnavailable = pageError{http.StatusServiceUnavailable, "Please try again",
+		"{provider} could not be reached to sign you in. Please try again in a moment."}
+	errUpstreamInvalid = pageError{http.StatusBadGateway, "Sign-in failed",
+		"The answer from {provider} could not be verified, so you were not signed in."}
+	errUpstreamNoAccount = pageError{http.StatusForbidden, "No account",
+		"You signed in with {provider}, but there is no account here for you, and none can be created automatically. Contact the administrator."}
+	errUpstreamUnverified = pageError{http.StatusForbidden, "E-mail address not verified",
+		"{provider} does not confirm that your e-mail address is verified, so it cannot be matched to an account here. Verify it there, then try again."}
+)

@@ -145,7 +145,9 @@ type Config struct {
 	AuthRequestLifetime time.Duration
 	// UserSecrets seals and opens users' TOTP secrets (keys.Manager).
 	UserSecrets UserSecrets
-	Now         func() time.Time
+	// Upstream turns on sign-in at the tenants' connectors; nil: off.
+	Upstream *UpstreamConfig
+	Now      func() time.Time
 }
 
 // UserSecrets seals users' secrets under the key-encryption key, bound to
@@ -167,6 +169,7 @@ type Handler struct {
 	now           func() time.Time
 	refusals      *refusalMemory // defence.go firstRefusal
 	userSecrets   UserSecrets
+	upstream      *UpstreamConfig
 }
 
 // New builds the browser flow.
@@ -185,6 +188,7 @@ func New(cfg Config) *Handler {
 		arLifetime:    cfg.AuthRequestLifetime,
 		refusals:      &refusalMemory{seen: map[string]time.Time{}},
 		userSecrets:   cfg.UserSecrets,
+		upstream:      cfg.Upstream,
 		now:           now,
 	}
 }
@@ -211,6 +215,7 @@ func (h *Handler) Routes(r chi.Router) {
 	r.With(forms.Handler).Post(PathAccountEndSession, h.handleAccountEndSession)
 	r.With(forms.Handler).Post(PathAccountWithdraw, h.handleAccountWithdraw)
 	r.With(forms.Handler).Post(PathAccountSignOut, h.handleAccountSignOut)
+	h.upstreamRoutes(r, forms)
 	// No CORS on pages, not even a preflight (RFC 9700 §2.6): without these
 	// routes an OPTIONS would fall through to the protocol routes mounted
 	// at the tenant's root. 405 rather than a 204 without CORS headers:

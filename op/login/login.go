@@ -37,6 +37,7 @@ func (h *Handler) pendingAuthRequest(w http.ResponseWriter, r *http.Request, id 
 }
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request, status int, ar *storage.AuthRequest, c *storage.Client, username, msg string) {
+	buttons := h.connectorButtons(r.Context())
 	h.render(w, r, status, templates.LoginPage{
 		Branding:      h.branding(r.Context()),
 		ActionURL:     h.tenantURL(r.Context(), PathLogin),
@@ -45,6 +46,9 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request, status int, 
 		ClientName:    clientName(c),
 		Username:      username,
 		Error:         msg,
+		Connectors:    buttons,
+		// upstream.go: connectors only, when the tenant says so.
+		PasswordHidden: h.passwordHidden(r.Context(), buttons),
 	})
 }
 
@@ -95,6 +99,10 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ar, c, ok := h.postedAuthForm(w, r, "login", errLoginFormExpired)
 	if !ok {
+		return
+	}
+	if h.passwordHidden(ctx, h.connectorButtons(ctx)) { // upstream.go
+		h.errorPage(w, r, errPasswordLoginOff)
 		return
 	}
 	username := registry.NormalizeUsername(r.PostForm.Get("username"))

@@ -48,6 +48,7 @@ type SettingsUpdate struct {
 	LoginThrottle            *storage.LoginThrottleSettings
 	CustomClaims             *[]storage.ClaimMapping
 	MFA                      *storage.MFASettings
+	ConnectorsOnly           *bool
 }
 
 // Apply sets the settings u names in s.
@@ -65,6 +66,7 @@ func (u *SettingsUpdate) Apply(s *storage.TenantSettings) {
 	if u.MFA != nil {
 		s.MFA = storage.MFASettings{Policy: u.MFA.Policy, Clients: slices.Clone(u.MFA.Clients)}
 	}
+	setIf(&s.ConnectorsOnly, u.ConnectorsOnly)
 	if u.AllowedSigningAlgorithms != nil {
 		s.AllowedSigningAlgorithms = slices.Clone(*u.AllowedSigningAlgorithms)
 	}
@@ -88,6 +90,7 @@ func (u *SettingsUpdate) changed() []string {
 		{"password_min_length", u.PasswordMinLength != nil}, {"custom_claims", u.CustomClaims != nil},
 		{"password_min_score", u.PasswordMinScore != nil}, {"login_throttle", u.LoginThrottle != nil},
 		{"mfa", u.MFA != nil},
+		{"connectors_only", u.ConnectorsOnly != nil},
 	} {
 		if f.set {
 			out = append(out, "settings."+f.name)

@@ -17,6 +17,7 @@ type subStores struct {
 	authEvents    *authEvents
 	authRequests  *authRequests
 	clients       *clients
+	connectors    *connectors
 	consents      *consents
 	grants        *grants
 	keys          *keys
@@ -36,6 +37,7 @@ func wrapAll(s storage.Store, durable, short *ops) subStores {
 	w.authEvents = &authEvents{AuthEvents: s.AuthEvents(), o: durable}
 	w.authRequests = &authRequests{AuthRequests: s.AuthRequests(), o: short}
 	w.clients = &clients{Clients: s.Clients(), o: durable}
+	w.connectors = &connectors{Connectors: s.Connectors(), o: durable}
 	w.consents = &consents{Consents: s.Consents(), o: durable}
 	w.grants = &grants{Grants: s.Grants(), o: durable}
 	w.keys = &keys{Keys: s.Keys(), o: durable}
@@ -54,6 +56,7 @@ func (s *Store) AuthCodes() storage.AuthCodes         { return s.w.authCodes }
 func (s *Store) AuthEvents() storage.AuthEvents       { return s.w.authEvents }
 func (s *Store) AuthRequests() storage.AuthRequests   { return s.w.authRequests }
 func (s *Store) Clients() storage.Clients             { return s.w.clients }
+func (s *Store) Connectors() storage.Connectors       { return s.w.connectors }
 func (s *Store) Consents() storage.Consents           { return s.w.consents }
 func (s *Store) Grants() storage.Grants               { return s.w.grants }
 func (s *Store) Keys() storage.Keys                   { return s.w.keys }
@@ -198,31 +201,108 @@ func (w *clients) UpdateClient(ctx context.Context, a1 string, a2 string, a3 fun
 	return w.Clients.UpdateClient(ctx, a1, a2, a3)
 }
 
+type connectors struct {
+	storage.Connectors
+	o *ops
+}
+
+func (w *connectors) Connector(ctx context.Context, a1 string, a2 string) (r0 *storage.Connector, err error) {
+	ctx, c := w.o.start(ctx, 18)
+	defer func() { c.end(err) }()
+	return w.Connectors.Connector(ctx, a1, a2)
+}
+
+func (w *connectors) ConsumeUpstreamState(ctx context.Context, a1 string, a2 string, a3 time.Time) (r0 *storage.UpstreamState, err error) {
+	ctx, c := w.o.start(ctx, 19)
+	defer func() { c.end(err) }()
+	return w.Connectors.ConsumeUpstreamState(ctx, a1, a2, a3)
+}
+
+func (w *connectors) CreateConnector(ctx context.Context, a1 *storage.Connector) (err error) {
+	ctx, c := w.o.start(ctx, 20)
+	defer func() { c.end(err) }()
+	return w.Connectors.CreateConnector(ctx, a1)
+}
+
+func (w *connectors) CreateUpstreamState(ctx context.Context, a1 *storage.UpstreamState) (err error) {
+	ctx, c := w.o.start(ctx, 21)
+	defer func() { c.end(err) }()
+	return w.Connectors.CreateUpstreamState(ctx, a1)
+}
+
+func (w *connectors) CreateUserLink(ctx context.Context, a1 *storage.UserLink) (err error) {
+	ctx, c := w.o.start(ctx, 22)
+	defer func() { c.end(err) }()
+	return w.Connectors.CreateUserLink(ctx, a1)
+}
+
+func (w *connectors) DeleteConnector(ctx context.Context, a1 string, a2 string) (err error) {
+	ctx, c := w.o.start(ctx, 23)
+	defer func() { c.end(err) }()
+	return w.Connectors.DeleteConnector(ctx, a1, a2)
+}
+
+func (w *connectors) DeleteUserLink(ctx context.Context, a1 string, a2 string, a3 string) (err error) {
+	ctx, c := w.o.start(ctx, 24)
+	defer func() { c.end(err) }()
+	return w.Connectors.DeleteUserLink(ctx, a1, a2, a3)
+}
+
+func (w *connectors) ListConnectors(ctx context.Context, a1 string) (r0 []*storage.Connector, err error) {
+	ctx, c := w.o.start(ctx, 25)
+	defer func() { c.end(err) }()
+	return w.Connectors.ListConnectors(ctx, a1)
+}
+
+func (w *connectors) ListUserLinks(ctx context.Context, a1 string, a2 string) (r0 []*storage.UserLink, err error) {
+	ctx, c := w.o.start(ctx, 26)
+	defer func() { c.end(err) }()
+	return w.Connectors.ListUserLinks(ctx, a1, a2)
+}
+
+func (w *connectors) UpdateConnector(ctx context.Context, a1 string, a2 string, a3 func(*storage.Connector) error) (r0 *storage.Connector, err error) {
+	ctx, c := w.o.start(ctx, 27)
+	defer func() { c.end(err) }()
+	return w.Connectors.UpdateConnector(ctx, a1, a2, a3)
+}
+
+func (w *connectors) UserLink(ctx context.Context, a1 string, a2 string, a3 string) (r0 *storage.UserLink, err error) {
+	ctx, c := w.o.start(ctx, 28)
+	defer func() { c.end(err) }()
+	return w.Connectors.UserLink(ctx, a1, a2, a3)
+}
+
+func (w *connectors) UsersByEmail(ctx context.Context, a1 string, a2 string) (r0 []*storage.User, err error) {
+	ctx, c := w.o.start(ctx, 29)
+	defer func() { c.end(err) }()
+	return w.Connectors.UsersByEmail(ctx, a1, a2)
+}
+
 type consents struct {
 	storage.Consents
 	o *ops
 }
 
 func (w *consents) Consent(ctx context.Context, a1 string, a2 string, a3 string) (r0 *storage.Consent, err error) {
-	ctx, c := w.o.start(ctx, 18)
+	ctx, c := w.o.start(ctx, 30)
 	defer func() { c.end(err) }()
 	return w.Consents.Consent(ctx, a1, a2, a3)
 }
 
 func (w *consents) GrantConsent(ctx context.Context, a1 *storage.Consent) (err error) {
-	ctx, c := w.o.start(ctx, 19)
+	ctx, c := w.o.start(ctx, 31)
 	defer func() { c.end(err) }()
 	return w.Consents.GrantConsent(ctx, a1)
 }
 
 func (w *consents) ListUserConsents(ctx context.Context, a1 string, a2 string) (r0 []*storage.Consent, err error) {
-	ctx, c := w.o.start(ctx, 20)
+	ctx, c := w.o.start(ctx, 32)
 	defer func() { c.end(err) }()
 	return w.Consents.ListUserConsents(ctx, a1, a2)
 }
 
 func (w *consents) RevokeConsent(ctx context.Context, a1 string, a2 string, a3 string) (err error) {
-	ctx, c := w.o.start(ctx, 21)
+	ctx, c := w.o.start(ctx, 33)
 	defer func() { c.end(err) }()
 	return w.Consents.RevokeConsent(ctx, a1, a2, a3)
 }
@@ -233,43 +313,43 @@ type grants struct {
 }
 
 func (w *grants) CreateGrant(ctx context.Context, a1 *storage.Grant) (err error) {
-	ctx, c := w.o.start(ctx, 22)
+	ctx, c := w.o.start(ctx, 34)
 	defer func() { c.end(err) }()
 	return w.Grants.CreateGrant(ctx, a1)
 }
 
 func (w *grants) Grant(ctx context.Context, a1 string, a2 string) (r0 *storage.Grant, err error) {
-	ctx, c := w.o.start(ctx, 23)
+	ctx, c := w.o.start(ctx, 35)
 	defer func() { c.end(err) }()
 	return w.Grants.Grant(ctx, a1, a2)
 }
 
 func (w *grants) RevokeClientGrants(ctx context.Context, a1 string, a2 string, a3 time.Time) (err error) {
-	ctx, c := w.o.start(ctx, 24)
+	ctx, c := w.o.start(ctx, 36)
 	defer func() { c.end(err) }()
 	return w.Grants.RevokeClientGrants(ctx, a1, a2, a3)
 }
 
 func (w *grants) RevokeGrant(ctx context.Context, a1 string, a2 string, a3 time.Time) (err error) {
-	ctx, c := w.o.start(ctx, 25)
+	ctx, c := w.o.start(ctx, 37)
 	defer func() { c.end(err) }()
 	return w.Grants.RevokeGrant(ctx, a1, a2, a3)
 }
 
 func (w *grants) RevokeSessionGrants(ctx context.Context, a1 string, a2 string, a3 time.Time) (err error) {
-	ctx, c := w.o.start(ctx, 26)
+	ctx, c := w.o.start(ctx, 38)
 	defer func() { c.end(err) }()
 	return w.Grants.RevokeSessionGrants(ctx, a1, a2, a3)
 }
 
 func (w *grants) RevokeUserGrants(ctx context.Context, a1 string, a2 string, a3 time.Time) (err error) {
-	ctx, c := w.o.start(ctx, 27)
+	ctx, c := w.o.start(ctx, 39)
 	defer func() { c.end(err) }()
 	return w.Grants.RevokeUserGrants(ctx, a1, a2, a3)
 }
 
 func (w *grants) RevokeUserGrantsExcept(ctx context.Context, a1 string, a2 string, a3 string, a4 time.Time) (err error) {
-	ctx, c := w.o.start(ctx, 28)
+	ctx, c := w.o.start(ctx, 40)
 	defer func() { c.end(err) }()
 	return w.Grants.RevokeUserGrantsExcept(ctx, a1, a2, a3, a4)
 }
@@ -280,25 +360,25 @@ type keys struct {
 }
 
 func (w *keys) CreateKey(ctx context.Context, a1 *storage.SigningKey) (err error) {
-	ctx, c := w.o.start(ctx, 29)
+	ctx, c := w.o.start(ctx, 41)
 	defer func() { c.end(err) }()
 	return w.Keys.CreateKey(ctx, a1)
 }
 
 func (w *keys) ListKeys(ctx context.Context, a1 string) (r0 []*storage.SigningKey, err error) {
-	ctx, c := w.o.start(ctx, 30)
+	ctx, c := w.o.start(ctx, 42)
 	defer func() { c.end(err) }()
 	return w.Keys.ListKeys(ctx, a1)
 }
 
 func (w *keys) UpdateKey(ctx context.Context, a1 string, a2 string, a3 func(*storage.SigningKey) error) (r0 *storage.SigningKey, err error) {
-	ctx, c := w.o.start(ctx, 31)
+	ctx, c := w.o.start(ctx, 43)
 	defer func() { c.end(err) }()
 	return w.Keys.UpdateKey(ctx, a1, a2, a3)
 }
 
 func (w *keys) UpdateKeySet(ctx context.Context, a1 string, a2 string, a3 func([]*storage.SigningKey) (*storage.KeySetChange, error)) (err error) {
-	ctx, c := w.o.start(ctx, 32)
+	ctx, c := w.o.start(ctx, 44)
 	defer func() { c.end(err) }()
 	return w.Keys.UpdateKeySet(ctx, a1, a2, a3)
 }
@@ -309,13 +389,13 @@ type loginAttempts struct {
 }
 
 func (w *loginAttempts) Attempt(ctx context.Context, a1 string, a2 string, a3 time.Time, a4 storage.ThrottleRule) (r0 storage.ThrottleDecision, err error) {
-	ctx, c := w.o.start(ctx, 33)
+	ctx, c := w.o.start(ctx, 45)
 	defer func() { c.end(err) }()
 	return w.LoginAttempts.Attempt(ctx, a1, a2, a3, a4)
 }
 
 func (w *loginAttempts) ResetAttempts(ctx context.Context, a1 string, a2 string) (err error) {
-	ctx, c := w.o.start(ctx, 34)
+	ctx, c := w.o.start(ctx, 46)
 	defer func() { c.end(err) }()
 	return w.LoginAttempts.ResetAttempts(ctx, a1, a2)
 }
@@ -326,55 +406,55 @@ type secondFactors struct {
 }
 
 func (w *secondFactors) BeginSecondFactor(ctx context.Context, a1 *storage.SecondFactor) (err error) {
-	ctx, c := w.o.start(ctx, 35)
+	ctx, c := w.o.start(ctx, 47)
 	defer func() { c.end(err) }()
 	return w.SecondFactors.BeginSecondFactor(ctx, a1)
 }
 
 func (w *secondFactors) ConfirmSecondFactor(ctx context.Context, a1 string, a2 string, a3 []uint8, a4 int64, a5 []string, a6 time.Time) (err error) {
-	ctx, c := w.o.start(ctx, 36)
+	ctx, c := w.o.start(ctx, 48)
 	defer func() { c.end(err) }()
 	return w.SecondFactors.ConfirmSecondFactor(ctx, a1, a2, a3, a4, a5, a6)
 }
 
 func (w *secondFactors) DeleteSecondFactor(ctx context.Context, a1 string, a2 string) (err error) {
-	ctx, c := w.o.start(ctx, 37)
+	ctx, c := w.o.start(ctx, 49)
 	defer func() { c.end(err) }()
 	return w.SecondFactors.DeleteSecondFactor(ctx, a1, a2)
 }
 
 func (w *secondFactors) ListSecondFactors(ctx context.Context, a1 string) (r0 []*storage.SecondFactor, err error) {
-	ctx, c := w.o.start(ctx, 38)
+	ctx, c := w.o.start(ctx, 50)
 	defer func() { c.end(err) }()
 	return w.SecondFactors.ListSecondFactors(ctx, a1)
 }
 
 func (w *secondFactors) ReplaceRecoveryCodes(ctx context.Context, a1 string, a2 string, a3 []string, a4 time.Time) (err error) {
-	ctx, c := w.o.start(ctx, 39)
+	ctx, c := w.o.start(ctx, 51)
 	defer func() { c.end(err) }()
 	return w.SecondFactors.ReplaceRecoveryCodes(ctx, a1, a2, a3, a4)
 }
 
 func (w *secondFactors) SecondFactor(ctx context.Context, a1 string, a2 string) (r0 *storage.SecondFactor, err error) {
-	ctx, c := w.o.start(ctx, 40)
+	ctx, c := w.o.start(ctx, 52)
 	defer func() { c.end(err) }()
 	return w.SecondFactors.SecondFactor(ctx, a1, a2)
 }
 
 func (w *secondFactors) SwapSecondFactorSecret(ctx context.Context, a1 string, a2 string, a3 []uint8, a4 []uint8) (r0 bool, err error) {
-	ctx, c := w.o.start(ctx, 41)
+	ctx, c := w.o.start(ctx, 53)
 	defer func() { c.end(err) }()
 	return w.SecondFactors.SwapSecondFactorSecret(ctx, a1, a2, a3, a4)
 }
 
 func (w *secondFactors) UseRecoveryCode(ctx context.Context, a1 string, a2 string, a3 string, a4 time.Time) (r0 int, err error) {
-	ctx, c := w.o.start(ctx, 42)
+	ctx, c := w.o.start(ctx, 54)
 	defer func() { c.end(err) }()
 	return w.SecondFactors.UseRecoveryCode(ctx, a1, a2, a3, a4)
 }
 
 func (w *secondFactors) UseTOTPStep(ctx context.Context, a1 string, a2 string, a3 int64, a4 time.Time) (err error) {
-	ctx, c := w.o.start(ctx, 43)
+	ctx, c := w.o.start(ctx, 55)
 	defer func() { c.end(err) }()
 	return w.SecondFactors.UseTOTPStep(ctx, a1, a2, a3, a4)
 }
@@ -385,13 +465,13 @@ type secrets struct {
 }
 
 func (w *secrets) Secret(ctx context.Context, a1 string, a2 func() ([]uint8, error)) (r0 []uint8, err error) {
-	ctx, c := w.o.start(ctx, 44)
+	ctx, c := w.o.start(ctx, 56)
 	defer func() { c.end(err) }()
 	return w.Secrets.Secret(ctx, a1, a2)
 }
 
 func (w *secrets) SwapSecret(ctx context.Context, a1 string, a2 []uint8, a3 []uint8) (r0 bool, err error) {
-	ctx, c := w.o.start(ctx, 45)
+	ctx, c := w.o.start(ctx, 57)
 	defer func() { c.end(err) }()
 	return w.Secrets.SwapSecret(ctx, a1, a2, a3)
 }
@@ -402,37 +482,37 @@ type sessions struct {
 }
 
 func (w *sessions) CreateSession(ctx context.Context, a1 *storage.Session) (err error) {
-	ctx, c := w.o.start(ctx, 46)
+	ctx, c := w.o.start(ctx, 58)
 	defer func() { c.end(err) }()
 	return w.Sessions.CreateSession(ctx, a1)
 }
 
 func (w *sessions) DeleteSession(ctx context.Context, a1 string, a2 string) (err error) {
-	ctx, c := w.o.start(ctx, 47)
+	ctx, c := w.o.start(ctx, 59)
 	defer func() { c.end(err) }()
 	return w.Sessions.DeleteSession(ctx, a1, a2)
 }
 
 func (w *sessions) DeleteUserSessions(ctx context.Context, a1 string, a2 string) (err error) {
-	ctx, c := w.o.start(ctx, 48)
+	ctx, c := w.o.start(ctx, 60)
 	defer func() { c.end(err) }()
 	return w.Sessions.DeleteUserSessions(ctx, a1, a2)
 }
 
 func (w *sessions) ListUserSessions(ctx context.Context, a1 string, a2 string, a3 time.Time) (r0 []*storage.Session, err error) {
-	ctx, c := w.o.start(ctx, 49)
+	ctx, c := w.o.start(ctx, 61)
 	defer func() { c.end(err) }()
 	return w.Sessions.ListUserSessions(ctx, a1, a2, a3)
 }
 
 func (w *sessions) Session(ctx context.Context, a1 string, a2 string, a3 time.Time) (r0 *storage.Session, err error) {
-	ctx, c := w.o.start(ctx, 50)
+	ctx, c := w.o.start(ctx, 62)
 	defer func() { c.end(err) }()
 	return w.Sessions.Session(ctx, a1, a2, a3)
 }
 
 func (w *sessions) TouchSession(ctx context.Context, a1 string, a2 string, a3 time.Time, a4 time.Time) (err error) {
-	ctx, c := w.o.start(ctx, 51)
+	ctx, c := w.o.start(ctx, 63)
 	defer func() { c.end(err) }()
 	return w.Sessions.TouchSession(ctx, a1, a2, a3, a4)
 }
@@ -443,37 +523,37 @@ type tenants struct {
 }
 
 func (w *tenants) CreateTenant(ctx context.Context, a1 *storage.Tenant) (err error) {
-	ctx, c := w.o.start(ctx, 52)
+	ctx, c := w.o.start(ctx, 64)
 	defer func() { c.end(err) }()
 	return w.Tenants.CreateTenant(ctx, a1)
 }
 
 func (w *tenants) DeleteTenant(ctx context.Context, a1 string) (err error) {
-	ctx, c := w.o.start(ctx, 53)
+	ctx, c := w.o.start(ctx, 65)
 	defer func() { c.end(err) }()
 	return w.Tenants.DeleteTenant(ctx, a1)
 }
 
 func (w *tenants) ListTenants(ctx context.Context) (r0 []*storage.Tenant, err error) {
-	ctx, c := w.o.start(ctx, 54)
+	ctx, c := w.o.start(ctx, 66)
 	defer func() { c.end(err) }()
 	return w.Tenants.ListTenants(ctx)
 }
 
 func (w *tenants) Tenant(ctx context.Context, a1 string) (r0 *storage.Tenant, err error) {
-	ctx, c := w.o.start(ctx, 55)
+	ctx, c := w.o.start(ctx, 67)
 	defer func() { c.end(err) }()
 	return w.Tenants.Tenant(ctx, a1)
 }
 
 func (w *tenants) TenantByHostname(ctx context.Context, a1 string) (r0 *storage.Tenant, err error) {
-	ctx, c := w.o.start(ctx, 56)
+	ctx, c := w.o.start(ctx, 68)
 	defer func() { c.end(err) }()
 	return w.Tenants.TenantByHostname(ctx, a1)
 }
 
 func (w *tenants) UpdateTenant(ctx context.Context, a1 string, a2 func(*storage.Tenant) error) (r0 *storage.Tenant, err error) {
-	ctx, c := w.o.start(ctx, 57)
+	ctx, c := w.o.start(ctx, 69)
 	defer func() { c.end(err) }()
 	return w.Tenants.UpdateTenant(ctx, a1, a2)
 }
@@ -484,25 +564,25 @@ type tokens struct {
 }
 
 func (w *tokens) AccessToken(ctx context.Context, a1 string, a2 string, a3 time.Time) (r0 *storage.AccessToken, err error) {
-	ctx, c := w.o.start(ctx, 58)
+	ctx, c := w.o.start(ctx, 70)
 	defer func() { c.end(err) }()
 	return w.Tokens.AccessToken(ctx, a1, a2, a3)
 }
 
 func (w *tokens) IssueTokens(ctx context.Context, a1 *storage.AccessToken, a2 *storage.RefreshToken) (err error) {
-	ctx, c := w.o.start(ctx, 59)
+	ctx, c := w.o.start(ctx, 71)
 	defer func() { c.end(err) }()
 	return w.Tokens.IssueTokens(ctx, a1, a2)
 }
 
 func (w *tokens) RefreshToken(ctx context.Context, a1 string, a2 string, a3 time.Time) (r0 *storage.RefreshToken, err error) {
-	ctx, c := w.o.start(ctx, 60)
+	ctx, c := w.o.start(ctx, 72)
 	defer func() { c.end(err) }()
 	return w.Tokens.RefreshToken(ctx, a1, a2, a3)
 }
 
 func (w *tokens) RotateRefreshToken(ctx context.Context, a1 string, a2 string, a3 time.Time, a4 *storage.AccessToken, a5 *storage.RefreshToken) (err error) {
-	ctx, c := w.o.start(ctx, 61)
+	ctx, c := w.o.start(ctx, 73)
 	defer func() { c.end(err) }()
 	return w.Tokens.RotateRefreshToken(ctx, a1, a2, a3, a4, a5)
 }
@@ -513,37 +593,37 @@ type users struct {
 }
 
 func (w *users) CreateUser(ctx context.Context, a1 *storage.User) (err error) {
-	ctx, c := w.o.start(ctx, 62)
+	ctx, c := w.o.start(ctx, 74)
 	defer func() { c.end(err) }()
 	return w.Users.CreateUser(ctx, a1)
 }
 
 func (w *users) DeleteUser(ctx context.Context, a1 string, a2 string) (err error) {
-	ctx, c := w.o.start(ctx, 63)
+	ctx, c := w.o.start(ctx, 75)
 	defer func() { c.end(err) }()
 	return w.Users.DeleteUser(ctx, a1, a2)
 }
 
 func (w *users) ListUsers(ctx context.Context, a1 string) (r0 []*storage.User, err error) {
-	ctx, c := w.o.start(ctx, 64)
+	ctx, c := w.o.start(ctx, 76)
 	defer func() { c.end(err) }()
 	return w.Users.ListUsers(ctx, a1)
 }
 
 func (w *users) UpdateUser(ctx context.Context, a1 string, a2 string, a3 func(*storage.User) error) (r0 *storage.User, err error) {
-	ctx, c := w.o.start(ctx, 65)
+	ctx, c := w.o.start(ctx, 77)
 	defer func() { c.end(err) }()
 	return w.Users.UpdateUser(ctx, a1, a2, a3)
 }
 
 func (w *users) User(ctx context.Context, a1 string, a2 string) (r0 *storage.User, err error) {
-	ctx, c := w.o.start(ctx, 66)
+	ctx, c := w.o.start(ctx, 78)
 	defer func() { c.end(err) }()
 	return w.Users.User(ctx, a1, a2)
 }
 
 func (w *users) UserByUsername(ctx context.Context, a1 string, a2 string) (r0 *storage.User, err error) {
-	ctx, c := w.o.start(ctx, 67)
+	ctx, c := w.o.start(ctx, 79)
 	defer func() { c.end(err) }()
 	return w.Users.UserByUsername(ctx, a1, a2)
 }
@@ -568,6 +648,18 @@ var operations = []string{
 	"Clients.DeleteClient",
 	"Clients.ListClients",
 	"Clients.UpdateClient",
+	"Connectors.Connector",
+	"Connectors.ConsumeUpstreamState",
+	"Connectors.CreateConnector",
+	"Connectors.CreateUpstreamState",
+	"Connectors.CreateUserLink",
+	"Connectors.DeleteConnector",
+	"Connectors.DeleteUserLink",
+	"Connectors.ListConnectors",
+	"Connectors.ListUserLinks",
+	"Connectors.UpdateConnector",
+	"Connectors.UserLink",
+	"Connectors.UsersByEmail",
 	"Consents.Consent",
 	"Consents.GrantConsent",
 	"Consents.ListUserConsents",

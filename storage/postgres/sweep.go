@@ -25,6 +25,7 @@ var sweeps = []struct{ table, key, expired string }{
 	{"refresh_tokens", "tenant_id, id", "expires_at <= $1"},
 	{"grants", "tenant_id, id", "expires_at <= $1"},
 	{"login_attempts", "tenant_id, key", "expires_at <= $1"},
+	{"upstream_states", "tenant_id, state_hash", "expires_at <= $1"},
 }
 
 // Sweep deletes records expired at now, in batches of sweepBatch rows, each

@@ -119,6 +119,7 @@ func (s *Store) RevokeUserGrantsExcept(ctx context.Context, tenant, userID, keep
 		encTime(now), tenant, userID, keepSessionID)
 	return mapErr(err, what)
 }
+
 const liveGrantCheckSQL = `SELECT 1 FROM grants WHERE tenant_id = ? AND id = ?
 		AND revoked_at IS NULL AND expires_at > ?`
 

@@ -189,6 +189,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) error {
 		`DELETE FROM refresh_tokens WHERE expires_at <= ?`,
 		`DELETE FROM grants WHERE expires_at <= ?`,
 		`DELETE FROM login_attempts WHERE expires_at <= ?`,
+		`DELETE FROM upstream_states WHERE expires_at <= ?`,
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range stmts {

@@ -88,6 +88,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"SecondFactorsGoWithUser", testSecondFactorsGoWithUser},
 		{"SecondFactorConcurrentUse", testSecondFactorConcurrentUse},
 		{"SecondFactorSecretSwap", testSecondFactorSecretSwap},
+		{"Connectors", testConnectors},
+		{"UserLinks", testUserLinks},
+		{"UpstreamStates", testUpstreamStates},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
