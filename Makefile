@@ -17,6 +17,9 @@ run: ## start Herald on http://127.0.0.1:8080 with the demo tenant (data in ./da
 # PostgreSQL + a Redis Cluster and + a Sentinel group that the tests start
 # themselves (redis-server and redis-cli must be installed).
 test: ## go vet, every test with the race detector, then the E2E suite on PostgreSQL + Redis, Cluster, Sentinel
+	# TestExampleSPA drives docs/examples/spa in Chromium: install its one
+	# locked npm dependency first (a no-op when node_modules is current).
+	cd docs/examples/spa && { [ -d node_modules/oidc-client-ts ] || npm ci --no-audit --no-fund; }
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 $(PKGS)
 	# The login-timing medians (issue 10) mean nothing under -race, which
