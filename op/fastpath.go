@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
 	httphelper "github.com/zitadel/oidc/v3/pkg/http"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
@@ -44,23 +45,37 @@ func (p *protocolServer) fastPaths(next http.Handler) http.Handler {
 // serveFast answers r and reports true if r is one of the requests the fast
 // path takes; otherwise it writes nothing.
 func (p *protocolServer) serveFast(w http.ResponseWriter, r *http.Request) bool {
+	path := tenantRoutePath(r)
+	served := false
 	switch r.Method {
 	case http.MethodGet:
-		if tenantRoutePath(r) == pathUserinfo {
-			return p.fastUserinfo(w, r)
+		if path == pathUserinfo {
+			served = p.fastUserinfo(w, r)
 		}
 	case http.MethodPost:
 		if !isForm(r) || r.URL.RawQuery != "" {
 			return false
 		}
-		switch tenantRoutePath(r) {
+		switch path {
 		case pathToken:
-			return p.fastToken(w, r)
+			served = p.fastToken(w, r)
 		case pathIntrospect:
-			return p.fastIntrospect(w, r)
+			served = p.fastIntrospect(w, r)
 		}
 	}
-	return false
+	if served {
+		markRoute(r, path)
+	}
+	return served
+}
+
+// markRoute completes the chi route pattern of a request the fast path
+// served, as the library's router would have ("/t/{tenant}/*" + "/token"),
+// so that the access log, metrics and span names show the endpoint.
+func markRoute(r *http.Request, path string) {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		rc.RoutePatterns = append(rc.RoutePatterns, path)
+	}
 }
 
 func isForm(r *http.Request) bool {

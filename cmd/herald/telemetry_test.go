@@ -152,6 +152,13 @@ func demoOutput(t *testing.T, p *heraldProcess) demoCredentials {
 	var out struct {
 		Demo *demoCredentials `json:"demo"`
 	}
+	// The port is bound before the demo tenant is seeded (a second serve
+	// must fail before changing anything), so the process may answer
+	// connections a moment before it prints its credentials: wait for them.
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(p.stdout.String(), "\n") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
 	line, _, _ := strings.Cut(p.stdout.String(), "\n")
 	if err := json.Unmarshal([]byte(line), &out); err != nil || out.Demo == nil {
 		t.Fatalf("serve --demo printed %q", p.stdout.String())
