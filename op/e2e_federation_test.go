@@ -6,6 +6,7 @@ package op_test
 // hops; Herald is the relying party of "up" through op/upstream.
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -528,5 +529,128 @@ func TestE2EFederationConcurrentFirstSignIn(t *testing.T) {
 	}
 	if len(subjects) != 1 || len(users) != 2 { // alice and the one JIT user
 		t.Fatalf("subjects %v, %d users in acme; want one federated user", subjects, len(users))
+	}
+}
+
+// TestE2EFederationAccountLinks: the account page of a user who signed in
+// through connector corp lists the link; removing it is refused while it
+// is the only way to sign in, allowed once the user has a password, and
+// needs the page's CSRF token. Another user cannot remove it.
+func TestE2EFederationAccountLinks(t *testing.T) {
+	f := newFedEnv(t)
+	ctx := t.Context()
+	b := f.newBrowser(t)
+
+	// Sign in for the account page through the connector.
+	p := b.get(f.issuer + "/account")
+	action, form := formByAction(t, p, "/upstream/corp/start")
+	p = b.login(b.post(action, form), "bob", bobPassword)
+	if p.status != http.StatusOK || p.url.Path != "/t/"+tenantAcme+"/account" {
+		t.Fatalf("account page after the upstream sign-in: %d at %s:\n%s", p.status, p.url, truncate(p.body))
+	}
+	link, err := f.store.Connectors().UserLink(ctx, tenantAcme, "corp", f.bob.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Linked accounts", "Sign in with corp", f.bob.ID, `id="link-only"`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the account page lacks %q", want)
+		}
+	}
+	if strings.Contains(p.body, "/account/links/remove") {
+		t.Error("the only way to sign in is offered for removal")
+	}
+	token := csrfOf(t, p)
+	unlink := url.Values{"connector": {"corp"}, "subject": {f.bob.ID}, "csrf_token": {token}}
+	requireLinked := func(what string) {
+		t.Helper()
+		if _, err := f.store.Connectors().UserLink(ctx, tenantAcme, "corp", f.bob.ID); err != nil {
+			t.Fatalf("%s: the link is gone: %v", what, err)
+		}
+	}
+
+	// The only way to sign in (no password): refused, with a notice.
+	p = b.post(f.issuer+"/account/links/remove", unlink)
+	if p.status != http.StatusConflict || !strings.Contains(p.body, `id="link-error"`) || !strings.Contains(p.body, "only way you can sign in") {
+		t.Fatalf("removing the last way to sign in: %d\n%s", p.status, truncate(p.body))
+	}
+	requireLinked("refused removal")
+	events, err := f.store.AuthEvents().ListAuthEvents(ctx, tenantAcme, storage.AuthEventFilter{Event: storage.EventLinkRemoved, Limit: 10})
+	if err != nil || len(events) != 1 || events[0].Outcome != "denied" || events[0].UserID != link.UserID {
+		t.Fatalf("audit of the refused removal: %+v, %v", events, err)
+	}
+
+	// With a password (set as an administrator would, but keeping this
+	// session) the link can go — but only with the page's token.
+	if _, err := f.store.Users().UpdateUser(ctx, tenantAcme, link.UserID, func(u *storage.User) error {
+		u.PasswordHash = "$argon2id$v=19$m=65536,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p = b.get(f.issuer + "/account")
+	if !strings.Contains(p.body, "/account/links/remove") || strings.Contains(p.body, `id="link-only"`) {
+		t.Fatalf("with a password the link is not offered for removal:\n%s", truncate(p.body))
+	}
+	// Alice (another user of acme, another browser) cannot remove bob's
+	// link with her own valid token.
+	alice := f.newBrowser(t)
+	ap := f.accountPage(t, alice)
+	if !strings.Contains(ap.body, "Linked accounts") || !strings.Contains(ap.body, `id="no-links"`) {
+		t.Errorf("alice's page (tenant with connectors, no links) lacks the empty section")
+	}
+	if p := alice.post(f.issuer+"/account/links/remove", url.Values{"connector": {"corp"}, "subject": {f.bob.ID},
+		"csrf_token": {csrfOf(t, ap)}}); p.status != http.StatusBadRequest {
+		t.Errorf("alice removing bob's link: %d, want 400", p.status)
+	}
+	requireLinked("another user's attempt")
+	for name, tok := range map[string]string{"no token": "", "another session's token": csrfOf(t, ap), "garbage": "x"} {
+		form := cloneValues(unlink)
+		form.Del("csrf_token")
+		if tok != "" {
+			form.Set("csrf_token", tok)
+		}
+		if p := b.post(f.issuer+"/account/links/remove", form); p.status != http.StatusForbidden {
+			t.Errorf("removal with %s: %d, want 403", name, p.status)
+		}
+		requireLinked(name)
+	}
+	// A cross-site post with the right token is refused too.
+	req, err := http.NewRequest(http.MethodPost, f.issuer+"/account/links/remove", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setFormBody(req, unlink.Encode())
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if p := b.do(req); p.status != http.StatusForbidden {
+		t.Errorf("cross-site removal with a valid token: %d, want 403", p.status)
+	}
+	requireLinked("cross-site post")
+
+	p = b.post(f.issuer+"/account/links/remove", unlink)
+	if p.status != http.StatusOK || p.url.Path != "/t/"+tenantAcme+"/account" || !strings.Contains(p.body, "linked account was removed") {
+		t.Fatalf("removal with a password: %d at %s\n%s", p.status, p.url, truncate(p.body))
+	}
+	if _, err := f.store.Connectors().UserLink(ctx, tenantAcme, "corp", f.bob.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("the link after its removal: %v", err)
+	}
+	if strings.Contains(p.body, f.bob.ID) || !strings.Contains(p.body, `id="no-links"`) {
+		t.Errorf("the page still lists the removed link")
+	}
+	events, err = f.store.AuthEvents().ListAuthEvents(ctx, tenantAcme, storage.AuthEventFilter{Event: storage.EventLinkRemoved, Limit: 10})
+	if err != nil || !slices.ContainsFunc(events, func(ev *storage.AuthEvent) bool {
+		return ev.Outcome == "success" && ev.Reason == "account:corp" && ev.UserID == link.UserID
+	}) {
+		t.Fatalf("audit of the removal: %+v, %v", events, err)
+	}
+
+	// A tenant without connectors, and a user without links: no section.
+	for _, id := range []string{"corp", "corp3p"} {
+		if err := f.reg.DeleteConnector(ctx, tenantAcme, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := alice.get(f.issuer + "/account"); p.status != http.StatusOK || strings.Contains(p.body, "Linked accounts") {
+		t.Errorf("no connectors, no links: the section is shown (%d)", p.status)
 	}
 }

@@ -31,6 +31,11 @@ const (
 	EventMFARemoved          = "mfa.removed"
 	EventMFARecoveryCodesNew = "mfa.recovery_codes_regenerated"
 	EventMFAReset            = "mfa.reset" // by an administrator
+
+	// A link to an upstream account removed by the user on the account
+	// page (Reason "account:{connector}"), or refused because it was the
+	// last way to sign in (Outcome "denied").
+	EventLinkRemoved = "link.removed"
 )
 
 // AuthEvent is one entry of the authentication audit trail. Addresses,

@@ -177,6 +177,26 @@ type AccountPage struct {
 	PasswordMinLength int
 	Sessions          []AccountSession
 	Apps              []AccountApp
+	// ShowLinks shows the "Linked accounts" section (the tenant has a
+	// connector or the user a link); Links are the user's links, removed
+	// by posting to UnlinkURL. LinksRemovable is false when the only link
+	// is the only way to sign in (no button then). LinkError explains a
+	// refused removal.
+	ShowLinks      bool
+	Links          []AccountLink
+	LinksRemovable bool
+	UnlinkURL      string
+	LinkError      string
+}
+
+// AccountLink is one upstream account linked to the user.
+type AccountLink struct {
+	// ConnectorID and Subject identify the link in the remove form.
+	ConnectorID, Subject string
+	// Connector is the connector's display name.
+	Connector string
+	// Since says when the link was made, e.g. "2 days ago".
+	Since string
 }
 
 // AccountSession is one SSO session of the user on the account page.

@@ -34,6 +34,7 @@ const (
 	PathAccountEndSession = "/account/sessions/end"
 	PathAccountWithdraw   = "/account/apps/withdraw"
 	PathAccountSignOut    = "/account/signout"
+	PathAccountUnlink     = "/account/links/remove"
 )
 
 // Signing in for the account page reuses the login flow through an
@@ -47,12 +48,16 @@ var accountNotices = map[string]string{
 	"password":  "Your password was changed. Every other session was signed out.",
 	"session":   "That session was signed out.",
 	"withdrawn": "The app no longer has access to your account.",
+	"unlinked":  "The linked account was removed. It no longer signs you in here.",
 }
 
 const (
 	msgWrongCurrentPassword = "Your current password is not correct."
 	msgPasswordsDiffer      = "The new passwords do not match."
 	msgPasswordUnchanged    = "The new password must differ from the current one."
+	msgLastSignInMethod     = "This linked account is the only way you can sign in, so it cannot be removed. Link another account first."
+	// ReasonLastSignInMethod is the audit reason of a refused unlink.
+	ReasonLastSignInMethod = "last_sign_in_method"
 )
 
 // accountState is what every account handler starts from: the browser's
@@ -124,6 +129,12 @@ func (h *Handler) handleAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, status int, st accountState, notice, passwordError string) {
+	h.accountPageWith(w, r, status, st, notice, passwordError, "")
+}
+
+// accountPageWith is accountPage with linkError shown above the linked
+// accounts (a refused unlink).
+func (h *Handler) accountPageWith(w http.ResponseWriter, r *http.Request, status int, st accountState, notice, passwordError, linkError string) {
 	ctx := r.Context()
 	now := h.now()
 	tenant := h.p.Tenant(ctx)
@@ -167,6 +178,11 @@ func (h *Handler) accountPage(w http.ResponseWriter, r *http.Request, status int
 		MFAURL:            mfaURL,
 		MFAStatus:         mfaStatus,
 		PasswordMinLength: registry.PasswordPolicy(tenant.Tenant).MinLength,
+		UnlinkURL:         h.tenantURL(ctx, PathAccountUnlink),
+		LinkError:         linkError,
+	}
+	if !h.accountLinks(w, r, st, &page) {
+		return
 	}
 	// This device first, then the others as the store ordered them.
 	slices.SortStableFunc(sessions, func(a, b *storage.Session) int {
@@ -444,4 +460,86 @@ func (h *Handler) accountSignOut(w http.ResponseWriter, r *http.Request, st acco
 	h.endBrowserSession(ctx, w, r, true)
 	h.p.RecordAuthEvent(r, AuthEvent{Event: storage.EventLogout, UserID: st.user.ID, Outcome: OutcomeSuccess, Reason: "account"})
 	h.render(w, r, http.StatusOK, templates.LoggedOutPage{Branding: h.branding(ctx)})
+}
+
+// accountLinks fills the "Linked accounts" section: the user's links to
+// upstream providers (docs/federation.md). The section is shown when the
+// tenant has a connector or the user has a link (a link can outlive its
+// connector's removal from the list only in a broken store, but is shown
+// all the same, so it can be removed). It has answered when it returns
+// false.
+func (h *Handler) accountLinks(w http.ResponseWriter, r *http.Request, st accountState, page *templates.AccountPage) bool {
+	ctx := r.Context()
+	tenant := st.sess.TenantID
+	links, err := h.store.Connectors().ListUserLinks(ctx, tenant, st.user.ID)
+	if err != nil {
+		h.storagePage(w, r, "account: list links", err, pageError{})
+		return false
+	}
+	conns, err := h.store.Connectors().ListConnectors(ctx, tenant)
+	if err != nil {
+		h.storagePage(w, r, "account: list connectors", err, pageError{})
+		return false
+	}
+	page.ShowLinks = len(conns) > 0 || len(links) > 0
+	names := make(map[string]string, len(conns))
+	for _, c := range conns {
+		names[c.ID] = c.DisplayName
+		if names[c.ID] == "" {
+			names[c.ID] = c.ID
+		}
+	}
+	for _, l := range links {
+		name := names[l.ConnectorID]
+		if name == "" {
+			name = l.ConnectorID
+		}
+		page.Links = append(page.Links, templates.AccountLink{
+			ConnectorID: l.ConnectorID,
+			Connector:   name,
+			Subject:     l.Subject,
+			Since:       approxTime(l.CreatedAt, h.now()),
+		})
+	}
+	// The only way left to sign in cannot be removed (the registry
+	// refuses it too): the page says so instead of offering the button.
+	page.LinksRemovable = st.user.PasswordHash != "" || len(links) > 1
+	return true
+}
+
+// handleAccountUnlink removes one of the user's links to an upstream
+// account. The registry refuses to remove the last way to sign in (no
+// password and no other link); the page then says why.
+func (h *Handler) handleAccountUnlink(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	st, ok := h.postedAccountForm(w, r)
+	if !ok {
+		return
+	}
+	if h.upstream == nil || h.upstream.Registry == nil {
+		h.errorPage(w, r, errAccountNoLink)
+		return
+	}
+	connector, subject := r.PostForm.Get("connector"), r.PostForm.Get("subject")
+	if connector == "" || subject == "" {
+		h.errorPage(w, r, errAccountNoLink)
+		return
+	}
+	reg := h.upstream.Registry.As(registry.Actor{Tenant: st.sess.TenantID, ClientID: "account"})
+	err := reg.UnlinkUser(ctx, st.sess.TenantID, st.user.ID, connector, subject)
+	if registry.IsValidationError(err) {
+		h.p.RecordAuthEvent(r, AuthEvent{Event: storage.EventLinkRemoved, UserID: st.user.ID,
+			Outcome: OutcomeDenied, Reason: ReasonLastSignInMethod + ":" + connector})
+		h.accountPageWith(w, r, http.StatusConflict, st, "", "", msgLastSignInMethod)
+		return
+	}
+	if err != nil {
+		h.storagePage(w, r, "account: remove link", err, errAccountNoLink)
+		return
+	}
+	h.p.RecordAuthEvent(r, AuthEvent{Event: storage.EventLinkRemoved, UserID: st.user.ID,
+		Outcome: OutcomeSuccess, Reason: "account:" + connector})
+	slog.InfoContext(ctx, "upstream link removed on the account page", "tenant", st.sess.TenantID,
+		"user_id", st.user.ID, "connector", connector)
+	h.redirectToAccount(w, r, "unlinked")
 }

@@ -126,6 +126,8 @@ var (
 		"Your session ended. Open your account page again to sign in."}
 	errAccountNoConsent = pageError{http.StatusBadRequest, "App not found",
 		"That app has no access to your account."}
+	errAccountNoLink = pageError{http.StatusBadRequest, "Linked account not found",
+		"That account is not linked to yours."}
 )
 
 // accountSignInFailed: the account page's sign-in ended with an error a

@@ -215,6 +215,7 @@ func (h *Handler) Routes(r chi.Router) {
 	r.With(forms.Handler).Post(PathAccountEndSession, h.handleAccountEndSession)
 	r.With(forms.Handler).Post(PathAccountWithdraw, h.handleAccountWithdraw)
 	r.With(forms.Handler).Post(PathAccountSignOut, h.handleAccountSignOut)
+	r.With(forms.Handler).Post(PathAccountUnlink, h.handleAccountUnlink)
 	h.upstreamRoutes(r, forms)
 	// No CORS on pages, not even a preflight (RFC 9700 §2.6): without these
 	// routes an OPTIONS would fall through to the protocol routes mounted
@@ -222,7 +223,7 @@ func (h *Handler) Routes(r chi.Router) {
 	// browsers fail the preflight either way, and 405 with Allow is the
 	// honest answer for any other client and in the access log.
 	for _, path := range []string{PathAuthorize, PathLogin, PathConsent, PathEndSession,
-		PathAccount, PathAccountPassword, PathAccountEndSession, PathAccountWithdraw, PathAccountSignOut} {
+		PathAccount, PathAccountPassword, PathAccountEndSession, PathAccountWithdraw, PathAccountSignOut, PathAccountUnlink} {
 		r.Options(path, methodNotAllowed)
 	}
 }
