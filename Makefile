@@ -2,6 +2,9 @@
 GO      ?= go
 BIN     ?= ./bin/herald
 PKGS    ?= ./...
+# The op package under -race takes ~10 min on 2 cores (go test's default
+# limit): give every test binary room.
+TEST_TIMEOUT ?= 30m
 
 .PHONY: help run test test-faults build fmt lint bench example-spa
 
@@ -21,23 +24,23 @@ test: ## go vet, every test with the race detector, then the E2E suite on Postgr
 	# locked npm dependency first (a no-op when node_modules is current).
 	cd docs/examples/spa && { [ -d node_modules/oidc-client-ts ] || npm ci --no-audit --no-fund; }
 	$(GO) vet $(PKGS)
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -timeout $(TEST_TIMEOUT) -race -count=1 $(PKGS)
 	# The login-timing medians (issue 10) mean nothing under -race, which
 	# skips them: run them once without it.
-	$(GO) test -count=1 -run 'TimingMedians' ./op/password/
-	HERALD_E2E_STORE=postgres+redis $(GO) test -race -count=1 -run 'E2E' ./op/
+	$(GO) test -timeout $(TEST_TIMEOUT) -count=1 -run 'TimingMedians' ./op/password/
+	HERALD_E2E_STORE=postgres+redis $(GO) test -timeout $(TEST_TIMEOUT) -race -count=1 -run 'E2E' ./op/
 	# The E2E suite once more on a local Redis Cluster and on a Sentinel
 	# group (started by the tests; the storage contract on both runs in the
 	# race run above). Without -race: Herald's code paths are those of the
 	# run above, only the Redis topology differs (~2.5 min each).
-	HERALD_E2E_STORE=postgres+rediscluster $(GO) test -count=1 -run 'E2E' ./op/
-	HERALD_E2E_STORE=postgres+sentinel $(GO) test -count=1 -run 'E2E' ./op/
+	HERALD_E2E_STORE=postgres+rediscluster $(GO) test -timeout $(TEST_TIMEOUT) -count=1 -run 'E2E' ./op/
+	HERALD_E2E_STORE=postgres+sentinel $(GO) test -timeout $(TEST_TIMEOUT) -count=1 -run 'E2E' ./op/
 
 # Three herald serve replicas on a private PostgreSQL and a local Redis
 # Cluster, under load while a replica, a Redis master and PostgreSQL fail
 # (docs/deploy.md, "Fault test"). About 1.5 minutes.
 test-faults: ## kill a replica, a Redis master and restart PostgreSQL under load; print outcomes and recovery times
-	HERALD_FAULT_TEST=1 $(GO) test -count=1 -v -run '^TestFaults$$' ./cmd/herald/
+	HERALD_FAULT_TEST=1 $(GO) test -timeout $(TEST_TIMEOUT) -count=1 -v -run '^TestFaults$$' ./cmd/herald/
 
 # herald version reports these (cmd/herald/version.go).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
