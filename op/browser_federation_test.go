@@ -32,6 +32,7 @@ func TestBrowserFederation(t *testing.T) {
 	if loc := b.location(); loc.Path != "/t/"+tenantAcme+"/login" {
 		t.Fatalf("authorize showed %s, want acme's login page", loc)
 	}
+	federationScreenshots(b, "federation-login")
 	b.do("choose the connector", chromedp.Click(chromedp.CSS(`form.connector button`)),
 		chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)))
 	if loc := b.location(); loc.Path != "/t/"+tenantUp+"/login" {
@@ -80,6 +81,7 @@ func TestBrowserFederation(t *testing.T) {
 	if loc := b.location(); !strings.HasPrefix(loc.Path, "/t/"+tenantAcme+"/upstream/corp3p/callback") {
 		t.Fatalf("after the refusal the browser is at %s", loc)
 	}
+	federationScreenshots(b, "federation-denied")
 	b.do("return to the application", chromedp.Click(chromedp.ID("return-link")), chromedp.WaitVisible(chromedp.ID("rp-callback")))
 	q = rp.lastCallback(t)
 	if q.Get("error") != "access_denied" || q.Get("state") != state || q.Get("iss") != f.issuer {
@@ -93,4 +95,14 @@ func TestBrowserFederation(t *testing.T) {
 	if i := slices.IndexFunc(b.consoleEntries(), func(e consoleEntry) bool { return e.serious() && !expected(e) }); i >= 0 {
 		t.Errorf("console: %v", b.consoleEntries())
 	}
+}
+
+// federationScreenshots keeps the page b shows at desktop width and at
+// 390 px (in HERALD_SCREENSHOT_DIR when set), so that the connector buttons
+// and the upstream failure page are looked at like every other page.
+func federationScreenshots(b *chromium, name string) {
+	b.t.Helper()
+	screenshot(b, name+"-desktop.png", 1280, 900)
+	screenshot(b, name+"-mobile.png", 390, 844)
+	b.do("restore the viewport", chromedp.EmulateViewport(1280, 900))
 }
