@@ -3,6 +3,7 @@ package op
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -87,20 +88,11 @@ func isForm(r *http.Request) bool {
 // has exactly one non-empty value.
 func onlyParams(form url.Values, known []string) bool {
 	for k, vs := range form {
-		if len(vs) != 1 || vs[0] == "" || !contains(known, k) {
+		if len(vs) != 1 || vs[0] == "" || !slices.Contains(known, k) {
 			return false
 		}
 	}
 	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // fastClientCredentials is the library's parseClientCredentials for a
