@@ -103,7 +103,7 @@ func fastClientCredentials(r *http.Request) (cc *zop.ClientCredentials, ok bool,
 	cc = &zop.ClientCredentials{ClientID: r.Form.Get("client_id"), ClientSecret: r.Form.Get("client_secret")}
 	if id, secret, basic := r.BasicAuth(); basic {
 		if cc.ClientSecret != "" && cc.ClientID != "" {
-			return nil, true, oidc.ErrInvalidRequest().WithDescription("client authentication must not use more than one method")
+			return nil, true, errTwoMethods()
 		}
 		if cc.ClientID, err = url.QueryUnescape(id); err != nil {
 			return nil, true, oidc.ErrInvalidClient().WithDescription("invalid basic auth header").WithParent(err)
