@@ -117,7 +117,7 @@ func (s *Server) clientAddress(r *http.Request) netip.Addr {
 		return netip.Addr{}
 	}
 	addr := ap.Addr().Unmap()
-	if !s.fromTrustedProxy(r) {
+	if !s.trustedProxy(addr) { // fromTrustedProxy, without parsing RemoteAddr again
 		return addr
 	}
 	var hops []string

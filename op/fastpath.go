@@ -3,6 +3,7 @@ package op
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -87,20 +88,11 @@ func isForm(r *http.Request) bool {
 // has exactly one non-empty value.
 func onlyParams(form url.Values, known []string) bool {
 	for k, vs := range form {
-		if len(vs) != 1 || vs[0] == "" || !contains(known, k) {
+		if len(vs) != 1 || vs[0] == "" || !slices.Contains(known, k) {
 			return false
 		}
 	}
 	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // fastClientCredentials is the library's parseClientCredentials for a
@@ -111,7 +103,7 @@ func fastClientCredentials(r *http.Request) (cc *zop.ClientCredentials, ok bool,
 	cc = &zop.ClientCredentials{ClientID: r.Form.Get("client_id"), ClientSecret: r.Form.Get("client_secret")}
 	if id, secret, basic := r.BasicAuth(); basic {
 		if cc.ClientSecret != "" && cc.ClientID != "" {
-			return nil, true, oidc.ErrInvalidRequest().WithDescription("client authentication must not use more than one method")
+			return nil, true, errTwoMethods()
 		}
 		if cc.ClientID, err = url.QueryUnescape(id); err != nil {
 			return nil, true, oidc.ErrInvalidClient().WithDescription("invalid basic auth header").WithParent(err)
