@@ -258,7 +258,7 @@ func TestE2EMFAWrongCodesThrottled(t *testing.T) {
 		}
 	}
 	if failed != free+1 || throttled != 1 { // +1: the wrong code of the set-up
-		t.Fatalf("audit: %d mfa.failed, %d mfa.throttled; want %d and 1", failed, throttled, free)
+		t.Fatalf("audit: %d mfa.failed, %d mfa.throttled; want %d and 1", failed, throttled, free+1)
 	}
 }
 
