@@ -690,6 +690,12 @@ func TestE2EFederationStateOtherTenant(t *testing.T) {
 	if got := b.get(other.String()); got.status != http.StatusBadRequest || !strings.Contains(got.body, "Sign-in expired") {
 		t.Fatalf("acme's state at up's callback: %d\n%s", got.status, got.body)
 	}
+	// Refused on the state (up has no such state), not on a missing cookie.
+	events, err := f.store.AuthEvents().ListAuthEvents(t.Context(), tenantUp,
+		storage.AuthEventFilter{Event: storage.EventLoginFailed, Limit: 100})
+	if err != nil || !slices.ContainsFunc(events, func(ev *storage.AuthEvent) bool { return ev.Reason == "upstream_state_unknown:corp" }) {
+		t.Fatalf("up's audit trail lacks upstream_state_unknown:corp (%d events, %v)", len(events), err)
+	}
 	q := b.get(callback.String()).requireRedirectTo(t, cfg.RedirectURL)
 	f.verifyFederatedToken(t, cfg, q.Get("code"), v, nonce)
 }
