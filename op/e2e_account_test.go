@@ -367,3 +367,37 @@ func rotate(t *testing.T, e *testEnv, c client, rt string) string {
 	}
 	return rt
 }
+
+// TestE2EAccountOtherTenantSession: alice's acme session cookie presented
+// at another tenant's account page is no session there: the page asks for
+// a sign-in and shows nothing of alice.
+func TestE2EAccountOtherTenantSession(t *testing.T) {
+	e := newTestServer(t)
+	if _, err := e.reg.CreateTenant(t.Context(), registry.TenantSpec{Name: "other", DisplayName: "Other"}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.newBrowser(t)
+	e.accountPage(t, b)
+	sid := b.cookie(e.issuer+"/account", "herald_session")
+	if sid == "" {
+		t.Fatal("no session cookie after the account sign-in")
+	}
+	otherAccount := strings.Replace(e.issuer, "/t/"+tenantAcme, "/t/other", 1) + "/account"
+	u, err := url.Parse(otherAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.client.Jar.SetCookies(u, []*http.Cookie{{Name: "herald_session", Value: sid, Path: "/t/other/"}})
+	p := b.get(otherAccount)
+	if !p.isLoginPage() || p.url.Path != "/t/other/login" || strings.Contains(p.body, "alice") {
+		t.Fatalf("acme's session at tenant other's account page: %d at %s\n%s", p.status, p.url.Path, truncate(p.body))
+	}
+	// Control: the same cookie set the same way at acme is alice's session
+	// (so the refusal above is the tenant's, not a cookie the jar dropped).
+	fresh := e.newBrowser(t)
+	acme, _ := url.Parse(e.issuer + "/account")
+	fresh.client.Jar.SetCookies(acme, []*http.Cookie{{Name: "herald_session", Value: sid, Path: "/t/" + tenantAcme + "/"}})
+	if p := fresh.get(e.issuer + "/account"); p.status != http.StatusOK || !strings.Contains(p.body, "alice") {
+		t.Fatalf("control: the copied cookie at acme: %d at %s", p.status, p.url.Path)
+	}
+}

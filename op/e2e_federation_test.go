@@ -654,3 +654,48 @@ func TestE2EFederationAccountLinks(t *testing.T) {
 		t.Errorf("no connectors, no links: the section is shown (%d)", p.status)
 	}
 }
+
+// TestE2EFederationStateOtherTenant: acme's upstream state (with its
+// cookie) delivered to tenant "up"'s callback for a connector of the same
+// id is refused there, and does not consume acme's state: the real
+// callback at acme still signs bob in.
+func TestE2EFederationStateOtherTenant(t *testing.T) {
+	f := newFedEnv(t)
+	if _, err := f.reg.CreateConnector(t.Context(), tenantUp, registry.ConnectorSpec{
+		ID: "corp", Type: storage.ConnectorOIDC, Issuer: f.issuerOf(tenantAcme), ClientID: "x",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.config(f.web, oidc.ScopeOpenID, "email")
+	b := f.newBrowser(t)
+	follow := b.client.CheckRedirect
+	b.client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if strings.HasSuffix(req.URL.Path, "/callback") {
+			return http.ErrUseLastResponse
+		}
+		return follow(req, via)
+	}
+	v, nonce := newPKCE(), oauth2.GenerateVerifier()
+	u, _ := authURL(cfg, v.challenge(), oidc.Nonce(nonce), oauth2.SetAuthURLParam("idp_hint", "corp"))
+	callback := b.login(b.get(u), "bob", bobPassword).location()
+	if callback == nil || !strings.Contains(callback.Path, "/t/"+tenantAcme+"/") {
+		t.Fatalf("no redirect to acme's callback: %v", callback)
+	}
+	stateCookie := b.cookie(callback.String(), "herald_upstream")
+	other, err := url.Parse(strings.Replace(callback.String(), "/t/"+tenantAcme+"/", "/t/"+tenantUp+"/", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.client.Jar.SetCookies(other, []*http.Cookie{{Name: "herald_upstream", Value: stateCookie, Path: "/t/" + tenantUp + "/"}})
+	if got := b.get(other.String()); got.status != http.StatusBadRequest || !strings.Contains(got.body, "Sign-in expired") {
+		t.Fatalf("acme's state at up's callback: %d\n%s", got.status, got.body)
+	}
+	// Refused on the state (up has no such state), not on a missing cookie.
+	events, err := f.store.AuthEvents().ListAuthEvents(t.Context(), tenantUp,
+		storage.AuthEventFilter{Event: storage.EventLoginFailed, Limit: 100})
+	if err != nil || !slices.ContainsFunc(events, func(ev *storage.AuthEvent) bool { return ev.Reason == "upstream_state_unknown:corp" }) {
+		t.Fatalf("up's audit trail lacks upstream_state_unknown:corp (%d events, %v)", len(events), err)
+	}
+	q := b.get(callback.String()).requireRedirectTo(t, cfg.RedirectURL)
+	f.verifyFederatedToken(t, cfg, q.Get("code"), v, nonce)
+}

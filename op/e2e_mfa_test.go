@@ -3,6 +3,7 @@ package op_test
 import (
 	"encoding/base32"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -258,7 +259,7 @@ func TestE2EMFAWrongCodesThrottled(t *testing.T) {
 		}
 	}
 	if failed != free+1 || throttled != 1 { // +1: the wrong code of the set-up
-		t.Fatalf("audit: %d mfa.failed, %d mfa.throttled; want %d and 1", failed, throttled, free)
+		t.Fatalf("audit: %d mfa.failed, %d mfa.throttled; want %d and 1", failed, throttled, free+1)
 	}
 }
 
@@ -535,5 +536,36 @@ func TestE2EMFAConcurrentCodeUse(t *testing.T) {
 	}
 	if won != 1 || refused != n-1 {
 		t.Fatalf("statuses %v: %d sign-ins succeeded and %d were refused; want 1 and %d", statuses, won, refused, n-1)
+	}
+}
+
+// TestE2EMFAThrottleAcrossAddresses: someone holding alice's password
+// tries one wrong code from each of several loopback addresses; the
+// second-factor throttle is the account's, so the right code from yet
+// another address is refused too.
+func TestE2EMFAThrottleAcrossAddresses(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t)
+	dev, _ := e.setUpTOTP(t, e.newBrowser(t), "alice", alicePassword)
+	codeForm := func(ip string) (*browser, *page) {
+		b := e.browserFrom(t, ip)
+		u, _ := authURL(e.config(e.web, oidc.ScopeOpenID), newPKCE().challenge())
+		p := b.login(b.get(u), "alice", alicePassword)
+		if !p.isOTPPage() {
+			t.Fatalf("%s: want the code form, got %d", ip, p.status)
+		}
+		return b, p
+	}
+	free := 6 // as in TestE2EMFAWrongCodesThrottled
+	for i := range free {
+		b, p := codeForm(fmt.Sprintf("127.0.0.%d", 60+i))
+		if p = b.submit(p, url.Values{"otp": {"999999"}}); p.status != http.StatusBadRequest || !p.isOTPPage() {
+			t.Fatalf("wrong code %d: %d", i+1, p.status)
+		}
+	}
+	b, p := codeForm("127.0.0.90")
+	p = b.submit(p, url.Values{"otp": {dev.next(t)}})
+	if p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "Too many sign-in attempts") {
+		t.Fatalf("right code from a fresh address after %d wrong ones elsewhere: %d", free, p.status)
 	}
 }
