@@ -1,7 +1,6 @@
 package keys
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -44,9 +43,9 @@ func (m *Manager) OpenUserSecret(purpose, tenant, userID string, stored []byte) 
 	if err != nil {
 		return nil, fmt.Errorf("keys: %s secret of user %q in tenant %q: %w", purpose, userID, tenant, kekError(err))
 	}
-	// A copy: the plain format's value aliases stored, and callers clear
-	// what they get.
-	return bytes.Clone(v), nil
+	// openSecret returns a fresh slice (a copy for the plain format), so
+	// callers may clear it.
+	return v, nil
 }
 
 // TOTPSecretPurpose is the purpose TOTP secrets are sealed for.

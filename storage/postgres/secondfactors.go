@@ -44,8 +44,7 @@ func secondFactorWhat(tenant, userID string) string {
 
 // lockSecondFactor reads the user's factor FOR UPDATE inside tx.
 func lockSecondFactor(ctx context.Context, tx pgx.Tx, tenant, userID string) (*storage.SecondFactor, error) {
-	f, err := secondFactors.scan(tx.QueryRow(ctx, secondFactors.table.selectSQL()+
-		` WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE`, tenant, userID))
+	f, err := secondFactors.scan(tx.QueryRow(ctx, secondFactors.table.selectForUpdateSQL(), tenant, userID))
 	if err != nil {
 		return nil, mapErr(err, secondFactorWhat(tenant, userID))
 	}

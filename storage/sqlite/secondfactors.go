@@ -25,15 +25,23 @@ func secondFactorWhat(tenant, userID string) string {
 	return fmt.Sprintf("tenant %q: second factor of user %q", tenant, userID)
 }
 
-func getSecondFactor(ctx context.Context, q querier, tenant, userID string) (*storage.SecondFactor, error) {
+func scanSecondFactor(sc scanner) (*storage.SecondFactor, error) {
 	var f storage.SecondFactor
-	err := q.QueryRowContext(ctx, secondFactorsTable.selectSQL()+` WHERE tenant_id = ? AND user_id = ?`,
-		tenant, userID).Scan(&f.TenantID, &f.UserID, &f.Secret, timeCol{&f.ConfirmedAt}, &f.LastUsedStep,
+	err := sc.Scan(&f.TenantID, &f.UserID, &f.Secret, timeCol{&f.ConfirmedAt}, &f.LastUsedStep,
 		listCol{&f.RecoveryCodes}, timeCol{&f.CreatedAt}, timeCol{&f.UpdatedAt})
+	if err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+func getSecondFactor(ctx context.Context, q querier, tenant, userID string) (*storage.SecondFactor, error) {
+	f, err := scanSecondFactor(q.QueryRowContext(ctx,
+		secondFactorsTable.selectSQL()+` WHERE tenant_id = ? AND user_id = ?`, tenant, userID))
 	if err != nil {
 		return nil, mapErr(err, secondFactorWhat(tenant, userID))
 	}
-	return &f, nil
+	return f, nil
 }
 
 // SecondFactor returns the user's factor, confirmed or pending.
@@ -171,12 +179,11 @@ func (s *Store) ListSecondFactors(ctx context.Context, tenant string) ([]*storag
 	defer rows.Close()
 	var out []*storage.SecondFactor
 	for rows.Next() {
-		var f storage.SecondFactor
-		if err := rows.Scan(&f.TenantID, &f.UserID, &f.Secret, timeCol{&f.ConfirmedAt}, &f.LastUsedStep,
-			listCol{&f.RecoveryCodes}, timeCol{&f.CreatedAt}, timeCol{&f.UpdatedAt}); err != nil {
+		f, err := scanSecondFactor(rows)
+		if err != nil {
 			return nil, mapErr(err, what)
 		}
-		out = append(out, &f)
+		out = append(out, f)
 	}
 	return out, mapErr(rows.Err(), what)
 }
