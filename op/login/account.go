@@ -102,18 +102,15 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) (accountState,
 func accountCSRFPurpose(sess *storage.Session) string { return "account:" + sess.ID }
 
 // postedAccountForm reads a posted account form once the session and the
-// CSRF token check out.
+// CSRF token check out (VerifyForm; the form is parsed first so that an
+// unreadable form is reported as such, not as an ended session).
 func (h *Handler) postedAccountForm(w http.ResponseWriter, r *http.Request) (accountState, bool) {
 	if err := r.ParseForm(); err != nil {
 		h.errorPage(w, r, errUnreadableForm)
 		return accountState{}, false
 	}
 	st, ok := h.account(w, r)
-	if !ok {
-		return accountState{}, false
-	}
-	if !h.validCSRF(r, accountCSRFPurpose(st.sess)) {
-		h.errorPage(w, r, errAccountFormExpired)
+	if !ok || !h.VerifyForm(w, r, accountCSRFPurpose(st.sess)) {
 		return accountState{}, false
 	}
 	return st, true
