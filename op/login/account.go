@@ -74,13 +74,12 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) (accountState,
 	ctx := r.Context()
 	sess := h.currentSession(r)
 	if sess != nil {
-		u, err := h.store.Users().User(ctx, sess.TenantID, sess.UserID)
-		switch {
-		case err == nil && !u.Disabled:
-			return accountState{sess: sess, user: u}, true
-		case err != nil && !errors.Is(err, storage.ErrNotFound):
-			h.storagePage(w, r, "account: load user", err, pageError{})
+		u, ok := h.sessionUser(w, r, sess)
+		if !ok {
 			return accountState{}, false
+		}
+		if u != nil {
+			return accountState{sess: sess, user: u}, true
 		}
 		// A deleted or disabled user's session is over.
 		h.endBrowserSession(ctx, w, r, true)
