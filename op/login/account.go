@@ -74,13 +74,12 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) (accountState,
 	ctx := r.Context()
 	sess := h.currentSession(r)
 	if sess != nil {
-		u, err := h.store.Users().User(ctx, sess.TenantID, sess.UserID)
-		switch {
-		case err == nil && !u.Disabled:
-			return accountState{sess: sess, user: u}, true
-		case err != nil && !errors.Is(err, storage.ErrNotFound):
-			h.storagePage(w, r, "account: load user", err, pageError{})
+		u, ok := h.sessionUser(w, r, sess)
+		if !ok {
 			return accountState{}, false
+		}
+		if u != nil {
+			return accountState{sess: sess, user: u}, true
 		}
 		// A deleted or disabled user's session is over.
 		h.endBrowserSession(ctx, w, r, true)
@@ -102,18 +101,15 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) (accountState,
 func accountCSRFPurpose(sess *storage.Session) string { return "account:" + sess.ID }
 
 // postedAccountForm reads a posted account form once the session and the
-// CSRF token check out.
+// CSRF token check out (VerifyForm; the form is parsed first so that an
+// unreadable form is reported as such, not as an ended session).
 func (h *Handler) postedAccountForm(w http.ResponseWriter, r *http.Request) (accountState, bool) {
 	if err := r.ParseForm(); err != nil {
 		h.errorPage(w, r, errUnreadableForm)
 		return accountState{}, false
 	}
 	st, ok := h.account(w, r)
-	if !ok {
-		return accountState{}, false
-	}
-	if !h.validCSRF(r, accountCSRFPurpose(st.sess)) {
-		h.errorPage(w, r, errAccountFormExpired)
+	if !ok || !h.VerifyForm(w, r, accountCSRFPurpose(st.sess)) {
 		return accountState{}, false
 	}
 	return st, true

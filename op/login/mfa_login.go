@@ -176,7 +176,7 @@ func (h *Handler) readPending(r *http.Request, ar *storage.AuthRequest) (string,
 // askSecondFactor shows the code form or the set-up for user.
 func (h *Handler) askSecondFactor(w http.ResponseWriter, r *http.Request, ar *storage.AuthRequest, c *storage.Client, user *storage.User, step mfaStep) {
 	if step == mfaSetup {
-		h.loginSetupPage(w, r, ar, user, nil, "")
+		h.loginSetupPage(w, r, ar, c, user, nil, "")
 		return
 	}
 	h.otpPage(w, r, http.StatusOK, ar, c, user.ID, "")
@@ -441,7 +441,7 @@ func (h *Handler) setupPage(w http.ResponseWriter, r *http.Request, status int, 
 
 // loginSetupPage shows the set-up a sign-in requires: a new one when key is
 // nil, else key again (after a wrong code).
-func (h *Handler) loginSetupPage(w http.ResponseWriter, r *http.Request, ar *storage.AuthRequest, user *storage.User, key *mfa.Key, msg string) {
+func (h *Handler) loginSetupPage(w http.ResponseWriter, r *http.Request, ar *storage.AuthRequest, c *storage.Client, user *storage.User, key *mfa.Key, msg string) {
 	ctx := r.Context()
 	status := http.StatusOK
 	if key == nil {
@@ -449,7 +449,7 @@ func (h *Handler) loginSetupPage(w http.ResponseWriter, r *http.Request, ar *sto
 		key, err = h.newSetup(ctx, user)
 		if errors.Is(err, storage.ErrAlreadyExists) {
 			// Confirmed meanwhile (another tab): ask for the code instead.
-			h.otpPage(w, r, http.StatusOK, ar, accountClientOr(h, ctx, ar), user.ID, "")
+			h.otpPage(w, r, http.StatusOK, ar, c, user.ID, "")
 			return
 		}
 		if err != nil {
@@ -467,17 +467,6 @@ func (h *Handler) loginSetupPage(w http.ResponseWriter, r *http.Request, ar *sto
 		State:         h.pendingState(w, r, ar, user.ID),
 		Error:         msg,
 	}, key)
-}
-
-// accountClientOr is the client ar is for, for the code page's text.
-func accountClientOr(h *Handler, ctx context.Context, ar *storage.AuthRequest) *storage.Client {
-	if isAccountRequest(ar) {
-		return accountClient()
-	}
-	if c, err := h.p.Client(ctx, ar.ClientID); err == nil {
-		return c
-	}
-	return &storage.Client{ID: ar.ClientID}
 }
 
 // handleLoginMFASetup confirms the set-up a sign-in requires
@@ -513,12 +502,12 @@ func (h *Handler) handleLoginMFASetup(w http.ResponseWriter, r *http.Request) {
 	}
 	event := AuthEvent{UserID: user.ID, ClientID: c.ID, DeviceID: h.readDevice(r).deviceID()}
 	if !h.passSecondFactorGate(w, r, tenant, user.ID, event, func(msg string) {
-		h.loginSetupPage(w, r, ar, user, key, msg)
+		h.loginSetupPage(w, r, ar, c, user, key, msg)
 	}) {
 		return
 	}
 	codes, ok := h.confirmSetup(w, r, user, key, f, event, func(msg string) {
-		h.loginSetupPage(w, r, ar, user, key, msg)
+		h.loginSetupPage(w, r, ar, c, user, key, msg)
 	})
 	if !ok {
 		return

@@ -61,13 +61,12 @@ func isAccountRequest(ar *storage.AuthRequest) bool { return ar.ClientID == acco
 func (h *Handler) SignedIn(w http.ResponseWriter, r *http.Request, returnPath string) (*storage.Session, *storage.User, bool) {
 	ctx := r.Context()
 	if sess := h.currentSession(r); sess != nil {
-		u, err := h.store.Users().User(ctx, sess.TenantID, sess.UserID)
-		switch {
-		case err == nil && !u.Disabled:
-			return sess, u, true
-		case err != nil && !errors.Is(err, storage.ErrNotFound):
-			h.storagePage(w, r, "account: load user", err, pageError{})
+		u, ok := h.sessionUser(w, r, sess)
+		if !ok {
 			return nil, nil, false
+		}
+		if u != nil {
+			return sess, u, true
 		}
 	}
 	if !strings.HasPrefix(returnPath, "/account") || strings.ContainsAny(returnPath, "?#\\") || strings.Contains(returnPath, "//") {
@@ -91,6 +90,20 @@ func (h *Handler) SignedIn(w http.ResponseWriter, r *http.Request, returnPath st
 	}
 	http.Redirect(w, r, h.tenantURL(ctx, PathLogin)+"?auth_request_id="+url.QueryEscape(ar.ID), http.StatusSeeOther)
 	return nil, nil, false
+}
+
+// sessionUser loads the (enabled) user of sess: nil when it was deleted or
+// disabled. A failing store shows the error page and reports false.
+func (h *Handler) sessionUser(w http.ResponseWriter, r *http.Request, sess *storage.Session) (*storage.User, bool) {
+	u, err := h.store.Users().User(r.Context(), sess.TenantID, sess.UserID)
+	switch {
+	case err == nil && !u.Disabled:
+		return u, true
+	case err != nil && !errors.Is(err, storage.ErrNotFound):
+		h.storagePage(w, r, "account: load user", err, pageError{})
+		return nil, false
+	}
+	return nil, true
 }
 
 // CSRFToken returns the form token of a signed-in page's form for purpose
