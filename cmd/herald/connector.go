@@ -220,11 +220,7 @@ func runConnectorLinks(ctx context.Context, c *cli, args []string) error {
 	d := newAppCommand(c, "connector links", userTargetSynopsis,
 		"Lists the upstream accounts linked to a user as {\"links\":[{\"connector\",\"subject\",\"created_at\"}]}.")
 	u := newUserTarget(d)
-	return d.run(ctx, args, func(a *app) (any, error) {
-		id, err := u.resolve(ctx, a)
-		if err != nil {
-			return nil, err
-		}
+	return u.run(ctx, d, args, func(a *app, id string) (any, error) {
 		links, err := a.registry.UserLinks(ctx, u.tenant, id)
 		return renderedList("links", links, err, admin.RenderUserLink)
 	})
@@ -237,11 +233,7 @@ func runConnectorUnlink(ctx context.Context, c *cli, args []string) error {
 	u := newUserTarget(d)
 	var connector string
 	d.requiredString(&connector, "connector", "connector `ID` (required)")
-	return d.run(ctx, args, func(a *app) (any, error) {
-		id, err := u.resolve(ctx, a)
-		if err != nil {
-			return nil, err
-		}
+	return u.run(ctx, d, args, func(a *app, id string) (any, error) {
 		links, err := a.registry.UserLinks(ctx, u.tenant, id)
 		if err != nil {
 			return nil, err
