@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -86,10 +84,11 @@ func (r *Registry) CreateFederatedUser(ctx context.Context, tenant string, spec 
 	return u, nil
 }
 
-// cleanLabel keeps a label only if CreateUser would accept it.
+// cleanLabel keeps a label only if CreateUser would accept it (checkLabel).
 func cleanLabel(s string) string {
 	s = strings.TrimSpace(s)
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxLabelLength || strings.IndexFunc(s, unicode.IsControl) >= 0 {
+	var p problems
+	if checkLabel(&p, "", s); len(p) > 0 {
 		return ""
 	}
 	return s
