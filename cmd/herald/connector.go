@@ -234,22 +234,9 @@ func runConnectorUnlink(ctx context.Context, c *cli, args []string) error {
 	var connector string
 	d.requiredString(&connector, "connector", "connector `ID` (required)")
 	return u.run(ctx, d, args, func(a *app, id string) (any, error) {
-		links, err := a.registry.UserLinks(ctx, u.tenant, id)
+		n, err := a.registry.UnlinkConnector(ctx, u.tenant, id, connector)
 		if err != nil {
 			return nil, err
-		}
-		n := 0
-		for _, l := range links {
-			if l.ConnectorID != connector {
-				continue
-			}
-			if err := a.registry.UnlinkUser(ctx, u.tenant, id, l.ConnectorID, l.Subject); err != nil {
-				return nil, err
-			}
-			n++
-		}
-		if n == 0 {
-			return nil, &storage.NotFoundError{Record: storage.Record{Kind: "link to connector", Tenant: u.tenant, ID: connector}}
 		}
 		return struct {
 			Unlinked int `json:"unlinked"`

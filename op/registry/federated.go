@@ -156,3 +156,27 @@ func (r *Registry) UnlinkUser(ctx context.Context, tenant, userID, connector, su
 	}
 	return r.audit(ctx, ActionUserUnlink, tenant, TargetUser, userID, map[string]any{"connector": connector})
 }
+
+// UnlinkConnector removes all of the user's links to connector, each
+// through UnlinkUser, and returns how many; a NotFoundError when there was
+// none. For administrators (admin API and CLI).
+func (r *Registry) UnlinkConnector(ctx context.Context, tenant, userID, connector string) (int, error) {
+	links, err := r.UserLinks(ctx, tenant, userID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, l := range links {
+		if l.ConnectorID != connector {
+			continue
+		}
+		if err := r.UnlinkUser(ctx, tenant, userID, l.ConnectorID, l.Subject); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if n == 0 {
+		return 0, &storage.NotFoundError{Record: storage.Record{Kind: "link to connector", Tenant: tenant, ID: connector}}
+	}
+	return n, nil
+}
