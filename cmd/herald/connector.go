@@ -220,11 +220,7 @@ func runConnectorLinks(ctx context.Context, c *cli, args []string) error {
 	d := newAppCommand(c, "connector links", userTargetSynopsis,
 		"Lists the upstream accounts linked to a user as {\"links\":[{\"connector\",\"subject\",\"created_at\"}]}.")
 	u := newUserTarget(d)
-	return d.run(ctx, args, func(a *app) (any, error) {
-		id, err := u.resolve(ctx, a)
-		if err != nil {
-			return nil, err
-		}
+	return u.run(ctx, d, args, func(a *app, id string) (any, error) {
 		links, err := a.registry.UserLinks(ctx, u.tenant, id)
 		return renderedList("links", links, err, admin.RenderUserLink)
 	})
@@ -237,27 +233,10 @@ func runConnectorUnlink(ctx context.Context, c *cli, args []string) error {
 	u := newUserTarget(d)
 	var connector string
 	d.requiredString(&connector, "connector", "connector `ID` (required)")
-	return d.run(ctx, args, func(a *app) (any, error) {
-		id, err := u.resolve(ctx, a)
+	return u.run(ctx, d, args, func(a *app, id string) (any, error) {
+		n, err := a.registry.UnlinkConnector(ctx, u.tenant, id, connector)
 		if err != nil {
 			return nil, err
-		}
-		links, err := a.registry.UserLinks(ctx, u.tenant, id)
-		if err != nil {
-			return nil, err
-		}
-		n := 0
-		for _, l := range links {
-			if l.ConnectorID != connector {
-				continue
-			}
-			if err := a.registry.UnlinkUser(ctx, u.tenant, id, l.ConnectorID, l.Subject); err != nil {
-				return nil, err
-			}
-			n++
-		}
-		if n == 0 {
-			return nil, &storage.NotFoundError{Record: storage.Record{Kind: "link to connector", Tenant: u.tenant, ID: connector}}
 		}
 		return struct {
 			Unlinked int `json:"unlinked"`

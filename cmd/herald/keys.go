@@ -182,14 +182,7 @@ func runAuditList(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return nil, err
 		}
-		next := ""
-		if len(events) > 0 && len(events) == storage.AuditLimit(f.Limit) {
-			next = strconv.FormatInt(events[len(events)-1].Seq, 10)
-		}
-		return struct {
-			Events     []admin.AuthEventJSON `json:"events"`
-			NextCursor string                `json:"next_cursor"`
-		}{admin.RenderList("events", events, admin.RenderAuthEvent)["events"], next}, nil
+		return admin.RenderAuthEventPage(events, f.Limit), nil
 	})
 }
 

@@ -89,7 +89,6 @@ func New(o Options) *Telemetry {
 func (t *Telemetry) initMetrics(version string) {
 	reg := prometheus.NewRegistry()
 	t.reg = reg
-	f := func(c prometheus.Collector) { reg.MustRegister(c) }
 	t.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "herald_http_requests_total",
 		Help: "HTTP requests answered, by chi route pattern, method, status code and tenant.",
@@ -158,14 +157,12 @@ func (t *Telemetry) initMetrics(version string) {
 		t.cacheLookups[c][1] = cache.WithLabelValues(cacheNames[c], "hit")
 	}
 	t.keyAges = &keyAges{tenants: t.tenants, ages: map[[2]string]time.Time{}}
-	for _, c := range []prometheus.Collector{t.httpRequests, t.httpDuration, t.httpInFlight, t.throttledHTTP,
+	reg.MustRegister(t.httpRequests, t.httpDuration, t.httpInFlight, t.throttledHTTP,
 		t.authEvents, t.logins, t.secondFactor, t.loginThrottle, t.codeReplays, t.refreshReuse, t.tokens,
-		t.hashWait, t.storageTime, t.storageErrors, cache, t.keyAges} {
-		f(c)
-	}
-	f(buildInfo(version))
-	f(collectors.NewGoCollector())
-	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		t.hashWait, t.storageTime, t.storageErrors, cache, t.keyAges,
+		buildInfo(version),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 
 func buildInfo(version string) prometheus.Collector {

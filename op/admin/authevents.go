@@ -102,14 +102,23 @@ func (h *handler) listAuthEvents(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err, nil)
 		return
 	}
-	out := struct {
-		Events     []AuthEventJSON `json:"events"`
-		NextCursor string          `json:"next_cursor"`
-	}{Events: RenderList("events", events, RenderAuthEvent)["events"]}
-	if len(events) > 0 && len(events) == storage.AuditLimit(f.Limit) {
+	writeJSON(w, http.StatusOK, RenderAuthEventPage(events, f.Limit))
+}
+
+// AuthEventPageJSON is one page of the authentication trail.
+type AuthEventPageJSON struct {
+	Events     []AuthEventJSON `json:"events"`
+	NextCursor string          `json:"next_cursor"`
+}
+
+// RenderAuthEventPage renders a page listed with limit: next_cursor is the
+// cursor of the next page, "" on the last one.
+func RenderAuthEventPage(events []*storage.AuthEvent, limit int) AuthEventPageJSON {
+	out := AuthEventPageJSON{Events: RenderList("events", events, RenderAuthEvent)["events"]}
+	if len(events) > 0 && len(events) == storage.AuditLimit(limit) {
 		out.NextCursor = strconv.FormatInt(events[len(events)-1].Seq, 10)
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 // exportAuthEvents streams every matching event as JSON lines, page by

@@ -159,25 +159,8 @@ func (h *handler) listUserLinks(w http.ResponseWriter, r *http.Request) {
 // (400 on "connector") when it would leave no way to sign in.
 func (h *handler) deleteUserLinks(w http.ResponseWriter, r *http.Request) {
 	tenant, user, connector := chi.URLParam(r, "tenant"), chi.URLParam(r, "user"), chi.URLParam(r, "connector")
-	reg := h.registryFor(r)
-	links, err := reg.UserLinks(r.Context(), tenant, user)
-	if err != nil {
+	if _, err := h.registryFor(r).UnlinkConnector(r.Context(), tenant, user, connector); err != nil {
 		fail(w, r, err, connectorFieldNames)
-		return
-	}
-	found := false
-	for _, l := range links {
-		if l.ConnectorID != connector {
-			continue
-		}
-		found = true
-		if err := reg.UnlinkUser(r.Context(), tenant, user, l.ConnectorID, l.Subject); err != nil {
-			fail(w, r, err, connectorFieldNames)
-			return
-		}
-	}
-	if !found {
-		fail(w, r, &storage.NotFoundError{Record: storage.Record{Kind: "link to connector", Tenant: tenant, ID: connector}}, connectorFieldNames)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

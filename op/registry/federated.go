@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -86,10 +84,11 @@ func (r *Registry) CreateFederatedUser(ctx context.Context, tenant string, spec 
 	return u, nil
 }
 
-// cleanLabel keeps a label only if CreateUser would accept it.
+// cleanLabel keeps a label only if CreateUser would accept it (checkLabel).
 func cleanLabel(s string) string {
 	s = strings.TrimSpace(s)
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxLabelLength || strings.IndexFunc(s, unicode.IsControl) >= 0 {
+	var p problems
+	if checkLabel(&p, "", s); len(p) > 0 {
 		return ""
 	}
 	return s
@@ -156,4 +155,28 @@ func (r *Registry) UnlinkUser(ctx context.Context, tenant, userID, connector, su
 		return storeError(err, connectorRecord(tenant, connector))
 	}
 	return r.audit(ctx, ActionUserUnlink, tenant, TargetUser, userID, map[string]any{"connector": connector})
+}
+
+// UnlinkConnector removes all of the user's links to connector, each
+// through UnlinkUser, and returns how many; a NotFoundError when there was
+// none. For administrators (admin API and CLI).
+func (r *Registry) UnlinkConnector(ctx context.Context, tenant, userID, connector string) (int, error) {
+	links, err := r.UserLinks(ctx, tenant, userID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, l := range links {
+		if l.ConnectorID != connector {
+			continue
+		}
+		if err := r.UnlinkUser(ctx, tenant, userID, l.ConnectorID, l.Subject); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if n == 0 {
+		return 0, &storage.NotFoundError{Record: storage.Record{Kind: "link to connector", Tenant: tenant, ID: connector}}
+	}
+	return n, nil
 }
