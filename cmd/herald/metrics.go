@@ -48,9 +48,11 @@ func registerTelemetryFlags(fs *flag.FlagSet, cfg *Config) {
 // for and observes a's store and password hasher through it. It returns
 // nil (and a no-op shutdown) when both metrics and tracing are off.
 // shutdown flushes the spans still batched. The service version in spans
-// and herald_build_info comes from the binary's build information.
+// and herald_build_info is the one `herald version` reports (link flags,
+// else the module's build information).
 func setUpTelemetry(ctx context.Context, a *app, cfg *Config) (*telemetry.Telemetry, func(), error) {
-	tp, flush, err := telemetry.TracingFromEnv(ctx, "")
+	version := buildVersion().Version
+	tp, flush, err := telemetry.TracingFromEnv(ctx, version)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -65,7 +67,7 @@ func setUpTelemetry(ctx context.Context, a *app, cfg *Config) (*telemetry.Teleme
 		Metrics:        cfg.MetricsAddr != "",
 		TenantLabel:    cfg.MetricsTenants,
 		TracerProvider: tp,
-		Version:        "",
+		Version:        version,
 	})
 	if tel == nil {
 		return nil, shutdown, nil
