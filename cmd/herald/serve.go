@@ -157,8 +157,9 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	defer stopSweep()
 	wg.Go(func() { sweep(sweepCtx, a, provider) })
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	// ln is bound already: connections queue from here on, so the status
+	// line is true before Serve starts, and a reader of stdout sees it
+	// before any answer.
 	a.log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
 	if err := writeJSON(c.stdout, struct {
 		Status    string `json:"status"`
@@ -167,6 +168,8 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	}{"listening", ln.Addr().String(), cfg.PublicURL}); err != nil {
 		a.log.Warn("write status line", "err", err)
 	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
 
 	var runErr error
 	select {

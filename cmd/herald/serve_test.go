@@ -85,6 +85,12 @@ func (s *serveRun) stop(t *testing.T) int {
 // demoOutput parses the two JSON lines serve --demo prints.
 func (s *serveRun) demoOutput(t *testing.T) (demoCredentials, map[string]string) {
 	t.Helper()
+	// The process writes both lines before it serves, but exec copies its
+	// stdout into the buffer on a goroutine of its own: wait for them.
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(s.stdout.String(), "\n") < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	lines := strings.Split(strings.TrimSpace(s.stdout.String()), "\n")
 	if len(lines) != 2 {
 		t.Fatalf("want the demo line and the listening line, got %q", s.stdout.String())

@@ -152,9 +152,8 @@ func demoOutput(t *testing.T, p *heraldProcess) demoCredentials {
 	var out struct {
 		Demo *demoCredentials `json:"demo"`
 	}
-	// The port is bound before the demo tenant is seeded (a second serve
-	// must fail before changing anything), so the process may answer
-	// connections a moment before it prints its credentials: wait for them.
+	// exec copies the process's stdout into the buffer on a goroutine of
+	// its own, which may lag behind the first answer: wait for the line.
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(p.stdout.String(), "\n") && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
