@@ -47,7 +47,7 @@ func (s *Server) authenticateAdmin(r *http.Request) (admin.Principal, error) {
 	if !ok {
 		return admin.Principal{}, fmt.Errorf("%w: not an access token", admin.ErrUnauthenticated)
 	}
-	if _, err := s.checkGrant(ctx, t, grantID, claims.ClientID, s.now()); err != nil {
+	if _, err := s.checkGrantNow(ctx, t, grantID, claims.ClientID, s.now()); err != nil {
 		if errors.Is(err, errInactive) {
 			return admin.Principal{}, fmt.Errorf("%w: token revoked", admin.ErrUnauthenticated)
 		}

@@ -187,7 +187,7 @@ func newTestServer(t *testing.T, opts ...serverOption) *testEnv {
 	if err != nil {
 		t.Fatalf("op.New: %v", err)
 	}
-	reg.OnChange = srv.TenantChanged
+	reg = srv.Registry() // changes through it reach the server at once, as the admin API's
 	var h http.Handler = srv
 	slot.h.Store(&h)
 

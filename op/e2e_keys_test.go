@@ -74,7 +74,7 @@ func newKeysEnv(t *testing.T, alg string, lifetimes op.Lifetimes) *keysEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg.OnChange = srv.TenantChanged
+	reg = srv.Registry() // changes through it reach the server at once, as the admin API's
 	var h http.Handler = srv
 	slot.h.Store(&h)
 	e := &testEnv{ts: ts, store: store, notifier: notifier, issuer: ts.URL + "/t/" + tenantAcme, reg: reg}

@@ -13,9 +13,10 @@ import (
 )
 
 // This file decides whether a token is valid at use: signature and expiry
-// (JWT, checked by jwtverify.go) or a stored hash (opaque), then its grant, read from storage on
-// every use. There is no per-replica cache of grant status, so a
-// revocation takes effect at once on every replica (docs/tokens.md).
+// (JWT, checked by jwtverify.go) or a stored hash (opaque), then its grant
+// and user, from the per-replica grant-state cache (grantcache.go): a
+// revocation takes effect at once on the replica that made it and within
+// grantStateTTL on the others (docs/tokens.md).
 
 // errInactive: the token is unknown, expired, revoked, or its grant, client
 // registration or user is gone. Resource servers see invalid_token or
@@ -84,15 +85,67 @@ func (s *Server) checkAccessToken(ctx context.Context, t *storage.Tenant, token 
 // checkGrant returns the grant if it is live at now, belongs to the client
 // registration clientID names today (a deleted client's ID registered again
 // is another registration) and, for a user's grant, the user exists and is
-// enabled.
+// enabled. The grant and user come from this replica's grant-state cache
+// when it has them (grantcache.go): a change made here is seen at once, one
+// made elsewhere within grantStateTTL.
 func (s *Server) checkGrant(ctx context.Context, t *storage.Tenant, grantID, clientID string, now time.Time) (*tokenInfo, error) {
-	g, err := s.store.Grants().Grant(ctx, t.Name, grantID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, errInactive
-	}
+	st, err := s.grantState(ctx, t.Name, grantID)
 	if err != nil {
 		return nil, err
 	}
+	return s.checkGrantState(ctx, t, st, clientID, now)
+}
+
+// checkGrantNow is checkGrant reading storage, never the cache: for admin
+// API tokens, whose revocation must take effect at once on every replica.
+func (s *Server) checkGrantNow(ctx context.Context, t *storage.Tenant, grantID, clientID string, now time.Time) (*tokenInfo, error) {
+	st, err := s.readGrantState(ctx, t.Name, grantID, 0)
+	if err != nil {
+		return nil, err
+	}
+	return s.checkGrantState(ctx, t, st, clientID, now)
+}
+
+// grantState returns the grant and its user (nil if deleted), from the
+// cache or storage. errInactive: the grant is unknown.
+func (s *Server) grantState(ctx context.Context, tenant, grantID string) (grantState, error) {
+	if st, ok := s.grantStates.get(tenant, grantID); ok {
+		return st, nil
+	}
+	st, err := s.readGrantState(ctx, tenant, grantID, s.grantStates.epoch.Load())
+	if err != nil {
+		return grantState{}, err
+	}
+	s.grantStates.put(tenant, grantID, st)
+	return st, nil
+}
+
+// readGrantState reads the grant and, for a user's grant, the user from
+// storage. epoch is the cache epoch loaded before the reads.
+func (s *Server) readGrantState(ctx context.Context, tenant, grantID string, epoch uint64) (grantState, error) {
+	g, err := s.store.Grants().Grant(ctx, tenant, grantID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return grantState{}, errInactive
+	}
+	if err != nil {
+		return grantState{}, err
+	}
+	st := grantState{epoch: epoch, grant: g}
+	if g.Kind == storage.GrantAuthorizationCode && g.RevokedAt == nil {
+		u, err := s.store.Users().User(ctx, tenant, g.UserID)
+		switch {
+		case err == nil:
+			st.user = u
+		case !errors.Is(err, storage.ErrNotFound): // deleted: st.user stays nil
+			return grantState{}, err
+		}
+	}
+	return st, nil
+}
+
+// checkGrantState applies checkGrant's rules to a grant state.
+func (s *Server) checkGrantState(ctx context.Context, t *storage.Tenant, st grantState, clientID string, now time.Time) (*tokenInfo, error) {
+	g := st.grant
 	if !g.Live(now) || g.ClientID != clientID {
 		return nil, errInactive
 	}
@@ -108,17 +161,10 @@ func (s *Server) checkGrant(ctx context.Context, t *storage.Tenant, grantID, cli
 	}
 	info := &tokenInfo{grant: g, client: c}
 	if g.Kind == storage.GrantAuthorizationCode {
-		u, err := s.store.Users().User(ctx, t.Name, g.UserID)
-		if errors.Is(err, storage.ErrNotFound) {
+		if st.user == nil || st.user.Disabled {
 			return nil, errInactive
 		}
-		if err != nil {
-			return nil, err
-		}
-		if u.Disabled {
-			return nil, errInactive
-		}
-		info.user = u
+		info.user = st.user
 	}
 	return info, nil
 }

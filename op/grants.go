@@ -225,10 +225,19 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 	if old.ClientID != c.GetID() {
 		return nil, invalidGrant(ctx, "refresh token", storage.ErrNotFound)
 	}
-	sg, err := s.store.Grants().Grant(ctx, tenant, old.GrantID)
+	// The grant and user may come from the grant-state cache
+	// (grantcache.go): what is read of the grant never changes but its
+	// revocation, and RotateRefreshToken and IssueTokens below check that
+	// in their own transaction; a user disabled or deleted has had every
+	// grant revoked.
+	st, err := s.grantState(ctx, tenant, old.GrantID)
+	if errors.Is(err, errInactive) {
+		err = storage.ErrNotFound
+	}
 	if err != nil {
 		return nil, invalidGrant(ctx, "refresh token", err)
 	}
+	sg := st.grant
 	if !sg.Live(now) || sg.ClientUID != c.c.UID || sg.Issuer != issuer {
 		return nil, invalidGrant(ctx, "refresh token", storage.ErrNotFound)
 	}
@@ -262,9 +271,9 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 		}
 		scopes = r.Data.Scopes
 	}
-	user, err := s.activeUser(ctx, tenant, old.UserID)
-	if err != nil {
-		return nil, err
+	user := st.user
+	if user == nil || user.Disabled || user.ID != old.UserID {
+		return nil, grantUserError(ctx, nil)
 	}
 	g := &grant{
 		grantType: string(oidc.GrantTypeRefreshToken),

@@ -41,7 +41,7 @@ const maxBodyBytes = 64 << 10
 // /readyz and /static/.
 type Server struct {
 	cfg           Config
-	store         storage.Store // the registry's
+	store         storage.Store // the registry's, seen through grantStateStore
 	keys          *keys.Manager // the registry's
 	storage       *opStorage    // zitadel's adapter; Herald's own code never calls it
 	caches        *tenantCaches // every per-tenant cache (tenantcache.go)
@@ -49,6 +49,7 @@ type Server struct {
 	provider      *zop.Provider
 	minter        *minter
 	ccGrants      *expirable.LRU[string, string] // client_credentials grant IDs (grantcheck.go)
+	grantStates   *grantStates                   // grants and users of tokens in use (grantcache.go)
 	login         *login.Handler
 	secureCookies bool
 	publicHost    string // lower-case hostname of PublicURL
@@ -69,10 +70,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	pu, _ := url.Parse(cfg.PublicURL) // validated above
-	reg := cfg.Registry
+	// Every write of this server — its own and its registry's (the admin
+	// API) — goes through grantStateStore, so that the grant-state cache
+	// sees the ones that end grants at once (grantcache.go).
+	states := newGrantStates()
+	reg := *cfg.Registry
+	reg.Store = grantStateStore{Store: reg.Store, states: states}
 	s := &Server{
 		cfg:           cfg,
 		store:         reg.Store,
+		grantStates:   states,
 		keys:          reg.Keys,
 		caches:        newTenantCaches(reg.Store, reg.Keys, cfg.Notifier),
 		tel:           cfg.Telemetry,
@@ -153,6 +160,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // registry (the admin API's) calls it after every change to a tenant, its
 // clients or its keys; a registry used elsewhere in the process may too.
 func (s *Server) TenantChanged(ctx context.Context, name string) { s.caches.Changed(ctx, name) }
+
+// Registry is the registry the server's admin API uses. Its store is the
+// server's own view of storage, so the grants and users it changes are seen
+// by this server at once (grantcache.go), and its tenant changes reach the
+// server's caches and the other replicas. Code in the same process that
+// changes users, clients or grants while the server runs should use it; a
+// change through any other registry is seen within grantStateTTL, as one
+// made by another replica.
+func (s *Server) Registry() *registry.Registry { return s.registry }
 
 // issuerFromRequest gives the library the issuer of the tenant the request
 // was resolved to: issuers come from the registry, never from the Host
