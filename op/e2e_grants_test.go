@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -546,4 +547,85 @@ func TestE2EConfidentialRotation(t *testing.T) {
 			again.requireStatus(t, http.StatusOK)
 		}
 	}
+}
+
+// TestE2EGrantStateCacheRaces attacks the per-replica grant-state cache
+// (grantcache.go) on one server: while four clients hammer userinfo with
+// a token the cache holds, the token is revoked; no request sent after the
+// revocation answered may succeed. A change made outside the server (the
+// CLI's own registry on the same storage) is seen within a second.
+func TestE2EGrantStateCacheRaces(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t)
+	t.Run("revocation racing userinfo", func(t *testing.T) {
+		tok := e.tokens(t, e.newBrowser(t), e.web, oidc.ScopeOpenID, oidc.ScopeOfflineAccess)
+		e.requireAlive(t, tok.AccessToken, tok.RefreshToken) // cached now
+		var revoked atomic.Bool
+		var afterOK, after atomic.Int64
+		stop := make(chan struct{})
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					sentAfter := revoked.Load()
+					req, _ := http.NewRequest(http.MethodGet, e.issuer+"/userinfo", nil)
+					req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					resp.Body.Close()
+					if sentAfter {
+						after.Add(1)
+						if resp.StatusCode == http.StatusOK {
+							afterOK.Add(1)
+						}
+					}
+				}
+			}()
+		}
+		close(start)
+		time.Sleep(50 * time.Millisecond)
+		e.postForm(t, e.issuer+"/revoke", &e.web, url.Values{"token": {tok.RefreshToken}}).requireStatus(t, http.StatusOK)
+		revoked.Store(true)
+		for after.Load() < 20 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		close(stop)
+		wg.Wait()
+		if n := afterOK.Load(); n > 0 {
+			t.Fatalf("%d of %d userinfo requests sent after the revocation answered 200", n, after.Load())
+		}
+		e.requireDead(t, e.web, tok.AccessToken, tok.RefreshToken)
+	})
+	t.Run("a change made by another process is seen within a second", func(t *testing.T) {
+		bob := e.user(t, "bob-cli")
+		tok := e.tokensAs(t, e.newBrowser(t), "bob-cli", e.web, oidc.ScopeOpenID)
+		e.requireAlive(t, tok.AccessToken, "") // cached now
+		// The herald CLI builds its own registry on the same storage.
+		cli := &registry.Registry{Store: e.store, Keys: e.reg.Keys, Passwords: e.reg.Passwords, PublicURL: e.reg.PublicURL}
+		yes := true
+		if _, err := cli.UpdateUser(e.ctx(t), tenantAcme, bob.ID, registry.UserUpdate{Disabled: &yes}); err != nil {
+			t.Fatal(err)
+		}
+		changed := time.Now()
+		for e.userinfoStatus(t, tok.AccessToken) == http.StatusOK {
+			if time.Since(changed) > time.Second {
+				t.Fatal("userinfo still accepts a disabled user's token a second after the change")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Logf("the server saw the CLI's change after %s", time.Since(changed))
+		e.requireActive(t, tok.AccessToken, false)
+	})
 }

@@ -228,3 +228,45 @@ func adminTokenVia(t *testing.T, dbURL string, r *replica) (token, id, secret st
 	tok.requireStatus(t, http.StatusOK)
 	return tok.str("access_token"), id, secret
 }
+
+// TestE2EReplicasSeeTokenRevocationsWithinASecond: introspection answers
+// from each replica's grant-state cache (grantcache.go). A token revoked
+// through replica A is inactive on A at once and on B — which had just
+// introspected it as active — within one second, with no message between
+// the replicas having to arrive.
+func TestE2EReplicasSeeTokenRevocationsWithinASecond(t *testing.T) {
+	dbURL := newPostgresDatabase(t)
+	redisURL, prefix := newRedisPrefix(t)
+	a := startReplica(t, dbURL, redisURL, prefix)
+	b := startReplica(t, dbURL, redisURL, prefix)
+	token, id, secret := adminTokenVia(t, dbURL, a)
+	introspect := func(r *replica) bool {
+		req, _ := http.NewRequest(http.MethodPost, replicaPublicURL+"/t/system/introspect", nil)
+		setFormBody(req, url.Values{"token": {token}}.Encode())
+		req.SetBasicAuth(id, secret)
+		resp := doJSONVia(t, r.client, req)
+		resp.requireStatus(t, http.StatusOK)
+		active, _ := resp.json["active"].(bool)
+		return active
+	}
+	for name, r := range map[string]*replica{"A": a, "B": b} {
+		if !introspect(r) {
+			t.Fatalf("replica %s: the new token is inactive", name)
+		}
+	}
+	rev, _ := http.NewRequest(http.MethodPost, replicaPublicURL+"/t/system/revoke", nil)
+	setFormBody(rev, url.Values{"token": {token}}.Encode())
+	rev.SetBasicAuth(id, secret)
+	doJSONVia(t, a.client, rev).requireStatus(t, http.StatusOK)
+	revoked := time.Now()
+	if introspect(a) {
+		t.Fatal("replica A, which revoked the token, still calls it active")
+	}
+	for introspect(b) {
+		if time.Since(revoked) > time.Second {
+			t.Fatal("replica B still calls the token active a second after its revocation on A")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("replica B saw the revocation after %s", time.Since(revoked))
+}
