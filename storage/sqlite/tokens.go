@@ -131,6 +131,14 @@ const (
 			WHERE tenant_id = ? AND id = ? AND expires_at > ?`
 	rotateUpdateSQL = `UPDATE refresh_tokens SET used_at = ?
 			WHERE tenant_id = ? AND id = ? AND used_at IS NULL`
+	// rotateSQL is the usual rotation in one statement: the token unused
+	// and unexpired, its grant live. When it matches no row, the
+	// statements above find out why.
+	rotateSQL = `UPDATE refresh_tokens SET used_at = ?1
+			WHERE tenant_id = ?2 AND id = ?3 AND used_at IS NULL AND expires_at > ?1
+			AND EXISTS (SELECT 1 FROM grants g WHERE g.tenant_id = ?2 AND g.id = refresh_tokens.grant_id
+				AND g.revoked_at IS NULL AND g.expires_at > ?1)
+			RETURNING grant_id`
 )
 
 // RotateRefreshToken marks oldID used and stores its successors in one
@@ -144,8 +152,20 @@ func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, no
 	return s.inTx(ctx, func(sqlTx *sql.Tx) error {
 		tx := hotTx{sqlTx, s.hotW}
 		var grantID string
+		err := tx.QueryRowContext(ctx, rotateSQL, n, tenant, oldID).Scan(&grantID)
+		switch {
+		case err == nil:
+			if at == nil && rt == nil {
+				return nil
+			}
+			return insertTokens(ctx, tx, at, rt, grantID)
+		case !errors.Is(err, sql.ErrNoRows):
+			return mapErr(err, what)
+		}
+		// Nothing rotated: unknown or expired, grant not live, or used —
+		// told apart in that order, in the same transaction.
 		var used sql.NullInt64
-		err := tx.QueryRowContext(ctx, rotateSelectSQL, tenant, oldID, n).Scan(&grantID, &used)
+		err = tx.QueryRowContext(ctx, rotateSelectSQL, tenant, oldID, n).Scan(&grantID, &used)
 		if err != nil {
 			return mapErr(err, what)
 		}
