@@ -74,7 +74,9 @@ func TestEvaluateTargets(t *testing.T) {
 		{result(idCCRS256, 1000, 1.1), 0, boolPtr(true), 2000},  // 1 ms / 0.9 = 1.11
 		{result(idCCRS256, 1000, 1.2), 0, boolPtr(false), 2000}, // > 1.11
 		{result(idCCES256, 1000, 0.06), 0, boolPtr(true), 2 / 30e-6},
-		{result(idCCEdDSA, 1000, 0.08), 0, boolPtr(false), 2 / 25e-6},
+		{result(idCCES256, 1000, 0.115), 0, boolPtr(false), 2 / 30e-6}, // > 0.03 + 0.08
+		{result(idCCEdDSA, 1000, 0.10), 0, boolPtr(true), 2 / 25e-6},   // ≤ 0.025 + 0.08
+		{result(idCCEdDSA, 1000, 0.11), 0, boolPtr(false), 2 / 25e-6},
 		{result(idRefresh, 100, 2.3), 2, boolPtr(true), 2 / 2.3e-3}, // 2 × 1 ms + 0.3
 		{result(idRefresh, 100, 2.4), 2, boolPtr(false), 2 / 2.3e-3},
 		{result(idLogin, 95, 201), 0, boolPtr(true), 10},    // 9.5/s ≥ 90 % of 10/s, own 1 ms

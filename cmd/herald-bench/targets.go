@@ -22,17 +22,21 @@ const (
 	idDefended     = "defended"
 )
 
-// Targets of issue 5 §3, in server CPU milliseconds per request.
+// Targets of issue 5 §3 and issue 9, in server CPU milliseconds per request.
 const (
-	targetStaticCPUMs   = 0.03 // W1, W2
-	targetFastSignCPUMs = 0.07 // W3 with ES256 or EdDSA
-	targetSignShare     = 0.9  // W3 RS256: ≥ 90 % of the signing limit
-	refreshOverheadMs   = 0.3  // W4: signatures + 0.3 ms
-	targetLoginShare    = 0.9  // W5: ≥ 90 % of cores / hash CPU
-	targetLoginOwnMs    = 1.5  // W5: Herald's own cost per login, hash excluded
-	targetTokenCheckMs  = 0.1  // W7: ≤ 0.1 CPU-ms + one verification (issue 9)
-	targetIdleRSSMiB    = 25
-	fixedOverheadMiB    = 128 // RSS allowed beside the hashing budget
+	targetStaticCPUMs = 0.03 // W1, W2
+	// W3 with ES256 or EdDSA (issue 9): ≤ the signature + 0.08 and ≤ 0.12.
+	// Issue 5 had asked for 0.07 flat, below the HTTP floor of W1 plus a
+	// signature on this machine; issue 9 replaced it.
+	targetSignOverheadMs = 0.08
+	targetFastSignCPUMs  = 0.12
+	targetSignShare      = 0.9 // W3 RS256: ≥ 90 % of the signing limit
+	refreshOverheadMs    = 0.3 // W4: signatures + 0.3 ms
+	targetLoginShare     = 0.9 // W5: ≥ 90 % of cores / hash CPU
+	targetLoginOwnMs     = 1.5 // W5: Herald's own cost per login, hash excluded
+	targetTokenCheckMs   = 0.1 // W7: ≤ 0.1 CPU-ms + one verification (issue 9)
+	targetIdleRSSMiB     = 25
+	fixedOverheadMiB     = 128 // RSS allowed beside the hashing budget
 )
 
 // verdict is a workload measured against its physical limit and target.
@@ -75,10 +79,11 @@ func evaluate(r *row, l *limits) verdict {
 			alg = "EdDSA"
 		}
 		sign := ms(l.sign[alg])
+		max := min(sign+targetSignOverheadMs, targetFastSignCPUMs)
 		return verdict{
 			limitPerSec: l.signLimitPerSec(alg), limitCostMs: sign,
 			limitDesc: fmt.Sprintf("cores / %s sign (%.3f ms)", alg, sign),
-			target:    fmt.Sprintf("≤ %.2f CPU-ms", targetFastSignCPUMs), met: boolPtr(cpu <= targetFastSignCPUMs),
+			target:    fmt.Sprintf("≤ %.3f CPU-ms (sign + 0.08, ≤ 0.12)", max), met: boolPtr(cpu <= max),
 		}
 	case idUserinfo, idIntrospectUA:
 		max := targetTokenCheckMs + ms(l.verifyRS256)
