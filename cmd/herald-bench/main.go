@@ -27,7 +27,7 @@ type options struct {
 	out              string
 	tenantBench      string // `go test -bench Tenants` output to read
 	pprofAddr        string // HERALD_PPROF_ADDR for the server
-	profileLogin     bool   // profile the server during W5 (own cost without the hash)
+	profileLogin     bool   // profile the server during W5, W3-RS256, W4 (own cost without hash or signatures)
 	postgresAdminURL string
 	redisURL         string
 }
@@ -55,7 +55,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.out, "out", "docs/benchmarks.md", "Markdown `file` whose generated section is rewritten")
 	fs.StringVar(&o.tenantBench, "tenant-bench", "", "`file` with the output of go test -bench Tenants ./op/ (make bench writes it)")
 	fs.StringVar(&o.pprofAddr, "pprof-addr", "", "loopback `address` for the server's pprof listener (sets HERALD_PPROF_ADDR)")
-	fs.BoolVar(&o.profileLogin, "profile-login", true, "profile the server during W5 through its pprof listener, to split its CPU into hashing and the rest")
+	fs.BoolVar(&o.profileLogin, "profile-login", true, "profile the server during W5, W3-RS256 and W4 through its pprof listener, to split its CPU into the limiting operation (password hashing, RSA signing) and the rest")
 	fs.StringVar(&o.postgresAdminURL, "postgres-admin-url", defaultPostgresAdminURL, "`URL` of a database from which herald_bench_* databases are created")
 	fs.StringVar(&o.redisURL, "redis-url", defaultRedisURL, "Redis `URL` for the postgres backend")
 	if err := fs.Parse(args); err != nil {

@@ -14,16 +14,29 @@ import (
 	"time"
 )
 
-// W5's "own cost" is the server's CPU per login minus its password hash.
-// The hash's cost inside the server differs from the driver's measurement
-// of it (concurrent hashes share caches and memory bandwidth), so when the
-// server offers pprof (HERALD_PPROF_ADDR) the driver takes a CPU profile
-// during W5's window and reads which share of the samples is argon2:
-// own cost = CPU per login × (1 − share).
+// A workload's "own cost" is the server's CPU per request minus the
+// operation that sets its physical limit: W5's password hash, the RS256
+// signatures of W3-RS256 and W4. That operation costs more inside the
+// loaded server than in the driver's measurement of it alone (concurrent
+// hashes share caches and memory bandwidth; the driver's own work shares
+// the cores with every signature), so when the server offers pprof
+// (HERALD_PPROF_ADDR) the driver takes a CPU profile during the window and
+// reads which share of the samples is that operation:
+// own cost = CPU per request × (1 − share).
 
 // hashFocus matches every stack that hashes: argon2's own goroutines and
 // the handler's key derivation (allocation and zeroing included).
 const hashFocus = `argon2\.`
+
+// rsaSignFocus matches RS256 signing (crypto/rsa, whoever calls it).
+const rsaSignFocus = `crypto/rsa\.SignPKCS1v15`
+
+// profileFocus is the limiting operation of the workloads profiled, by ID.
+var profileFocus = map[string]struct{ focus, name string }{
+	idLogin:   {hashFocus, "argon2"},
+	idCCRS256: {rsaSignFocus, "RSA signing"},
+	idRefresh: {rsaSignFocus, "RSA signing"},
+}
 
 var pprofAccounting = regexp.MustCompile(`accounting for [^,]+, ([\d.]+)% of [^ ]+ total`)
 
@@ -41,9 +54,9 @@ func parsePprofShare(out string) (float64, error) {
 	return pct / 100, nil
 }
 
-// profileHashShare takes a CPU profile of the server for seconds and
-// returns the share of its samples spent hashing passwords.
-func profileHashShare(ctx context.Context, pprofAddr, dir string, seconds int) (float64, error) {
+// profileShare takes a CPU profile of the server for seconds and returns
+// the share of its samples in stacks that match focus.
+func profileShare(ctx context.Context, pprofAddr, dir, focus string, seconds int) (float64, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(seconds+15)*time.Second)
 	defer cancel()
 	u := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, seconds)
@@ -59,7 +72,7 @@ func profileHashShare(ctx context.Context, pprofAddr, dir string, seconds int) (
 	if resp.StatusCode != http.StatusOK {
 		return 0, fmt.Errorf("pprof endpoint: HTTP %d", resp.StatusCode)
 	}
-	path := filepath.Join(dir, "w5.pprof")
+	path := filepath.Join(dir, "workload.pprof")
 	f, err := os.Create(path)
 	if err != nil {
 		return 0, err
@@ -72,7 +85,7 @@ func profileHashShare(ctx context.Context, pprofAddr, dir string, seconds int) (
 		return 0, err
 	}
 	out, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount=1000000",
-		"-nodefraction=0", "-edgefraction=0", "-focus="+hashFocus, path).CombinedOutput()
+		"-nodefraction=0", "-edgefraction=0", "-focus="+focus, path).CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("go tool pprof: %w: %s", err, truncateText(string(out), 200))
 	}

@@ -56,9 +56,12 @@ type backendReport struct {
 // row is one workload's result with its verdict.
 type row struct {
 	res        *loadResult
-	signatures int     // JWS signatures per request (W4)
-	hashShare  float64 // share of the server's CPU in argon2 (W5, from a profile); -1 unknown
-	profileErr string  // why there is no profile (W5)
+	signatures int // JWS signatures per request (W4)
+	// profShare is the share of the server's CPU in the workload's
+	// limiting operation (profileFocus: W5 argon2, W3-RS256 and W4 RSA
+	// signing), from a profile; ≤ 0 unknown.
+	profShare  float64
+	profileErr string // why there is no profile
 	verdict    verdict
 }
 
@@ -142,7 +145,7 @@ func renderBackend(sb *strings.Builder, b *backendReport, l *limits) {
 		w("\n")
 	}
 	for _, r := range b.rows {
-		if r.res.id == idLogin && r.hashShare < 0 && r.profileErr != "" {
+		if r.res.id == idLogin && r.profShare < 0 && r.profileErr != "" {
 			w("- W5 was not profiled (%s), so its own cost is the CPU per login minus the driver's hash measurement, "+
 				"which is less exact: concurrent hashes in the server cost more than one alone.\n", mdEscape(r.profileErr))
 		}

@@ -86,13 +86,39 @@ func TestEvaluateTargets(t *testing.T) {
 		{result(idDiscovery, 0, 0), 0, boolPtr(false), 0}, // nothing completed: never "met"
 	}
 	for _, tt := range tests {
-		v := evaluate(&row{res: tt.res, signatures: tt.sigs, hashShare: -1}, l)
+		v := evaluate(&row{res: tt.res, signatures: tt.sigs, profShare: -1}, l)
 		if (v.met == nil) != (tt.wantMet == nil) || (v.met != nil && *v.met != *tt.wantMet) {
 			t.Errorf("%s at %.3f CPU-ms, %.1f/s: met = %v, want %v (%s)", tt.res.id, tt.res.cpuMsPerOp(), tt.res.perSecond(),
 				deref(v.met), deref(tt.wantMet), v.target)
 		}
 		if diff := v.limitPerSec - tt.wantRate; diff > 1e-6*tt.wantRate+1e-9 || -diff > 1e-6*tt.wantRate+1e-9 {
 			t.Errorf("%s: limit %.3f/s, want %.3f/s", tt.res.id, v.limitPerSec, tt.wantRate)
+		}
+	}
+}
+
+// TestEvaluateSigningOwnCostFromProfile: with a profile, W3-RS256 and W4
+// are judged by what they cost besides the RSA signatures the server paid.
+func TestEvaluateSigningOwnCostFromProfile(t *testing.T) {
+	l := testLimits() // RS256 sign 1 ms in the driver
+	tests := []struct {
+		id    string
+		cpu   float64
+		sigs  int
+		share float64
+		met   bool
+	}{
+		{idRefresh, 2.8, 2, 0.9, true},   // own 0.28 ≤ 0.3 although 2.8 > 2 × 1 + 0.3
+		{idRefresh, 2.8, 2, 0.85, false}, // own 0.42
+		{idCCRS256, 1.3, 0, 0.92, true},  // own 0.104 ≤ 1.196 / 9 = 0.133
+		{idCCRS256, 1.3, 0, 0.85, false}, // own 0.195 > 1.105 / 9
+		{idCCRS256, 1.05, 0, -1, true},   // no profile: 1.05 ≤ 1 / 0.9
+		{idRefresh, 2.4, 2, -1, false},   // no profile: 2.4 > 2.3
+	}
+	for _, tt := range tests {
+		v := evaluate(&row{res: result(tt.id, 100, tt.cpu), signatures: tt.sigs, profShare: tt.share}, l)
+		if v.met == nil || *v.met != tt.met {
+			t.Errorf("%s at %.2f CPU-ms, share %v: met %v, want %v (%s)", tt.id, tt.cpu, tt.share, deref(v.met), tt.met, v.target)
 		}
 	}
 }
@@ -108,7 +134,7 @@ func TestEvaluateLoginOwnCostFromProfile(t *testing.T) {
 		{-1, true},    // no profile: 201 − 200 = 1 ms
 	}
 	for _, tt := range tests {
-		v := evaluate(&row{res: result(idLogin, 95, 201), hashShare: tt.share}, l)
+		v := evaluate(&row{res: result(idLogin, 95, 201), profShare: tt.share}, l)
 		if v.met == nil || *v.met != tt.met {
 			t.Errorf("share %v: met %v, want %v (%s)", tt.share, deref(v.met), tt.met, v.target)
 		}

@@ -239,7 +239,7 @@ func runBackend(ctx context.Context, o *options, bin, dir, name string, l *limit
 		}
 		sigs := int(b.refreshSig.Load())
 		// Verdicts come after the second limit measurement.
-		rep.rows = append(rep.rows, &row{res: res, signatures: sigs, hashShare: prof.share, profileErr: prof.err})
+		rep.rows = append(rep.rows, &row{res: res, signatures: sigs, profShare: prof.share, profileErr: prof.err})
 		logf("%-10s %8s/s  p50 %6.2f ms  p95 %6.2f ms  p99 %6.2f ms  server %.3f CPU-ms/op  errors %d  RSS %.0f MiB  others %.2f cores",
 			id, fmtRate(res.perSecond()), ms(res.latency.p50), ms(res.latency.p95), ms(res.latency.p99),
 			res.cpuMsPerOp(), res.errors.total(), mib(res.memEnd.rssKiB), res.otherCores())
@@ -252,27 +252,28 @@ func runBackend(ctx context.Context, o *options, bin, dir, name string, l *limit
 	return rep
 }
 
-// loginProfile is what W5's CPU profile says (share -1: no profile).
-type loginProfile struct {
+// workloadProfile is what a workload's CPU profile says (share -1: no
+// profile; see profileFocus).
+type workloadProfile struct {
 	share float64
 	err   string
 }
 
-func runWorkload(ctx context.Context, b *bench, srv *heraldServer, id string, concurrency int, duration time.Duration) (*loadResult, loginProfile, error) {
-	prof := loginProfile{share: -1}
+func runWorkload(ctx context.Context, b *bench, srv *heraldServer, id string, concurrency int, duration time.Duration) (*loadResult, workloadProfile, error) {
+	prof := workloadProfile{share: -1}
 	hc := newHTTPClient(concurrency)
 	defer hc.close()
 	spec, err := b.workload(id, hc, concurrency, duration)
 	if err != nil {
 		return nil, prof, fmt.Errorf("%s: set-up: %w", id, err)
 	}
-	if id == idLogin {
+	if pf, ok := profileFocus[id]; ok {
 		if b.pprofAddr == "" {
 			prof.err = "the server offers no pprof listener (HERALD_PPROF_ADDR)"
 		} else {
 			spec.duringWindow = func(ctx context.Context, window time.Duration) {
 				seconds := max(1, int(window/time.Second)-1)
-				share, err := profileHashShare(ctx, b.pprofAddr, b.dir, seconds)
+				share, err := profileShare(ctx, b.pprofAddr, b.dir, pf.focus, seconds)
 				if err != nil {
 					prof.err = err.Error()
 					return
