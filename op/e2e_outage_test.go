@@ -11,6 +11,7 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
+	"github.com/herald-idp/herald/op"
 	"github.com/herald-idp/herald/storage"
 )
 
@@ -96,6 +97,15 @@ func TestE2EStoreOutage(t *testing.T) {
 	e.requireAlive(t, jwt.AccessToken, jwt.RefreshToken)
 
 	st.down.Store(true)
+	// The grant-state cache (grantcache.go) may answer for a token checked
+	// less than op.GrantStateTTL ago — with what storage said then, never
+	// with a refusal. Past it, every check needs storage.
+	req, _ := http.NewRequest(http.MethodGet, e.issuer+"/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+jwt.AccessToken)
+	if r := e.doJSON(t, req); r.status != http.StatusOK && r.status != http.StatusServiceUnavailable {
+		t.Errorf("userinfo (JWT) at the start of the outage: %d %s, want 200 (cached) or 503", r.status, r.body)
+	}
+	time.Sleep(op.GrantStateTTL + 100*time.Millisecond)
 	unavailable := func(what string, r *jsonResponse) {
 		t.Helper()
 		if r.status != http.StatusServiceUnavailable || r.str("error") != "temporarily_unavailable" {
