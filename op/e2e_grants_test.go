@@ -629,3 +629,67 @@ func TestE2EGrantStateCacheRaces(t *testing.T) {
 		e.requireActive(t, tok.AccessToken, false)
 	})
 }
+
+// TestE2ERefreshReuseGraceConcurrent: two tabs refreshing one token at the
+// same instant (behind a barrier, eight times over) both get tokens when a
+// grace window is configured, and the family survives; without one, exactly
+// one wins and the whole family ends (RFC 9700 §4.14.2).
+func TestE2ERefreshReuseGraceConcurrent(t *testing.T) {
+	t.Parallel()
+	race := func(e *testEnv, rt string) [2]*jsonResponse {
+		var out [2]*jsonResponse
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range out {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				out[i] = e.refresh(t, e.spa, rt)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		return out
+	}
+	t.Run("grace", func(t *testing.T) {
+		e := newTestServer(t, withLifetimes(func(l *op.Lifetimes) { l.RefreshReuseGrace = 5 * time.Second }))
+		rt := e.tokens(t, e.newBrowser(t), e.spa, oidc.ScopeOpenID, oidc.ScopeOfflineAccess).RefreshToken
+		for round := range 8 {
+			got := race(e, rt)
+			for i, r := range got {
+				if r.status != http.StatusOK {
+					t.Fatalf("round %d, tab %d: %d %s", round, i, r.status, r.body)
+				}
+			}
+			for _, r := range got {
+				e.requireActive(t, r.str("access_token"), true)
+				if round == 7 { // both tabs' successors still work
+					e.refresh(t, e.spa, r.str("refresh_token")).requireStatus(t, http.StatusOK)
+				}
+			}
+			rt = got[round%2].str("refresh_token")
+		}
+	})
+	t.Run("no grace", func(t *testing.T) {
+		e := newTestServer(t)
+		rt := e.tokens(t, e.newBrowser(t), e.spa, oidc.ScopeOpenID, oidc.ScopeOfflineAccess).RefreshToken
+		got := race(e, rt)
+		ok := 0
+		for _, r := range got {
+			if r.status == http.StatusOK {
+				ok++
+			} else {
+				r.requireError(t, http.StatusBadRequest, "invalid_grant")
+			}
+		}
+		if ok > 1 {
+			t.Fatalf("both concurrent refreshes of one token succeeded without a grace window")
+		}
+		for _, r := range got {
+			if r.status == http.StatusOK {
+				e.requireDead(t, e.spa, r.str("access_token"), r.str("refresh_token"))
+			}
+		}
+	})
+}

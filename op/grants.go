@@ -164,6 +164,7 @@ func (s *Server) storeTokens(ctx context.Context, at *accessToken, rt *storage.R
 	if err != nil {
 		return storageError(ctx, "issue tokens", err)
 	}
+	s.issuedRefresh.remember(rt)
 	return nil
 }
 
@@ -218,10 +219,20 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 	issuer := zop.IssuerFromContext(ctx)
 	now := s.now()
 	tokens := s.store.Tokens()
-	old, err := tokens.RefreshToken(ctx, tenant, hashToken(r.Data.RefreshToken), now)
-	if err != nil {
-		return nil, invalidGrant(ctx, "refresh token", err)
+	id := hashToken(r.Data.RefreshToken)
+	// A token this replica minted need not be read back when it is about
+	// to be rotated (refreshcache.go): the rotation checks that it is
+	// unused and its grant live. A token kept across uses is read, so that
+	// storage vouches for its grant before anything is minted from it.
+	rotate := c.c.IsPublic() || s.cfg.RotateConfidentialRefreshTokens
+	old, ok := s.issuedRefresh.lookup(tenant, id)
+	if !ok || !rotate || !now.Before(old.ExpiresAt) {
+		var err error
+		if old, err = tokens.RefreshToken(ctx, tenant, id, now); err != nil {
+			return nil, invalidGrant(ctx, "refresh token", err)
+		}
 	}
+	s.issuedRefresh.forget(tenant, id)
 	if old.ClientID != c.GetID() {
 		return nil, invalidGrant(ctx, "refresh token", storage.ErrNotFound)
 	}
@@ -256,7 +267,7 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 	}
 	graced := false
 	if old.UsedAt != nil {
-		if grace := s.cfg.Lifetimes.RefreshReuseGrace; grace <= 0 || now.Sub(*old.UsedAt) > grace {
+		if !p.withinReuseGrace(old, now) {
 			return nil, p.refreshReuse(ctx, tenant, old, now)
 		}
 		graced = true // e.g. two tabs refreshing at once
@@ -290,9 +301,9 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 		rec = access.rec
 	}
 	refreshToken := r.Data.RefreshToken
-	g.keptRefresh = !c.c.IsPublic() && !s.cfg.RotateConfidentialRefreshTokens
+	g.keptRefresh = !rotate
 	switch {
-	case c.c.IsPublic() || s.cfg.RotateConfidentialRefreshTokens:
+	case rotate:
 		var rt *storage.RefreshToken
 		refreshToken, rt = newRefreshToken(g, tenant, now, sg.ExpiresAt)
 		rt.Scopes = old.Scopes // a narrower request does not shrink the grant
@@ -302,7 +313,20 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 			err = tokens.RotateRefreshToken(ctx, tenant, old.ID, now, rec, rt)
 		}
 		if errors.Is(err, storage.ErrAlreadyUsed) {
-			return nil, p.refreshReuse(ctx, tenant, old, now)
+			// Used since it was read (or remembered): by a refresh
+			// racing this one — a second tab, within the grace window if
+			// there is one — or by whoever else holds it.
+			used, rerr := tokens.RefreshToken(ctx, tenant, old.ID, now)
+			if rerr != nil {
+				return nil, invalidGrant(ctx, "refresh token", rerr)
+			}
+			if !p.withinReuseGrace(used, now) {
+				return nil, p.refreshReuse(ctx, tenant, used, now)
+			}
+			err = tokens.IssueTokens(ctx, rec, rt)
+		}
+		if err == nil {
+			s.issuedRefresh.remember(rt)
 		}
 	case rec != nil:
 		err = tokens.IssueTokens(ctx, rec, nil)
@@ -318,6 +342,14 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 		return nil, storageError(ctx, "mint tokens", err)
 	}
 	return tokenResponse(resp), nil
+}
+
+// withinReuseGrace reports whether rt, spent, was spent so recently that
+// presenting it again is a second tab rather than a replay
+// (Lifetimes.RefreshReuseGrace; 0, the default, allows none).
+func (p *protocolServer) withinReuseGrace(rt *storage.RefreshToken, now time.Time) bool {
+	grace := p.s.cfg.Lifetimes.RefreshReuseGrace
+	return rt.UsedAt != nil && grace > 0 && now.Sub(*rt.UsedAt) <= grace
 }
 
 // refreshReuse handles a spent refresh token presented again: either an

@@ -50,6 +50,7 @@ type Server struct {
 	minter        *minter
 	ccGrants      *expirable.LRU[string, string] // client_credentials grant IDs (grantcheck.go)
 	grantStates   *grantStates                   // grants and users of tokens in use (grantcache.go)
+	issuedRefresh *issuedRefreshTokens           // refresh tokens minted here (refreshcache.go)
 	login         *login.Handler
 	secureCookies bool
 	publicHost    string // lower-case hostname of PublicURL
@@ -80,6 +81,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg:           cfg,
 		store:         reg.Store,
 		grantStates:   states,
+		issuedRefresh: newIssuedRefreshTokens(),
 		keys:          reg.Keys,
 		caches:        newTenantCaches(reg.Store, reg.Keys, cfg.Notifier),
 		tel:           cfg.Telemetry,
