@@ -1,6 +1,7 @@
 package op
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -10,7 +11,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math/big"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
@@ -36,17 +39,98 @@ type jwsHeader struct {
 }
 
 // accessTokenPayload is what checkAccessToken needs of the claims of an
-// at+jwt (RFC 9068 §2.2), decoded with the library's types so that the
-// claims read the same as the library would read them.
+// at+jwt (RFC 9068 §2.2). Its claim types decode exactly what Herald mints
+// (tokens.go) without the library's detour through interface values (an
+// `any` per claim, decoded again): aud a string or an array of strings,
+// exp and iat JSON numbers, scope a space-delimited string.
 type accessTokenPayload struct {
-	Issuer     string                   `json:"iss"`
-	Subject    string                   `json:"sub"`
-	Audience   oidc.Audience            `json:"aud"`
-	Expiration oidc.Time                `json:"exp"`
-	IssuedAt   oidc.Time                `json:"iat"`
-	ClientID   string                   `json:"client_id"`
-	JWTID      string                   `json:"jti"`
-	Scopes     oidc.SpaceDelimitedArray `json:"scope"`
+	Issuer     string      `json:"iss"`
+	Subject    string      `json:"sub"`
+	Audience   audience    `json:"aud"`
+	Expiration numericDate `json:"exp"`
+	IssuedAt   numericDate `json:"iat"`
+	ClientID   string      `json:"client_id"`
+	JWTID      string      `json:"jti"`
+	Scopes     scopeClaim  `json:"scope"`
+}
+
+// audience is the aud claim: one string or an array of strings (RFC 7519
+// §4.1.3).
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	if s, ok := plainJSONString(b); ok {
+		*a = audience{s}
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*a = audience{s}
+		return nil
+	}
+	if string(b) == "null" {
+		*a = nil
+		return nil
+	}
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return err
+	}
+	*a = list
+	return nil
+}
+
+// numericDate is a NumericDate claim (RFC 7519 §2): seconds since the
+// epoch as a JSON number, fractions allowed (and dropped, as the library
+// does).
+type numericDate int64
+
+func (d *numericDate) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*d = 0
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return err
+	}
+	*d = numericDate(f)
+	return nil
+}
+
+// AsTime is the instant, or the zero time for 0 (absent), like oidc.Time.
+func (d numericDate) AsTime() time.Time { return oidc.Time(d).AsTime() }
+
+// scopeClaim is the scope claim: space-delimited (RFC 9068 §2.2.3, RFC
+// 8693 §4.2); null reads as one empty scope, as the library reads it.
+type scopeClaim []string
+
+func (sc *scopeClaim) UnmarshalJSON(b []byte) error {
+	s, ok := plainJSONString(b)
+	if !ok {
+		if string(b) == "null" {
+			*sc = scopeClaim{""}
+			return nil
+		}
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+	}
+	*sc = strings.Split(s, " ")
+	return nil
+}
+
+// plainJSONString returns the value of the JSON string literal b when it
+// has no escapes. b comes from the decoder, which has validated it: the
+// bytes between the quotes are the string.
+func plainJSONString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' || bytes.IndexByte(b, '\\') >= 0 {
+		return "", false
+	}
+	return string(b[1 : len(b)-1]), true
 }
 
 // verifyJWTAccessToken verifies token as an access token of tenant t
@@ -73,16 +157,9 @@ func (s *Server) verifyJWTAccessToken(ctx context.Context, t *storage.Tenant, is
 	if err != nil {
 		return nil, errInactive
 	}
-	published, err := s.keys.PublicKeys(ctx, t.Name)
+	key, err := s.keys.PublicKey(ctx, t.Name, hdr.Kid)
 	if err != nil {
 		return nil, err
-	}
-	var key *keys.Key
-	for _, k := range published {
-		if k.ID == hdr.Kid {
-			key = k
-			break
-		}
 	}
 	// The header's alg must be the key's own: no algorithm confusion.
 	if key == nil || hdr.Alg != key.Algorithm || !verifyJWS(key, []byte(token[:len(h64)+1+len(p64)]), sig) {
