@@ -85,6 +85,10 @@ func tenantRoutePath(r *http.Request) string {
 	if !ok {
 		return ""
 	}
+	if strings.HasSuffix(rt.cookiePath, "/") {
+		// "/" + rel, without building it (several middlewares ask).
+		return r.URL.Path[len(rt.cookiePath)-1:]
+	}
 	return "/" + rel
 }
 
