@@ -200,7 +200,10 @@ func (s *Server) verifyJWTAccessToken(ctx context.Context, t *storage.Tenant, is
 	if !ok || strings.Contains(sig64, ".") {
 		return nil, errInactive
 	}
-	hb, err := base64.RawURLEncoding.DecodeString(h64)
+	// One buffer for the three decoded parts.
+	enc := base64.RawURLEncoding
+	buf := make([]byte, enc.DecodedLen(len(h64))+enc.DecodedLen(len(p64))+enc.DecodedLen(len(sig64)))
+	hb, buf, err := decodeSegment(h64, buf)
 	if err != nil {
 		return nil, errInactive
 	}
@@ -208,7 +211,7 @@ func (s *Server) verifyJWTAccessToken(ctx context.Context, t *storage.Tenant, is
 	if err := decodeJWSHeader(hb, &hdr); err != nil || hdr.Kid == "" || len(hdr.Crit) > 0 {
 		return nil, errInactive
 	}
-	sig, err := base64.RawURLEncoding.DecodeString(sig64)
+	sig, buf, err := decodeSegment(sig64, buf)
 	if err != nil {
 		return nil, errInactive
 	}
@@ -220,7 +223,7 @@ func (s *Server) verifyJWTAccessToken(ctx context.Context, t *storage.Tenant, is
 	if key == nil || hdr.Alg != key.Algorithm || !verifyJWS(key, []byte(token[:len(h64)+1+len(p64)]), sig) {
 		return nil, errInactive
 	}
-	pb, err := base64.RawURLEncoding.DecodeString(p64)
+	pb, _, err := decodeSegment(p64, buf)
 	if err != nil {
 		return nil, errInactive
 	}
@@ -232,6 +235,16 @@ func (s *Server) verifyJWTAccessToken(ctx context.Context, t *storage.Tenant, is
 		return nil, errInactive
 	}
 	return &claims, nil
+}
+
+// decodeSegment decodes the base64url segment seg into the front of buf,
+// returning it and the rest of buf.
+func decodeSegment(seg string, buf []byte) (decoded, rest []byte, err error) {
+	n, err := base64.RawURLEncoding.Decode(buf, []byte(seg))
+	if err != nil {
+		return nil, nil, err
+	}
+	return buf[:n:n], buf[n:], nil
 }
 
 // verifyJWS checks sig over signingInput with k's key and algorithm.
