@@ -292,8 +292,19 @@ func TestPublicKeysHidePrivateParts(t *testing.T) {
 			t.Errorf("PublicKeys returned no public key for %s", k.ID)
 		}
 	}
+	for _, want := range keys {
+		k, err := m.PublicKey(ctx, "acme", want.ID)
+		if err != nil || k == nil || k.Private != nil || k.Public == nil || k.Algorithm != want.Algorithm || k.Status != want.Status {
+			t.Errorf("PublicKey(%s) = %+v, %v; want the JWKS's key without private parts", want.ID, k, err)
+		}
+	}
+	if k, err := m.PublicKey(ctx, "acme", "no-such-kid"); err != nil || k != nil {
+		t.Errorf("PublicKey of an unknown kid = %v, %v; want none", k, err)
+	}
 	// Mutating a returned key must not change what the cache serves.
 	keys[0].Active, keys[1].Active = false, false
+	pk, _ := m.PublicKey(ctx, "acme", first.ID)
+	pk.Active = false
 	again, err := m.SigningKey(ctx, "acme", ES256)
 	if err != nil || again.ID != first.ID {
 		t.Fatalf("SigningKey after caller mutation = %v, %v; want %s", again, err, first.ID)

@@ -184,6 +184,9 @@ func TestRevoke(t *testing.T) {
 	if pub := published(t, m, "acme"); slices.Contains(pub, active.ID) || len(pub) != 2 {
 		t.Fatalf("JWKS after revocation = %v, want the revoked key gone", pub)
 	}
+	if k, err := m.PublicKey(ctx, "acme", active.ID); err != nil || k != nil {
+		t.Fatalf("PublicKey of the revoked key = %v, %v; want none", k, err)
+	}
 	if k, err := m.SigningKey(ctx, "acme", ES256); err != nil || k.ID != next {
 		t.Fatalf("signing key after revocation = %v, %v; want %s", k, err, next)
 	}

@@ -197,6 +197,24 @@ func (m *Manager) PublicKeys(ctx context.Context, tenant string) ([]*Key, error)
 	return out, nil
 }
 
+// PublicKey returns the key of the tenant's JWKS (PublicKeys) whose ID is
+// kid, or nil when the JWKS has none: what a verifier needs of one token,
+// without copying the whole set for it.
+func (m *Manager) PublicKey(ctx context.Context, tenant, kid string) (*Key, error) {
+	keys, err := m.tenantKeys(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if k.ID == kid && k.Status != storage.KeyRevoked {
+			c := k.clone()
+			c.Private = nil
+			return c, nil
+		}
+	}
+	return nil, nil
+}
+
 // EnsureKeys makes sure the tenant has an active and a next key for each
 // alg; call it when a tenant is created. RS256 is always included: OpenID Connect
 // Discovery 1.0 §3 requires RS256 among id_token_signing_alg_values_supported,

@@ -106,19 +106,30 @@ func newDiscoveryDocument(issuer string, algs []string) *discoveryDocument {
 	}
 }
 
+// metadataDocument is a pre-serialised discovery document or JWKS and its
+// ETag, computed once with the bytes rather than hashed per request.
+type metadataDocument struct {
+	body json.RawMessage
+	etag string
+}
+
+func newMetadataDocument(body json.RawMessage) metadataDocument {
+	return metadataDocument{body: body, etag: entityTag(body)}
+}
+
 // discoveryBody is the tenant's document, pre-serialised and cached per
 // issuer, so the hot path is a map lookup.
-func (p *protocolServer) discoveryBody(ctx context.Context) (json.RawMessage, error) {
+func (p *protocolServer) discoveryBody(ctx context.Context) (metadataDocument, error) {
 	s := p.s
 	issuer := zop.IssuerFromContext(ctx)
-	body, ok := s.caches.discovery.Get(issuer)
+	doc, ok := s.caches.discovery.Get(issuer)
 	s.tel.CacheLookup(telemetry.CacheDiscovery, ok)
 	if ok {
-		return body, nil
+		return doc, nil
 	}
 	published, err := s.minter.publishedAlgorithms(ctx, tenantName(ctx))
 	if err != nil {
-		return nil, storageError(ctx, "key set", err)
+		return metadataDocument{}, storageError(ctx, "key set", err)
 	}
 	algs := []string{keys.DefaultAlgorithm}
 	for _, a := range published {
@@ -126,34 +137,36 @@ func (p *protocolServer) discoveryBody(ctx context.Context) (json.RawMessage, er
 			algs = append(algs, a)
 		}
 	}
-	body, err = json.Marshal(newDiscoveryDocument(issuer, algs))
+	body, err := json.Marshal(newDiscoveryDocument(issuer, algs))
 	if err != nil {
-		return nil, serverError(ctx, "discovery", err)
+		return metadataDocument{}, serverError(ctx, "discovery", err)
 	}
-	s.caches.discovery.Add(issuer, body)
-	return body, nil
+	doc = newMetadataDocument(body)
+	s.caches.discovery.Add(issuer, doc)
+	return doc, nil
 }
 
 // jwksBody is the tenant's JWKS, pre-serialised and cached per tenant (a
 // JWKS of RSA keys costs tens of microseconds to encode).
-func (p *protocolServer) jwksBody(ctx context.Context) (json.RawMessage, error) {
+func (p *protocolServer) jwksBody(ctx context.Context) (metadataDocument, error) {
 	s := p.s
 	name := tenantName(ctx)
-	body, ok := s.caches.jwks.Get(name)
+	doc, ok := s.caches.jwks.Get(name)
 	s.tel.CacheLookup(telemetry.CacheJWKS, ok)
 	if ok {
-		return body, nil
+		return doc, nil
 	}
 	resp, err := p.LegacyServer.Keys(ctx, &zop.Request[struct{}]{})
 	if err != nil {
-		return nil, err
+		return metadataDocument{}, err
 	}
-	body, err = json.Marshal(resp.Data)
+	body, err := json.Marshal(resp.Data)
 	if err != nil {
-		return nil, serverError(ctx, "jwks", err)
+		return metadataDocument{}, serverError(ctx, "jwks", err)
 	}
-	s.caches.jwks.Add(name, body)
-	return body, nil
+	doc = newMetadataDocument(body)
+	s.caches.jwks.Add(name, doc)
+	return doc, nil
 }
 
 // metadataCacheControl lets relying parties and gateways cache discovery and
@@ -166,19 +179,19 @@ var metadataCacheControl = fmt.Sprintf("public, max-age=%d", int(keys.JWKSMaxAge
 // Discovery and Keys answer through the library's router too; Herald's own
 // routes (serveMetadata) normally answer first.
 func (p *protocolServer) Discovery(ctx context.Context, r *zop.Request[struct{}]) (*zop.Response, error) {
-	body, err := p.discoveryBody(ctx)
+	doc, err := p.discoveryBody(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &zop.Response{Header: map[string][]string{"Cache-Control": {metadataCacheControl}}, Data: body}, nil
+	return &zop.Response{Header: map[string][]string{"Cache-Control": {metadataCacheControl}}, Data: doc.body}, nil
 }
 
 func (p *protocolServer) Keys(ctx context.Context, r *zop.Request[struct{}]) (*zop.Response, error) {
-	body, err := p.jwksBody(ctx)
+	doc, err := p.jwksBody(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &zop.Response{Header: map[string][]string{"Cache-Control": {metadataCacheControl}}, Data: body}, nil
+	return &zop.Response{Header: map[string][]string{"Cache-Control": {metadataCacheControl}}, Data: doc.body}, nil
 }
 
 // serveMetadata writes the cached bytes of discovery or JWKS directly:
@@ -186,23 +199,22 @@ func (p *protocolServer) Keys(ctx context.Context, r *zop.Request[struct{}]) (*z
 // going through the library's router would re-encode them on every request.
 // A strong ETag (a hash of the bytes) lets a client revalidate with
 // If-None-Match and get 304 Not Modified (RFC 9110 §13.1.2, §15.4.5).
-func serveMetadata(body func(context.Context) (json.RawMessage, error)) http.HandlerFunc {
+func serveMetadata(document func(context.Context) (metadataDocument, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		b, err := body(r.Context())
+		doc, err := document(r.Context())
 		if err != nil {
 			zop.WriteError(w, r, err, nil)
 			return
 		}
 		h := w.Header()
-		etag := entityTag(b)
-		h.Set("ETag", etag)
+		h.Set("ETag", doc.etag)
 		h.Set("Cache-Control", metadataCacheControl)
-		if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		if etagMatches(r.Header.Get("If-None-Match"), doc.etag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
 		h.Set("Content-Type", "application/json")
-		_, _ = w.Write(b)
+		_, _ = w.Write(doc.body)
 	}
 }
 

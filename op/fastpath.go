@@ -1,6 +1,8 @@
 package op
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -239,5 +241,42 @@ func writeResponse(w http.ResponseWriter, r *http.Request, resp *zop.Response, e
 	for k, v := range resp.Header {
 		h[k] = v
 	}
+	var claims json.Marshaler
+	switch d := resp.Data.(type) {
+	case *oidc.UserInfo:
+		if d != nil {
+			claims = d
+		}
+	case *oidc.IntrospectionResponse:
+		if d != nil {
+			claims = d
+		}
+	}
+	if claims != nil {
+		// The bytes the library would write, without json.Encoder
+		// re-reading what MarshalJSON returns (marshalClaims).
+		b, err := marshalClaims(claims)
+		if err != nil {
+			zop.WriteError(w, r, oidc.ErrServerError().WithParent(err), nil)
+			return
+		}
+		h.Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(append(b, '\n'))
+		return
+	}
 	httphelper.MarshalJSON(w, resp.Data)
+}
+
+// marshalClaims is json.Marshal(m) for the library's claim types
+// (oidc.UserInfo, oidc.IntrospectionResponse, oidc.AccessTokenClaims,
+// oidc.IDTokenClaims), whose MarshalJSON already returns compact,
+// HTML-escaped JSON from a json.Encoder, plus its newline: json.Marshal
+// would validate, re-escape and copy it once more, for the same bytes.
+func marshalClaims(m json.Marshaler) ([]byte, error) {
+	b, err := m.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b, []byte("\n")), nil
 }

@@ -1,7 +1,7 @@
 package op_test
 
 // TestPerfTokenPaths measures the server's CPU per request of the token
-// paths issue 9 sets targets for (client_credentials, refresh with
+// paths issue 9 sets targets for (discovery, client_credentials, refresh with
 // rotation, userinfo and introspection of a JWT access token), in-process:
 // requests go straight to the handler (no network, no client), so the CPU
 // of the test process is the server's. It is a measurement, not a check,
@@ -69,11 +69,15 @@ func TestPerfTokenPaths(t *testing.T) {
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		return r
 	}
+	discovery := func() *http.Request {
+		return httptest.NewRequest(http.MethodGet, e.issuer+"/.well-known/openid-configuration", nil)
+	}
 	cases := []struct {
 		name string
 		req  func() *http.Request
 		next func(*httptest.ResponseRecorder)
 	}{
+		{"discovery", discovery, nil},
 		{"cc-EdDSA", post("/t/perf-eddsa/token", ccClient("perf-eddsa"), ccForm), nil},
 		{"cc-ES256", post("/t/perf-es256/token", ccClient("perf-es256"), ccForm), nil},
 		{"cc-RS256", post("/t/acme/token", e.web, ccForm), nil},

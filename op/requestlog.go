@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"maps"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -70,10 +72,7 @@ func (s *Server) requestLog(next http.Handler) http.Handler {
 		s.tel.RequestStarted()
 		next.ServeHTTP(ww, r.WithContext(ctx))
 
-		route := ""
-		if rc := chi.RouteContext(ctx); rc != nil {
-			route = rc.RoutePattern()
-		}
+		route := routePattern(chi.RouteContext(ctx))
 		status := ww.Status()
 		if status == 0 {
 			status = http.StatusOK // nothing written: net/http sends 200
@@ -89,6 +88,44 @@ func (s *Server) requestLog(next http.Handler) http.Handler {
 			slog.String("request_id", id),
 		)
 	})
+}
+
+// routePatterns memoises chi's RoutePattern, which joins and rewrites
+// the matched routes' patterns with several allocations per request,
+// by the joined patterns: they come from the routes Herald registers, so
+// there are few. The map is replaced, never modified, so that lookups
+// take no lock.
+var routePatterns atomic.Pointer[map[string]string]
+
+// maxRoutePatterns bounds routePatterns; it is far more than the routes.
+const maxRoutePatterns = 256
+
+// routePattern is rc.RoutePattern(), or "" without a route context.
+func routePattern(rc *chi.Context) string {
+	if rc == nil {
+		return ""
+	}
+	var buf [256]byte
+	key := buf[:0]
+	for _, p := range rc.RoutePatterns {
+		key = append(key, p...)
+	}
+	known := routePatterns.Load()
+	if known != nil {
+		if route, ok := (*known)[string(key)]; ok {
+			return route
+		}
+	}
+	route := rc.RoutePattern()
+	if known == nil || len(*known) < maxRoutePatterns {
+		next := map[string]string{string(key): route}
+		if known != nil {
+			maps.Copy(next, *known)
+		}
+		// A lost race only drops an entry, added again next time.
+		routePatterns.CompareAndSwap(known, &next)
+	}
+	return route
 }
 
 // validRequestID accepts IDs made of letters, digits and -_.:+/= up to

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/go-chi/chi/v5"
 )
 
 func TestValidRequestID(t *testing.T) {
@@ -73,5 +75,31 @@ func TestLogHandler(t *testing.T) {
 				t.Errorf("request_id = %v, want %v", got["request_id"], tc.wantID)
 			}
 		})
+	}
+}
+
+// TestRoutePattern: the memoised pattern is chi's, on a miss and on a hit.
+func TestRoutePattern(t *testing.T) {
+	if got := routePattern(nil); got != "" {
+		t.Errorf("routePattern(nil) = %q", got)
+	}
+	for _, patterns := range [][]string{
+		{"/*", "/t/{tenant}/*", "/.well-known/openid-configuration"},
+		{"/*", "/t/{tenant}/*", "/*", "/token"},
+		{"/*", "/t/{tenant}/*", "/*"},
+		{"/*", "/*", "/*/"},
+		{"/healthz"},
+		{"/"},
+		{},
+		{"/*", "/" + strings.Repeat("long/", 80) + "*", "/x"},
+	} {
+		rc := chi.NewRouteContext()
+		rc.RoutePatterns = patterns
+		want := rc.RoutePattern()
+		for range 2 {
+			if got := routePattern(rc); got != want {
+				t.Errorf("routePattern(%q) = %q, want chi's %q", patterns, got, want)
+			}
+		}
 	}
 }

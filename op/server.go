@@ -198,7 +198,6 @@ func (s *Server) routes() http.Handler {
 		Revocation:    zop.NewEndpoint(pathRevoke),
 		JwksURI:       zop.NewEndpoint(pathJWKS),
 	}
-	issuerInterceptor := zop.NewIssuerInterceptor(s.provider.IssuerFromRequest).Handler
 	ps := &protocolServer{LegacyServer: zop.NewLegacyServer(s.provider, endpoints), s: s}
 	// No library CORS: it would wrap every path of the mount, browser
 	// pages' preflights included. apiCORS (cors.go) answers for the API
@@ -209,9 +208,9 @@ func (s *Server) routes() http.Handler {
 		zop.WithSetRouter(func(r chi.Router) { r.NotFound(s.notFound) }))
 	metadataCORS := cors.New(s.corsOptions()).Handler
 	// The routes of one tenant, the same whether it is reached at
-	// /t/{tenant} or at a hostname of its own.
+	// /t/{tenant} or at a hostname of its own. pathMiddleware and
+	// hostSwitch put the tenant and its issuer in the context (withTenant).
 	tenantRoutes := func(r chi.Router) {
-		r.Use(issuerInterceptor)
 		r.With(metadataCORS).Get(pathDiscovery, serveMetadata(ps.discoveryBody))
 		r.With(metadataCORS).Get(pathASMetadata, serveMetadata(ps.discoveryBody))
 		r.With(metadataCORS).Get(pathJWKS, serveMetadata(ps.jwksBody))
@@ -225,7 +224,7 @@ func (s *Server) routes() http.Handler {
 		tenantRoutes(r)
 	})
 	// RFC 8414 §3.1: the issuer's path inserted after the well-known name.
-	main.With(s.pathMiddleware, issuerInterceptor, metadataCORS).
+	main.With(s.pathMiddleware, metadataCORS).
 		Get(pathASMetadata+"/t/{tenant}", serveMetadata(ps.discoveryBody))
 	main.NotFound(s.notFound)
 

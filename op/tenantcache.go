@@ -2,7 +2,6 @@ package op
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -59,7 +58,8 @@ const (
 //     a storage round trip per request would be the largest cost of
 //     client_credentials after the signature);
 //   - the CORS origins a tenant's clients registered (cors.go);
-//   - the serialised discovery document (by issuer) and JWKS (by tenant);
+//   - the serialised discovery document (by issuer) and JWKS (by tenant),
+//     with their ETags;
 //   - JWS signers built from the tenant's keys (jws.go, tokens.go);
 //   - the key manager's parsed keys (keys.Manager keeps them; Forget
 //     invalidates them).
@@ -78,8 +78,8 @@ type tenantCaches struct {
 	byHost    *expirable.LRU[string, tenantLookup] // unknown hosts cached as nil for negativeTTL
 	clients   *expirable.LRU[string, *tenantClients]
 	origins   *expirable.LRU[string, []string]
-	discovery *expirable.LRU[string, json.RawMessage] // by issuer: a tenant may have several
-	jwks      *expirable.LRU[string, json.RawMessage]
+	discovery *expirable.LRU[string, metadataDocument] // by issuer: a tenant may have several
+	jwks      *expirable.LRU[string, metadataDocument]
 	signers   *expirable.LRU[string, *tenantSigners]
 
 	tel *telemetry.Telemetry // counts hits and misses (nil: nothing)
@@ -145,8 +145,8 @@ func newTenantCaches(store storage.Store, km *keys.Manager, notifier storage.Not
 		byHost:    expirable.NewLRU[string, tenantLookup](tenantCacheSize, nil, negativeTTL),
 		clients:   expirable.NewLRU[string, *tenantClients](tenantCacheSize, nil, ttl),
 		origins:   expirable.NewLRU[string, []string](tenantCacheSize, nil, ttl),
-		discovery: expirable.NewLRU[string, json.RawMessage](tenantCacheSize, nil, ttl),
-		jwks:      expirable.NewLRU[string, json.RawMessage](tenantCacheSize, nil, ttl),
+		discovery: expirable.NewLRU[string, metadataDocument](tenantCacheSize, nil, ttl),
+		jwks:      expirable.NewLRU[string, metadataDocument](tenantCacheSize, nil, ttl),
 		signers:   expirable.NewLRU[string, *tenantSigners](tenantCacheSize, nil, signerTTL),
 	}
 }

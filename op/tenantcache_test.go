@@ -192,8 +192,8 @@ func TestForgetDropsEveryTenantCache(t *testing.T) {
 		c.byHost.Add(tenant+".example", tenantLookup{&storage.Tenant{Name: tenant}})
 		c.clients.Add(tenant, &tenantClients{})
 		c.origins.Add(tenant, nil)
-		c.discovery.Add("https://"+tenant, nil)
-		c.jwks.Add(tenant, nil)
+		c.discovery.Add("https://"+tenant, metadataDocument{})
+		c.jwks.Add(tenant, metadataDocument{})
 		c.signers.Add(tenant, &tenantSigners{})
 	}
 	type lens struct{ byName, unknown, clients, origins, jwks, signers int }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	zop "github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/herald-idp/herald/storage"
 )
@@ -53,11 +54,14 @@ func resolvedFromContext(ctx context.Context) *resolvedTenant {
 	return rt
 }
 
+// withTenant records the tenant a request was resolved to, and its issuer
+// where the library looks for it (zop.IssuerFromContext): the library's
+// IssuerInterceptor would copy the request once more to put it there.
 func withTenant(ctx context.Context, rt *resolvedTenant) context.Context {
 	if info := requestInfoFromContext(ctx); info != nil {
 		info.tenant = rt.tenant.Name // for the access log
 	}
-	return context.WithValue(ctx, tenantKey{}, rt)
+	return zop.ContextWithIssuer(context.WithValue(ctx, tenantKey{}, rt), rt.issuer)
 }
 
 func enabled(t *storage.Tenant) (*storage.Tenant, error) {
@@ -80,6 +84,10 @@ func tenantRoutePath(r *http.Request) string {
 	rel, ok := strings.CutPrefix(r.URL.Path, rt.cookiePath)
 	if !ok {
 		return ""
+	}
+	if strings.HasSuffix(rt.cookiePath, "/") {
+		// "/" + rel, without building it (several middlewares ask).
+		return r.URL.Path[len(rt.cookiePath)-1:]
 	}
 	return "/" + rel
 }

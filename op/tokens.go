@@ -94,7 +94,15 @@ func (m *minter) sign(tenant string, k *keys.Key, typ string, claims any) (strin
 	if err != nil {
 		return "", err
 	}
-	payload, err := json.Marshal(claims)
+	var payload []byte
+	switch c := claims.(type) {
+	case *oidc.AccessTokenClaims:
+		payload, err = marshalClaims(c)
+	case *oidc.IDTokenClaims:
+		payload, err = marshalClaims(c)
+	default:
+		payload, err = json.Marshal(claims)
+	}
 	if err != nil {
 		return "", err
 	}
