@@ -75,7 +75,7 @@ lint: ## fail on unformatted files, go vet, staticcheck or deadcode findings
 # The tenant-scaling Go benchmarks (issue 4) run first, three times (the
 # driver compares the fastest runs); the load driver reads their output.
 # Extra driver flags: make bench BENCHFLAGS="--only W3,W5".
-bench: ## measure Herald on SQLite and PostgreSQL + Redis (< 5 min) and rewrite docs/benchmarks.md
+bench: ## measure Herald on SQLite and PostgreSQL + Redis (about 7 min) and rewrite docs/benchmarks.md
 	@out="$$(mktemp)"; trap 'rm -f "$$out"' EXIT; \
 	$(GO) test -run '^$$' -bench 'Tenants' -benchtime 2s -count 3 ./op/ >"$$out" 2>&1 || { cat "$$out"; exit 1; }; \
 	cat "$$out"; \

@@ -17,6 +17,7 @@ import (
 // options are the driver's flags.
 type options struct {
 	warmup, duration time.Duration
+	rounds           int           // measured rounds of the repeatable workloads
 	loginDuration    time.Duration // W5's window: logins are slow, so it needs more
 	concurrency      int
 	maxRequests      int64
@@ -43,7 +44,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		fs.PrintDefaults()
 	}
 	var only, backends string
-	fs.DurationVar(&o.duration, "duration", 5*time.Second, "measured `time` per workload")
+	fs.DurationVar(&o.duration, "duration", 3*time.Second, "measured `time` per round of a workload")
+	fs.IntVar(&o.rounds, "rounds", 3, "measured `rounds` of each workload but W5 and the storms; the least CPU per request is reported")
 	fs.DurationVar(&o.loginDuration, "login-duration", 10*time.Second, "measured `time` of W5 (a login takes ~100 ms of CPU, so 5 s hold few)")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "warm-up `time` before each measurement (results discarded)")
 	fs.IntVar(&o.concurrency, "concurrency", 8, "concurrent `workers` (keep-alive connections) per workload")
@@ -67,6 +69,9 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	var errs []error
 	if o.duration <= 0 || o.loginDuration <= 0 || o.warmup < 0 || o.stormDuration <= 0 {
 		errs = append(errs, errors.New("--duration, --login-duration and --storm-duration must be positive, --warmup not negative"))
+	}
+	if o.rounds < 1 || o.rounds > 20 {
+		errs = append(errs, errors.New("--rounds must be 1-20"))
 	}
 	if o.concurrency < 1 || o.concurrency > 1000 || o.stormConcurrency < 1 || o.stormConcurrency > 2000 {
 		errs = append(errs, errors.New("--concurrency must be 1-1000 and --storm-concurrency 1-2000"))

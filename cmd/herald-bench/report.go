@@ -30,6 +30,7 @@ type report struct {
 // runParams are the driver's settings.
 type runParams struct {
 	warmup, duration time.Duration
+	rounds           int // of each workload but W5 and the storms; the least CPU per request is kept
 	loginDuration    time.Duration
 	concurrency      int
 	stormConcurrency int
@@ -77,8 +78,8 @@ func renderMarkdown(r *report) string {
 	w("| Machine | %s, %d cores, %.1f GiB RAM |\n", mdEscape(r.machine.CPUModel), r.machine.Cores, float64(r.machine.MemMiB)/1024)
 	w("| Go | %s |\n", r.goVersion)
 	p := r.params
-	w("| Load | warm-up %s, then %s per workload (W5: %s) at concurrency %d (keep-alive, loopback); driver and server share the cores |\n",
-		p.warmup, p.duration, p.loginDuration, p.concurrency)
+	w("| Load | warm-up %s, then %s per round, best (least server CPU per request) of %d rounds per workload (W5: one round of %s) at concurrency %d (keep-alive, loopback); driver and server share the cores |\n",
+		p.warmup, p.duration, max(p.rounds, 1), p.loginDuration, p.concurrency)
 	w("| Login storm | W5 at concurrency %d for %s |\n", p.stormConcurrency, p.stormDuration)
 	if l := r.limits; l != nil {
 		w("| Password hashing | argon2id m=%d KiB, t=%d, p=%d; hash concurrency %d (HERALD_ARGON2_*, HERALD_HASH_CONCURRENCY) |\n",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -211,5 +212,27 @@ func TestRenderScalingNotRun(t *testing.T) {
 	md := renderMarkdown(&report{scalingNote: "file not found"})
 	if !strings.Contains(md, "Not measured in this run: file not found") {
 		t.Errorf("markdown:\n%s", md)
+	}
+}
+
+// TestBestOfRounds keeps the round with the least server CPU per request,
+// and stops at the first failed round.
+func TestBestOfRounds(t *testing.T) {
+	cpus := []float64{0.12, 0.10, 0.11}
+	i := 0
+	best, prof, err := bestOfRounds(len(cpus), func() (*loadResult, workloadProfile, error) {
+		r := result(idCCEdDSA, 1000, cpus[i])
+		i++
+		return r, workloadProfile{share: float64(i)}, nil
+	})
+	if err != nil || best.cpuMsPerOp() > 0.1001 || prof.share != 2 {
+		t.Fatalf("best %.3f CPU-ms/op with profile %v (%v), want the second round's 0.100", best.cpuMsPerOp(), prof.share, err)
+	}
+	calls := 0
+	if _, _, err := bestOfRounds(3, func() (*loadResult, workloadProfile, error) {
+		calls++
+		return nil, workloadProfile{}, errors.New("server gone")
+	}); err == nil || calls != 1 {
+		t.Fatalf("a failed round: err %v after %d calls, want the error after 1", err, calls)
 	}
 }

@@ -26,7 +26,7 @@ func runBench(ctx context.Context, o *options, log io.Writer) (*report, error) {
 	}
 	rep := &report{date: time.Now(), goVersion: runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH,
 		machine: readMachine(), params: runParams{
-			warmup: o.warmup, duration: o.duration, loginDuration: o.loginDuration, concurrency: o.concurrency,
+			warmup: o.warmup, duration: o.duration, rounds: o.rounds, loginDuration: o.loginDuration, concurrency: o.concurrency,
 			stormConcurrency: o.stormConcurrency, stormDuration: o.stormDuration, workloads: o.only,
 			loadBefore: loadAverage(),
 		}}
@@ -220,7 +220,13 @@ func runBackend(ctx context.Context, o *options, bin, dir, name string, l *limit
 				rep.afterW = &m
 			}
 		}
-		res, prof, err := runWorkload(ctx, b, srv, id, concurrency, duration)
+		rounds := o.rounds
+		if id == idLogin || id == idStorm {
+			rounds = 1 // argon2-bound: one long window says more than several short ones
+		}
+		res, prof, err := bestOfRounds(rounds, func() (*loadResult, workloadProfile, error) {
+			return runWorkload(ctx, b, srv, id, concurrency, duration)
+		})
 		if err != nil {
 			rep.failures = append(rep.failures, err.Error())
 			logf("%s failed: %v", id, err)
@@ -250,6 +256,25 @@ func runBackend(ctx context.Context, o *options, bin, dir, name string, l *limit
 		}
 	}
 	return rep
+}
+
+// bestOfRounds measures a workload rounds times and keeps the round that
+// cost the server the least CPU per request (with its profile): other
+// processes and the VM's neighbours only ever add to that cost, and on a
+// shared 2-vCPU machine one 5 s window moved by ±15 % between runs.
+func bestOfRounds(rounds int, measure func() (*loadResult, workloadProfile, error)) (*loadResult, workloadProfile, error) {
+	var best *loadResult
+	var bestProf workloadProfile
+	for range rounds {
+		res, prof, err := measure()
+		if err != nil {
+			return nil, prof, err
+		}
+		if best == nil || (res.completed() > 0 && res.cpuMsPerOp() < best.cpuMsPerOp()) || best.completed() == 0 {
+			best, bestProf = res, prof
+		}
+	}
+	return best, bestProf, nil
 }
 
 // workloadProfile is what a workload's CPU profile says (share -1: no
