@@ -292,7 +292,7 @@ func runWorkload(ctx context.Context, b *bench, srv *heraldServer, id string, co
 	if err != nil {
 		return nil, prof, fmt.Errorf("%s: set-up: %w", id, err)
 	}
-	if pf, ok := profileFocus[id]; ok {
+	if pf, ok := profileFocus[id]; ok && b.opts.profileLogin {
 		if b.pprofAddr == "" {
 			prof.err = "the server offers no pprof listener (HERALD_PPROF_ADDR)"
 		} else {
