@@ -99,7 +99,8 @@ func newDiscoveryDocument(issuer string, algs []string) *discoveryDocument {
 		RevocationEndpointAuthMethodsSupported:    append(slices.Clone(secretMethods), "none"),
 		CodeChallengeMethodsSupported:             []string{"S256"},
 		ClaimsSupported: []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp",
-			"at_hash", "name", "given_name", "family_name", "preferred_username", "updated_at", "email", "email_verified"},
+			"at_hash", "name", "given_name", "family_name", "preferred_username", "updated_at", "email", "email_verified",
+			"idp"}, // the connector of a federated sign-in (federation.go)
 		PromptValuesSupported:                      []string{"none", "login", "consent"},
 		ACRValuesSupported:                         mfa.ACRValuesSupported,
 		AuthorizationResponseISSParameterSupported: true,

@@ -99,6 +99,12 @@ func (f *fedEnv) verifyFederatedToken(t *testing.T, cfg *oauth2.Config, code str
 		t.Fatalf("exchange: %v", err)
 	}
 	provider, _ := f.provider(t)
+	var meta struct {
+		Claims []string `json:"claims_supported"`
+	}
+	if err := provider.Claims(&meta); err != nil || !slices.Contains(meta.Claims, "idp") {
+		t.Fatalf("discovery does not list the idp claim it issues: %v (%v)", meta.Claims, err)
+	}
 	raw, _ := tok.Extra("id_token").(string)
 	idt, err := provider.Verifier(&oidc.Config{ClientID: cfg.ClientID}).Verify(f.ctx(t), raw)
 	if err != nil {
