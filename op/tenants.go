@@ -81,15 +81,12 @@ func tenantRoutePath(r *http.Request) string {
 	if rt == nil {
 		return ""
 	}
-	rel, ok := strings.CutPrefix(r.URL.Path, rt.cookiePath)
-	if !ok {
+	// cookiePath ends with "/": the path from that slash on is "/" + the
+	// rest, without building it (several middlewares ask).
+	if !strings.HasPrefix(r.URL.Path, rt.cookiePath) {
 		return ""
 	}
-	if strings.HasSuffix(rt.cookiePath, "/") {
-		// "/" + rel, without building it (several middlewares ask).
-		return r.URL.Path[len(rt.cookiePath)-1:]
-	}
-	return "/" + rel
+	return r.URL.Path[len(rt.cookiePath)-1:]
 }
 
 // pathMiddleware resolves /t/{tenant}. An unknown or disabled tenant gets a
