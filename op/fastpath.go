@@ -241,18 +241,7 @@ func writeResponse(w http.ResponseWriter, r *http.Request, resp *zop.Response, e
 	for k, v := range resp.Header {
 		h[k] = v
 	}
-	var claims json.Marshaler
-	switch d := resp.Data.(type) {
-	case *oidc.UserInfo:
-		if d != nil {
-			claims = d
-		}
-	case *oidc.IntrospectionResponse:
-		if d != nil {
-			claims = d
-		}
-	}
-	if claims != nil {
+	if claims, ok := libraryClaims(resp.Data); ok {
 		// The bytes the library would write, without json.Encoder
 		// re-reading what MarshalJSON returns (marshalClaims).
 		b, err := marshalClaims(claims)
@@ -266,6 +255,22 @@ func writeResponse(w http.ResponseWriter, r *http.Request, resp *zop.Response, e
 		return
 	}
 	httphelper.MarshalJSON(w, resp.Data)
+}
+
+// libraryClaims returns v when it is one of the library's claim types that
+// marshalClaims may encode.
+func libraryClaims(v any) (json.Marshaler, bool) {
+	switch c := v.(type) {
+	case *oidc.UserInfo:
+		return c, c != nil
+	case *oidc.IntrospectionResponse:
+		return c, c != nil
+	case *oidc.AccessTokenClaims:
+		return c, c != nil
+	case *oidc.IDTokenClaims:
+		return c, c != nil
+	}
+	return nil, false
 }
 
 // marshalClaims is json.Marshal(m) for the library's claim types

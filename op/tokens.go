@@ -95,12 +95,9 @@ func (m *minter) sign(tenant string, k *keys.Key, typ string, claims any) (strin
 		return "", err
 	}
 	var payload []byte
-	switch c := claims.(type) {
-	case *oidc.AccessTokenClaims:
+	if c, ok := libraryClaims(claims); ok {
 		payload, err = marshalClaims(c)
-	case *oidc.IDTokenClaims:
-		payload, err = marshalClaims(c)
-	default:
+	} else {
 		payload, err = json.Marshal(claims)
 	}
 	if err != nil {
