@@ -187,12 +187,9 @@ func (m *Manager) PublicKeys(ctx context.Context, tenant string) ([]*Key, error)
 	}
 	out := make([]*Key, 0, len(keys))
 	for _, k := range keys {
-		if k.Status == storage.KeyRevoked {
-			continue
+		if pub := publicCopy(k); pub != nil {
+			out = append(out, pub)
 		}
-		c := k.clone()
-		c.Private = nil
-		out = append(out, c)
 	}
 	return out, nil
 }
@@ -206,13 +203,22 @@ func (m *Manager) PublicKey(ctx context.Context, tenant, kid string) (*Key, erro
 		return nil, err
 	}
 	for _, k := range keys {
-		if k.ID == kid && k.Status != storage.KeyRevoked {
-			c := k.clone()
-			c.Private = nil
-			return c, nil
+		if k.ID == kid {
+			return publicCopy(k), nil
 		}
 	}
 	return nil, nil
+}
+
+// publicCopy is k as the JWKS publishes it — a copy without its private
+// part — or nil for a revoked key, which the JWKS no longer has.
+func publicCopy(k *Key) *Key {
+	if k.Status == storage.KeyRevoked {
+		return nil
+	}
+	c := k.clone()
+	c.Private = nil
+	return c
 }
 
 // EnsureKeys makes sure the tenant has an active and a next key for each
