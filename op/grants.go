@@ -139,6 +139,9 @@ func (p *protocolServer) CodeExchange(ctx context.Context, r *zop.ClientRequest[
 	if err := s.storeTokens(ctx, access, rt); err != nil {
 		return nil, err
 	}
+	if s.rotatesRefreshTokens(c) {
+		s.issuedRefresh.remember(rt) // its first redemption here skips a read
+	}
 	resp, err := s.minter.tokenResponse(ctx, g, access, refreshToken, user, now)
 	if err != nil {
 		return nil, storageError(ctx, "mint tokens", err)
@@ -164,8 +167,14 @@ func (s *Server) storeTokens(ctx context.Context, at *accessToken, rt *storage.R
 	if err != nil {
 		return storageError(ctx, "issue tokens", err)
 	}
-	s.issuedRefresh.remember(rt)
 	return nil
+}
+
+// rotatesRefreshTokens reports whether c's refresh tokens are replaced at
+// every use: a public client's always, a confidential client's when
+// Config.RotateConfidentialRefreshTokens says so.
+func (s *Server) rotatesRefreshTokens(c *client) bool {
+	return c.c.IsPublic() || s.cfg.RotateConfidentialRefreshTokens
 }
 
 // codeVerifierPattern is RFC 7636 §4.1: 43-128 unreserved characters.
@@ -224,15 +233,18 @@ func (p *protocolServer) RefreshToken(ctx context.Context, r *zop.ClientRequest[
 	// to be rotated (refreshcache.go): the rotation checks that it is
 	// unused and its grant live. A token kept across uses is read, so that
 	// storage vouches for its grant before anything is minted from it.
-	rotate := c.c.IsPublic() || s.cfg.RotateConfidentialRefreshTokens
-	old, ok := s.issuedRefresh.lookup(tenant, id)
-	if !ok || !rotate || !now.Before(old.ExpiresAt) {
+	rotate := s.rotatesRefreshTokens(c)
+	var old *storage.RefreshToken
+	if rotate {
+		old, _ = s.issuedRefresh.lookup(tenant, id)
+		s.issuedRefresh.forget(tenant, id) // presented: never worth keeping
+	}
+	if old == nil || !now.Before(old.ExpiresAt) {
 		var err error
 		if old, err = tokens.RefreshToken(ctx, tenant, id, now); err != nil {
 			return nil, invalidGrant(ctx, "refresh token", err)
 		}
 	}
-	s.issuedRefresh.forget(tenant, id)
 	if old.ClientID != c.GetID() {
 		return nil, invalidGrant(ctx, "refresh token", storage.ErrNotFound)
 	}
