@@ -56,7 +56,7 @@ type hotTx struct {
 
 // hotWriteSQL lists the statements prepared for hotTx.
 func hotWriteSQL() []string {
-	return []string{rotateSQL, rotateSelectSQL, rotateUpdateSQL, liveGrantCheckSQL,
+	return []string{rotateSQL, rotateSelectSQL, liveGrantCheckSQL,
 		accessTokensTable.insertSQL(), refreshTokensTable.insertSQL()}
 }
 

@@ -129,11 +129,9 @@ func (s *Store) RefreshToken(ctx context.Context, tenant, id string, now time.Ti
 const (
 	rotateSelectSQL = `SELECT grant_id, used_at FROM refresh_tokens
 			WHERE tenant_id = ? AND id = ? AND expires_at > ?`
-	rotateUpdateSQL = `UPDATE refresh_tokens SET used_at = ?
-			WHERE tenant_id = ? AND id = ? AND used_at IS NULL`
 	// rotateSQL is the usual rotation in one statement: the token unused
 	// and unexpired, its grant live. When it matches no row, the
-	// statements above find out why.
+	// statement above and the grant check find out why.
 	rotateSQL = `UPDATE refresh_tokens SET used_at = ?1
 			WHERE tenant_id = ?2 AND id = ?3 AND used_at IS NULL AND expires_at > ?1
 			AND EXISTS (SELECT 1 FROM grants g WHERE g.tenant_id = ?2 AND g.id = refresh_tokens.grant_id
@@ -163,7 +161,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, no
 			return mapErr(err, what)
 		}
 		// Nothing rotated: unknown or expired, grant not live, or used —
-		// told apart in that order, in the same transaction.
+		// told apart in that order, in the same transaction. rotateSQL's
+		// conditions are these three, on the single writer: one of them
+		// holds.
 		var used sql.NullInt64
 		err = tx.QueryRowContext(ctx, rotateSelectSQL, tenant, oldID, n).Scan(&grantID, &used)
 		if err != nil {
@@ -172,19 +172,6 @@ func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, no
 		if err := requireLiveGrant(ctx, tx, tenant, grantID, now); err != nil {
 			return err
 		}
-		if used.Valid {
-			return fmt.Errorf("%s: %w", what, storage.ErrAlreadyUsed)
-		}
-		res, err := tx.ExecContext(ctx, rotateUpdateSQL, n, tenant, oldID)
-		if err != nil {
-			return mapErr(err, what)
-		}
-		if err := requireAffected(res, what); err != nil {
-			return fmt.Errorf("%s: %w", what, storage.ErrAlreadyUsed)
-		}
-		if at == nil && rt == nil {
-			return nil
-		}
-		return insertTokens(ctx, tx, at, rt, grantID)
+		return fmt.Errorf("%s: %w", what, storage.ErrAlreadyUsed)
 	})
 }
