@@ -146,7 +146,7 @@ func renderBackend(sb *strings.Builder, b *backendReport, l *limits) {
 		w("\n")
 	}
 	for _, r := range b.rows {
-		if r.res.id == idLogin && r.profShare < 0 && r.profileErr != "" {
+		if r.res.id == idLogin && r.profShare <= 0 && r.profileErr != "" {
 			w("- W5 was not profiled (%s), so its own cost is the CPU per login minus the driver's hash measurement, "+
 				"which is less exact: concurrent hashes in the server cost more than one alone.\n", mdEscape(r.profileErr))
 		}

@@ -52,6 +52,12 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 func boolPtr(b bool) *bool { return &b }
 
+// profileNote says what share of the server's CPU the profile found in the
+// workload's limiting operation, e.g. "profile: 90.4% RSA signing".
+func profileNote(id string, share float64) string {
+	return fmt.Sprintf("profile: %.1f%% %s", 100*share, profileFocus[id].name)
+}
+
 // evaluate compares a row's result with its limit: W4 by the number of
 // JWS signatures one request issues (access token + ID token), W5 by its
 // own cost — from the profile's hash share when there is one, else the
@@ -78,8 +84,8 @@ func evaluate(r *row, l *limits) verdict {
 			// signature as the server paid it.
 			signed, own := cpu*r.profShare, cpu*(1-r.profShare)
 			allowed := signed * (1/targetSignShare - 1)
-			v.target = fmt.Sprintf("own cost %.3f ≤ %.3f CPU-ms (its signature %.3f ÷ 0.9 − itself; profile: %.1f%% RSA signing); "+
-				"with the driver's signature: ≤ %.3f", own, allowed, signed, 100*r.profShare, max)
+			v.target = fmt.Sprintf("own cost %.3f ≤ %.3f CPU-ms (its signature %.3f ÷ 0.9 − itself; %s); "+
+				"with the driver's signature: ≤ %.3f", own, allowed, signed, profileNote(res.id, r.profShare), max)
 			v.met = boolPtr(own <= allowed)
 		}
 		return v
@@ -107,8 +113,8 @@ func evaluate(r *row, l *limits) verdict {
 		}
 		if r.profShare > 0 { // 0: no profile (or one without the operation)
 			own := cpu * (1 - r.profShare)
-			v.target = fmt.Sprintf("own cost %.3f ≤ %.1f CPU-ms besides its signatures (profile: %.1f%% RSA signing); "+
-				"with the driver's signatures: ≤ %.3f", own, refreshOverheadMs, 100*r.profShare, cost)
+			v.target = fmt.Sprintf("own cost %.3f ≤ %.1f CPU-ms besides its signatures (%s); "+
+				"with the driver's signatures: ≤ %.3f", own, refreshOverheadMs, profileNote(res.id, r.profShare), cost)
 			v.met = boolPtr(own <= refreshOverheadMs)
 		}
 		return v
@@ -117,7 +123,7 @@ func evaluate(r *row, l *limits) verdict {
 		limit := l.loginLimitPerSec()
 		own, how := cpu-hash, "CPU − driver's hash"
 		if r.profShare > 0 { // 0: no profile (or one without the operation)
-			own, how = cpu*(1-r.profShare), fmt.Sprintf("profile: %.1f%% argon2", 100*r.profShare)
+			own, how = cpu*(1-r.profShare), profileNote(res.id, r.profShare)
 		}
 		ok := res.perSecond() >= targetLoginShare*limit && own <= targetLoginOwnMs
 		return verdict{
