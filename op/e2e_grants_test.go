@@ -683,8 +683,8 @@ func TestE2ERefreshReuseGraceConcurrent(t *testing.T) {
 				r.requireError(t, http.StatusBadRequest, "invalid_grant")
 			}
 		}
-		if ok > 1 {
-			t.Fatalf("both concurrent refreshes of one token succeeded without a grace window")
+		if ok != 1 {
+			t.Fatalf("%d of two concurrent refreshes of one token succeeded without a grace window, want exactly one", ok)
 		}
 		for _, r := range got {
 			if r.status == http.StatusOK {
@@ -692,4 +692,32 @@ func TestE2ERefreshReuseGraceConcurrent(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestE2ERememberedRefreshTokenOtherClientOrTenant: a refresh token the
+// server remembers minting (refreshcache.go) is still bound to its client
+// and tenant — another public client of the tenant, or a client of the
+// same ID in another tenant, gets invalid_grant — and presenting it there
+// does not spend it: its own client still refreshes with it.
+func TestE2ERememberedRefreshTokenOtherClientOrTenant(t *testing.T) {
+	t.Parallel()
+	e := newTestServer(t)
+	spec := registry.ClientSpec{ID: "rp-spa-other", Public: true, FirstParty: true,
+		RedirectURIs: []string{spaRedirect}, GrantTypes: []string{registry.GrantAuthorizationCode, registry.GrantRefreshToken}}
+	other := e.createClient(t, tenantAcme, spec)
+	if _, err := e.reg.CreateTenant(e.ctx(t), registry.TenantSpec{Name: "gamma"}); err != nil {
+		t.Fatal(err)
+	}
+	spec.ID = spaClientID // the same client ID in another tenant
+	e.createClient(t, "gamma", spec)
+	rt := e.tokens(t, e.newBrowser(t), e.spa, oidc.ScopeOpenID, oidc.ScopeOfflineAccess).RefreshToken
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}
+	e.token(t, other, form).requireError(t, http.StatusBadRequest, "invalid_grant")
+	form.Set("client_id", spaClientID)
+	req, _ := http.NewRequest(http.MethodPost, e.issuerOf("gamma")+"/token", nil)
+	setFormBody(req, form.Encode())
+	e.doJSON(t, req).requireError(t, http.StatusBadRequest, "invalid_grant")
+	next := e.refresh(t, e.spa, rt)
+	next.requireStatus(t, http.StatusOK)
+	e.requireActive(t, next.str("access_token"), true)
 }
